@@ -1,0 +1,1 @@
+"""Business answers. Each module answers one concern; `registry()` lists them all explicitly."""

@@ -1,0 +1,48 @@
+"""Branch offices: which office serves the place the worker names."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.dialogue.action import ActionContext, ActionResult
+from bot.knowledge.base import BranchModel, KnowledgeBase
+from bot.messages import Reply
+
+
+def branches_for(kb: KnowledgeBase, place: str) -> list[BranchModel]:
+    """Branches whose served places include `place` (or whose name mentions it)."""
+    wanted = place.lower().replace("kabupaten ", "").replace("kota ", "").strip()
+    return [b for b in kb.branches()
+            if any(wanted == c.lower().replace("kabupaten ", "").replace("kota ", "").strip()
+                   for c in b.covers) or wanted in b.name.lower()]
+
+
+def describe(branch: BranchModel) -> str:
+    """One line per office; an address only when a source gave one."""
+    where = branch.address or "alamat lengkap: cek di aplikasi JMO atau call center 175"
+    return f"• *{branch.name}*: {where}"
+
+
+class KantorAction:
+    """Answers `kantor_cabang`, and `inform` with a place after the bot asked for one."""
+
+    name = "action_kantor"
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """List matching offices, or ask where the worker lives."""
+        entity = ctx.parse.first("wilayah")
+        place = str(entity.value) if entity else ctx.contact.get("wilayah")
+        profile = {"wilayah": place} if entity and place else {}
+        found = branches_for(ctx.kb, place) if place else []
+        state = replace(ctx.state, topic="kantor", form=None, requested=None)
+        if found:
+            text = "\n".join([f"Kantor BPJS Ketenagakerjaan untuk wilayah {place}:",
+                              *(describe(b) for b in found),
+                              "Jam layanan dan antrean bisa dicek lewat call center 175."])
+            return ActionResult((Reply(text),), state, profile)
+        replies = [ctx.kb.reply("kantor_umum")]
+        if not place:
+            replies.append(Reply("Bapak/Ibu tinggal di kota atau kabupaten mana? "
+                                 "Misalnya: *Blitar*."))
+            state = replace(state, form="kantor", requested="wilayah")
+        return ActionResult(tuple(replies), state, profile)

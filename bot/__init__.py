@@ -1,0 +1,1 @@
+"""Sapa Pekerja: a BPJS Ketenagakerjaan assistant for informal workers."""

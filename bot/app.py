@@ -1,0 +1,145 @@
+"""The composition root: builds Redis -> stores -> knowledge base -> NLU -> engine, and tears down.
+
+Nothing connects at import time; every process (web, chat, CLI, worker) calls `open_runtime`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from actions.registry import registry
+from bot.contacts import RedisContactStore
+from bot.dialogue.engine import Engine, FallbackLog
+from bot.dialogue.state import RedisStateStore
+from bot.embedded_redis import ensure_embedded_redis
+from bot.keys import Keys
+from bot.knowledge.base import KnowledgeBase, load_seed
+from bot.knowledge.store import Live, RedisKnowledgeStore, RedisModelStore
+from bot.leads import RedisLeadStore
+from bot.nlu.data import load_nlu_data
+from bot.nlu.model import NLU, fingerprint, train
+from bot.settings import BotConfig, Settings, load_config
+
+log = logging.getLogger(__name__)
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def jakarta_now() -> datetime:
+    """The bot's clock: facts with validity periods apply on the day in Western Indonesia."""
+    return datetime.now(JAKARTA)
+
+
+def redis_url(settings: Settings) -> str:
+    """REDIS_URL, or the embedded server under the data folder."""
+    return settings.redis_url or ensure_embedded_redis(settings.sapa_data_dir)
+
+
+@dataclass
+class Runtime:
+    """Everything a process needs, built once."""
+
+    settings: Settings
+    config: BotConfig
+    keys: Keys
+    redis: Redis
+    redis_bytes: Redis
+    knowledge_store: RedisKnowledgeStore
+    model_store: RedisModelStore
+    knowledge: Live[KnowledgeBase]
+    nlu: Live[NLU]
+    contacts: RedisContactStore
+    leads: RedisLeadStore
+    states: RedisStateStore
+    engine: Engine
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def follow_changes(self) -> None:
+        """Start polling Redis so new FAQs and models reach this process without a restart."""
+        interval = self.config.knowledge.reload_interval_seconds
+        self.tasks += [
+            asyncio.create_task(self.knowledge.follow(
+                self.knowledge_store.version, self.knowledge_store.load, interval)),
+            asyncio.create_task(self.nlu.follow(
+                self.model_store.version, self.model_store.load, interval)),
+        ]
+
+    async def close(self) -> None:
+        """Stop background tasks and close connections."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.redis.aclose()
+        await self.redis_bytes.aclose()
+
+
+async def current_knowledge(store: RedisKnowledgeStore) -> KnowledgeBase:
+    """The stored knowledge base, seeded from the shipped YAML on first start."""
+    kb = await store.load()
+    if kb is None:
+        version = await store.save(load_seed())
+        log.info("seeded the knowledge base (version %s)", version)
+        kb = await store.load()
+    assert kb is not None  # just saved
+    return kb
+
+
+async def stored_knowledge(settings: Settings) -> KnowledgeBase:
+    """The knowledge base in Redis (admins' FAQs included), for commands that need no engine."""
+    redis = Redis.from_url(redis_url(settings), decode_responses=True)
+    try:
+        return await current_knowledge(RedisKnowledgeStore(redis, Keys(settings.sapa_key_prefix)))
+    finally:
+        await redis.aclose()
+
+
+async def train_and_publish(settings: Settings, config: BotConfig, kb: KnowledgeBase,
+                            store: RedisModelStore) -> NLU:
+    """Train on nlu_data/ plus the knowledge base's FAQs and make the model current."""
+    data = load_nlu_data(settings.sapa_nlu_data)
+    model, report = await asyncio.to_thread(train, data, kb.faq_examples(), config)
+    await store.publish(model)
+    log.info("trained NLU %s: %d examples, %d intents, %.1fs", report.fingerprint,
+             report.examples, report.intents, report.seconds)
+    return model
+
+
+async def current_model(settings: Settings, config: BotConfig, kb: KnowledgeBase,
+                        store: RedisModelStore) -> NLU:
+    """The published model if it matches the data; otherwise train one now."""
+    data = load_nlu_data(settings.sapa_nlu_data)
+    expected = fingerprint(data, kb.faq_examples(), config)
+    if await store.version() == expected:
+        model = await store.load()
+        if model is not None:
+            return model
+    return await train_and_publish(settings, config, kb, store)
+
+
+async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = jakarta_now,
+                       ) -> Runtime:
+    """Connect, seed, load or train, and wire the engine."""
+    config = load_config(settings.sapa_config)
+    url = redis_url(settings)
+    redis = Redis.from_url(url, decode_responses=True)
+    redis_bytes = Redis.from_url(url)
+    keys = Keys(settings.sapa_key_prefix)
+    knowledge_store = RedisKnowledgeStore(redis, keys)
+    model_store = RedisModelStore(redis_bytes, keys)
+    kb = await current_knowledge(knowledge_store)
+    model = await current_model(settings, config, kb, model_store)
+    knowledge = Live(kb, kb.version)
+    nlu = Live(model, model.fingerprint)
+    contacts = RedisContactStore(redis, keys, config.dialogue.profile_ttl_days * 86400)
+    leads = RedisLeadStore(redis, keys)
+    states = RedisStateStore(redis, keys, config.dialogue.session_ttl_minutes * 60)
+    engine = Engine(nlu=nlu, knowledge=knowledge, states=states, contacts=contacts, leads=leads,
+                    actions=registry(), fallbacks=FallbackLog(redis, keys), clock=clock)
+    return Runtime(settings, config, keys, redis, redis_bytes, knowledge_store, model_store,
+                   knowledge, nlu, contacts, leads, states, engine)

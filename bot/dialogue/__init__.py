@@ -1,0 +1,1 @@
+"""Dialogue: conversation state, the policy table and the engine."""

@@ -1,0 +1,55 @@
+"""What an action gets and what it returns. Actions answer; they never send or write.
+
+The engine applies an `ActionResult` (saves state, updates the profile, stores or deletes a lead)
+and the channel adapter delivers the replies, so actions stay pure and easy to test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.contacts import Contact
+from bot.dialogue.state import ConversationState
+from bot.knowledge.base import KnowledgeBase
+from bot.leads import Lead
+from bot.messages import IncomingMessage, ParseResult, Reply
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Everything an action may read."""
+
+    message: IncomingMessage
+    parse: ParseResult
+    state: ConversationState
+    contact: Contact
+    kb: KnowledgeBase
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """Replies plus the changes the engine should make.
+
+    profile: contact fields to set (pekerjaan, wilayah, consent ...).
+    lead: a registration interest to store.
+    forget: delete everything about this contact ("hapus data saya").
+    """
+
+    replies: tuple[Reply, ...]
+    state: ConversationState
+    profile: Mapping[str, str] = field(default_factory=dict)
+    lead: Lead | None = None
+    forget: bool = False
+
+
+class Action(Protocol):
+    """A business answer."""
+
+    name: str
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """Answer the message in `ctx`."""

@@ -1,0 +1,1 @@
+"""The knowledge base: answers, facts with sources, and branch offices."""

@@ -1,0 +1,192 @@
+"""Knowledge-base documents (validated at the edge) and the read-only view actions use.
+
+The whole knowledge base is one small document (a few hundred KB): every process holds it in
+memory and swaps it whole when an admin saves, so a reply never mixes two versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import ConfigError
+from bot.messages import Button, Reply
+from bot.nlu.data import Example
+
+SEED_DIR = Path(__file__).parent / "data"
+
+
+class ButtonModel(BaseModel):
+    """A quick-reply button. WhatsApp allows 20 characters in a button title."""
+
+    title: str = Field(min_length=1, max_length=20)
+    payload: str = Field(min_length=1, max_length=256)
+
+
+class AnswerModel(BaseModel):
+    """An answer the bot can give; FAQ answers (`intent: faq/<id>`) carry training questions."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    intent: str = Field(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)?$")
+    text: str = Field(min_length=1, max_length=4000)
+    buttons: list[ButtonModel] = Field(default_factory=list, max_length=3)
+    tags: list[str] = Field(default_factory=list)
+    facts: list[str] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
+    updated: str | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @property
+    def is_faq(self) -> bool:
+        """Whether this answer is a retrieval intent trained from its own questions."""
+        return self.intent.startswith("faq/")
+
+
+class FactModel(BaseModel):
+    """A sourced fact. Only `id`, `statement` and `values` are used by code; the rest is kept."""
+
+    model_config = {"extra": "allow"}
+    id: str
+    statement: str
+    values: dict[str, Any] = Field(default_factory=dict)
+    confidence: str | None = None
+
+
+class BranchModel(BaseModel):
+    """A branch office and the places it serves."""
+
+    id: str
+    name: str
+    address: str | None = None
+    covers: list[str] = Field(default_factory=list)
+    facts: list[str] = Field(default_factory=list)
+
+
+class KnowledgeDocument(BaseModel):
+    """The whole knowledge base, as stored in Redis and exported to YAML."""
+
+    answers: list[AnswerModel]
+    facts: list[FactModel]
+    branches: list[BranchModel] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KnowledgeDocument:
+        for kind, ids in (("answer", [a.id for a in self.answers]),
+                          ("fact", [f.id for f in self.facts]),
+                          ("branch", [b.id for b in self.branches])):
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind} ids: {', '.join(duplicates)}")
+        known = {f.id for f in self.facts}
+        for item in [*self.answers, *self.branches]:
+            missing = [f for f in item.facts if f not in known]
+            if missing:
+                raise ValueError(f"{item.id} cites unknown facts: {', '.join(missing)}")
+        for answer in self.answers:
+            if answer.is_faq and len(answer.questions) < 3:
+                raise ValueError(f"FAQ {answer.id} needs at least 3 example questions")
+        return self
+
+
+class KnowledgeBase:
+    """Read-only view of one version of the knowledge base."""
+
+    def __init__(self, document: KnowledgeDocument, version: int = 0) -> None:
+        self.document = document
+        self.version = version
+        self._answers = {a.id: a for a in document.answers}
+        self._by_intent = {a.intent: a for a in document.answers if a.is_faq}
+        self._facts = {f.id: f for f in document.facts}
+
+    def answer(self, answer_id: str) -> AnswerModel:
+        """An answer by id; a missing one is a deployment error, caught by the seed tests."""
+        return self._answers[answer_id]
+
+    def has_answer(self, answer_id: str) -> bool:
+        """Whether an answer with this id exists."""
+        return answer_id in self._answers
+
+    def reply(self, answer_id: str) -> Reply:
+        """An answer as a reply with its buttons."""
+        answer = self._answers[answer_id]
+        return Reply(answer.text, tuple(Button(b.title, b.payload) for b in answer.buttons))
+
+    def faq_for_intent(self, intent: str) -> AnswerModel | None:
+        """The FAQ entry behind a retrieval intent (`faq/<id>`)."""
+        return self._by_intent.get(intent)
+
+    def faq_examples(self) -> list[Example]:
+        """FAQ questions as training examples of their retrieval intents."""
+        return [Example(q, a.intent) for a in self.document.answers if a.is_faq
+                for q in a.questions]
+
+    def fact(self, fact_id: str) -> FactModel:
+        """A fact by id."""
+        return self._facts[fact_id]
+
+    def value(self, fact_id: str, key: str) -> Any:
+        """One value of a fact (`value("bpu_iuran_jkm", "jkm_monthly")`)."""
+        return self._facts[fact_id].values[key]
+
+    def branches(self) -> list[BranchModel]:
+        """Branch offices."""
+        return list(self.document.branches)
+
+
+def parse_document(raw: dict[str, Any], source: str) -> KnowledgeDocument:
+    """Validate a raw document, with an error that says which file and which entry."""
+    try:
+        return KnowledgeDocument.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return loaded
+
+
+def load_seed(directory: Path = SEED_DIR) -> KnowledgeDocument:
+    """The knowledge base shipped with the code (answers.yml, facts.yml, branches.yml)."""
+    raw = {
+        "answers": _read_yaml(directory / "answers.yml").get("answers", []),
+        "facts": _read_yaml(directory / "facts.yml").get("facts", []),
+        "branches": _read_yaml(directory / "branches.yml").get("branches", []),
+    }
+    return parse_document(raw, str(directory))
+
+
+def read_answers_file(path: Path) -> list[AnswerModel]:
+    """Answers from an import file (`answers:` list, as `faq export` writes)."""
+    raw = _read_yaml(path).get("answers")
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: expected an `answers:` list")
+    try:
+        return [AnswerModel.model_validate(item) for item in raw]
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def merge_answers(document: KnowledgeDocument, answers: Iterable[AnswerModel],
+                  today: date) -> KnowledgeDocument:
+    """A new document with answers added or replaced by id (validated as a whole)."""
+    merged = {a.id: a for a in document.answers}
+    for answer in answers:
+        merged[answer.id] = answer.model_copy(update={"updated": answer.updated or today.isoformat()})
+    raw = document.model_dump()
+    raw["answers"] = [a.model_dump() for a in merged.values()]
+    return parse_document(raw, "import")

@@ -1,0 +1,96 @@
+"""Registration interest ("pendataan"): workers who want to join and agreed to be contacted.
+
+Stored only after explicit consent (UU 27/2022); a NIK is never part of a lead. Staff export leads
+as CSV; "hapus data saya" removes the record.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Protocol, TextIO
+
+from redis.asyncio import Redis
+
+from bot.keys import Keys
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One worker's registration interest."""
+
+    channel: str
+    user_id: str
+    nama: str
+    pekerjaan: str
+    wilayah: str
+    telepon: str
+    consent_at: str
+    created_at: str
+
+
+LEAD_COLUMNS = tuple(f.name for f in fields(Lead))
+
+
+class LeadStore(Protocol):
+    """Where leads live."""
+
+    async def save(self, lead: Lead) -> None:
+        """Store or replace a contact's lead."""
+
+    async def delete(self, channel: str, user_id: str) -> bool:
+        """Remove a contact's lead; whether there was one."""
+
+    def all(self) -> AsyncIterator[Lead]:
+        """Every lead, oldest first."""
+
+
+class RedisLeadStore:
+    """A hash per lead plus a sorted set index by creation time."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def save(self, lead: Lead) -> None:
+        """Store or replace a contact's lead."""
+        created = datetime.fromisoformat(lead.created_at).timestamp()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(self._keys.lead(lead.channel, lead.user_id), mapping=asdict(lead))
+            pipe.zadd(self._keys.leads_index(), {f"{lead.channel}:{lead.user_id}": created})
+            await pipe.execute()
+
+    async def delete(self, channel: str, user_id: str) -> bool:
+        """Remove a contact's lead; whether there was one."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.delete(self._keys.lead(channel, user_id))
+            pipe.zrem(self._keys.leads_index(), f"{channel}:{user_id}")
+            deleted, _ = await pipe.execute()
+        return bool(deleted)
+
+    async def all(self) -> AsyncIterator[Lead]:
+        """Every lead, oldest first, read in pages so memory stays flat."""
+        start = 0
+        while True:
+            ids = await self._redis.zrange(self._keys.leads_index(), start, start + 499)
+            if not ids:
+                return
+            for contact_id in ids:
+                channel, _, user_id = contact_id.partition(":")
+                raw = await self._redis.hgetall(self._keys.lead(channel, user_id))
+                if raw:
+                    yield Lead(**{c: raw.get(c, "") for c in LEAD_COLUMNS})
+            start += len(ids)
+
+
+async def write_csv(leads: AsyncIterator[Lead], out: TextIO) -> int:
+    """Write leads as CSV with a header; returns the number of rows."""
+    writer = csv.DictWriter(out, fieldnames=LEAD_COLUMNS)
+    writer.writeheader()
+    count = 0
+    async for lead in leads:
+        writer.writerow(asdict(lead))
+        count += 1
+    return count

@@ -1,0 +1,66 @@
+"""The channel-free vocabulary of the message path: what comes in, what the NLU says, what goes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick reply: the title the worker sees and the payload sent back when tapped."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the worker. Channels decide how buttons are rendered."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A message from a worker, already verified and decoded by a channel adapter."""
+
+    channel: str
+    user_id: str
+    text: str
+    received_at: datetime
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A value found in the text: `value` is canonical (an int for money, "JHT" for a program)."""
+
+    entity: str
+    value: str | int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    """An intent with its calibrated confidence."""
+
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What the NLU understood of one message."""
+
+    text: str
+    intent: IntentScore
+    entities: tuple[Entity, ...] = ()
+    ranking: tuple[IntentScore, ...] = field(default=())
+
+    def first(self, entity: str) -> Entity | None:
+        """The first entity of a kind, or None."""
+        return next((e for e in self.entities if e.entity == entity), None)

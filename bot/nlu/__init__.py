@@ -1,0 +1,1 @@
+"""Natural-language understanding: normalize, classify intents, extract entities."""

@@ -1,0 +1,184 @@
+"""The NLU model: normalizer + TF-IDF (words and character n-grams) + logistic regression.
+
+A trained `NLU` is self-contained (it carries its slang map and gazetteers), so a process can load
+it from Redis without the training files. `parse` is the hot path: one normalization, one sparse
+transform, one small matrix product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import joblib
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
+
+from bot.messages import IntentScore, ParseResult
+from bot.nlu.data import PROGRAMS, Example, NLUData
+from bot.nlu.entities import EntityExtractor, Gazetteer
+from bot.nlu.linear import CompiledClassifier
+from bot.nlu.normalize import Normalizer
+from bot.settings import BotConfig
+
+FALLBACK_INTENT = "nlu_fallback"
+_PAYLOAD = re.compile(r"^/(?P<intent>[\w/]+)(?P<entities>\{.*\})?$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    """What a training run did."""
+
+    examples: int
+    intents: int
+    seconds: float
+    fingerprint: str
+
+
+class NLU:
+    """A trained parser: text in, intent and entities out."""
+
+    def __init__(
+        self,
+        normalizer: Normalizer,
+        classifier: CompiledClassifier,
+        extractor: EntityExtractor,
+        *,
+        threshold: float,
+        ambiguity_threshold: float,
+        fingerprint: str,
+    ) -> None:
+        self.normalizer = normalizer
+        self.classifier = classifier
+        self.extractor = extractor
+        self.threshold = threshold
+        self.ambiguity_threshold = ambiguity_threshold
+        self.fingerprint = fingerprint
+        self.intents: tuple[str, ...] = classifier.classes
+
+    def parse(self, text: str) -> ParseResult:
+        """Classify one message. Button payloads (`/intent{"k": "v"}`) bypass the classifier."""
+        payload = self._parse_payload(text)
+        if payload is not None:
+            return payload
+        entities = self.extractor.extract(text)
+        probabilities = self.classifier.probabilities(self.normalizer(text))
+        order = np.argsort(probabilities)[::-1][:5]
+        ranking = tuple(IntentScore(self.intents[i], float(probabilities[i])) for i in order)
+        top = ranking[0]
+        ambiguous = (
+            len(ranking) > 1 and top.confidence - ranking[1].confidence < self.ambiguity_threshold
+        )
+        if top.confidence < self.threshold or ambiguous:
+            top = IntentScore(FALLBACK_INTENT, top.confidence)
+        return ParseResult(text=text, intent=top, entities=entities, ranking=ranking)
+
+    def _parse_payload(self, text: str) -> ParseResult | None:
+        match = _PAYLOAD.match(text.strip())
+        if match is None or match.group("intent") not in self.intents:
+            return None
+        extracted = self.extractor.extract(match.group("entities") or "")
+        return ParseResult(
+            text=text,
+            intent=IntentScore(match.group("intent"), 1.0),
+            entities=extracted,
+            ranking=(IntentScore(match.group("intent"), 1.0),),
+        )
+
+    def dumps(self) -> bytes:
+        """Serialize for Redis or a file."""
+        buffer = io.BytesIO()
+        joblib.dump(self, buffer, compress=3)
+        return buffer.getvalue()
+
+    @staticmethod
+    def loads(blob: bytes) -> NLU:
+        """Load a model written by `dumps` (only ever from our own Redis or model file)."""
+        model = joblib.load(io.BytesIO(blob))
+        if not isinstance(model, NLU):
+            raise TypeError("not a Sapa Pekerja NLU model")
+        return model
+
+
+def build_extractor(data: NLUData) -> EntityExtractor:
+    """Gazetteers for programs, occupations and places from synonyms and lookup tables."""
+    programs = {p.lower(): p for p in PROGRAMS}
+    occupations: dict[str, str] = {}
+    for surface, canonical in data.synonyms.items():
+        if canonical.upper() in PROGRAMS:
+            programs[surface] = canonical.upper()
+        else:
+            occupations[surface] = canonical.lower()
+            occupations.setdefault(canonical.lower(), canonical.lower())
+    for surface in data.lookups.get("pekerjaan", []):
+        occupations.setdefault(surface, data.synonyms.get(surface, surface).lower())
+    places: dict[str, str] = {}
+    for name, surfaces in data.lookups.items():
+        if name.startswith("wilayah"):
+            places.update({s: s.title() for s in surfaces})
+    return EntityExtractor(
+        [Gazetteer("program", programs), Gazetteer("pekerjaan", occupations),
+         Gazetteer("wilayah", places)]
+    )
+
+
+def fingerprint(data: NLUData, faq: Sequence[Example], config: BotConfig) -> str:
+    """A stable hash of everything that shapes a model: retrain exactly when it changes."""
+    payload = {
+        "examples": sorted((e.text, e.intent) for e in [*data.examples, *faq]),
+        "synonyms": sorted(data.synonyms.items()),
+        "lookups": {k: sorted(v) for k, v in sorted(data.lookups.items())},
+        "slang": sorted(data.slang.items()),
+        "pipeline": [s.model_dump() for s in config.pipeline],
+    }
+    encoded = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def build_features(config: BotConfig) -> FeatureUnion:
+    """The featurizers named in config.yml's pipeline."""
+    word = config.step("WordTfidfFeaturizer")
+    char = config.step("CharTfidfFeaturizer")
+    return FeatureUnion([
+        ("word", TfidfVectorizer(analyzer="word", token_pattern=r"\S+",
+                                 ngram_range=tuple(word.get("ngram_range", (1, 2))),
+                                 sublinear_tf=bool(word.get("sublinear_tf", True)))),
+        ("char", TfidfVectorizer(analyzer="char_wb",
+                                 ngram_range=tuple(char.get("ngram_range", (2, 5))),
+                                 sublinear_tf=bool(char.get("sublinear_tf", True)))),
+    ])
+
+
+def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU, TrainingReport]:
+    """Fit a model on the training data plus the knowledge base's FAQ questions."""
+    started = time.perf_counter()
+    faq_examples = list(faq)
+    examples = [*data.examples, *faq_examples]
+    normalizer = Normalizer(data.slang)
+    features = build_features(config)
+    clf_params = config.step("LogisticRegressionClassifier")
+    classifier = LogisticRegression(
+        C=float(clf_params.get("C", 20.0)), max_iter=int(clf_params.get("max_iter", 2000))
+    )
+    matrix = features.fit_transform([normalizer(e.text) for e in examples])
+    classifier.fit(matrix, [e.intent for e in examples])
+    fallback = config.step("FallbackClassifier")
+    nlu = NLU(
+        normalizer,
+        CompiledClassifier([v for _, v in features.transformer_list], classifier),
+        build_extractor(data),
+        threshold=float(fallback.get("threshold", 0.35)),
+        ambiguity_threshold=float(fallback.get("ambiguity_threshold", 0.0)),
+        fingerprint=fingerprint(data, faq_examples, config),
+    )
+    report = TrainingReport(
+        len(examples), len(nlu.intents), time.perf_counter() - started, nlu.fingerprint
+    )
+    return nlu, report

@@ -1,0 +1,150 @@
+"""Indonesian (and East-Javanese) number words and money/month amounts in every written form.
+
+Workers write `2 juta`, `2jt`, `Rp 2.500.000`, `1,5 jt`, `Rp2,5 jt`, `dua juta setengah`,
+`500rb`, `sejuta`, `rong juta`; months as `3 bulan`, `3 bln`, `sak wulan`, `setahun`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_UNITS = {
+    "nol": 0, "satu": 1, "se": 1, "sak": 1, "siji": 1, "dua": 2, "loro": 2, "rong": 2,
+    "tiga": 3, "telu": 3, "telung": 3, "empat": 4, "papat": 4, "patang": 4, "lima": 5,
+    "limo": 5, "limang": 5, "enam": 6, "enem": 6, "nem": 6, "tujuh": 7, "pitu": 7,
+    "pitung": 7, "delapan": 8, "wolu": 8, "wolung": 8, "sembilan": 9, "songo": 9,
+    "sangang": 9, "sepuluh": 10, "sewelas": 11, "sebelas": 11, "seratus": 100,
+    "seribu": 1000, "sejuta": 1_000_000,
+}
+_SCALES = {"ribu": 1000, "rb": 1000, "rebu": 1000, "juta": 1_000_000, "jt": 1_000_000,
+           "jta": 1_000_000, "yuto": 1_000_000}
+_WORD = "|".join(sorted([*_UNITS, "belas", "puluh", "ratus", *_SCALES, "setengah"], key=len, reverse=True))
+_WORD_SEQ = re.compile(rf"\b(?:(?:{_WORD})\b\s*)+", re.IGNORECASE)
+
+_UNIT_RE = r"(?P<unit>juta|jutaan|jt|jtan|jta|yuto|ribu|rb|rebu|k|m)\b"
+_DIGIT_MONEY = re.compile(
+    rf"(?P<rp>rp\.?\s*)?(?P<num>\d{{1,3}}(?:[.,]\d{{3}})+|\d+(?:[.,]\d{{1,2}})?)\s*"
+    rf"(?:{_UNIT_RE})?(?P<half>\s*setengah)?",
+    re.IGNORECASE,
+)
+_UNIT_VALUE = {"juta": 1_000_000, "jutaan": 1_000_000, "jt": 1_000_000, "jtan": 1_000_000,
+               "jta": 1_000_000, "yuto": 1_000_000, "m": 1_000_000, "ribu": 1000, "rb": 1000,
+               "rebu": 1000, "k": 1000}
+
+_MONTH_WORD = r"(?:bulan|bln|bulanan|wulan|sasi)"
+_MONTHS = re.compile(
+    rf"\b(?P<n>\d{{1,2}}|{'|'.join(sorted(_UNITS, key=len, reverse=True))}|dua belas)\s*"
+    rf"{_MONTH_WORD}\b|\b(?P<year>setahun|sataun|1 tahun|satu tahun)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A number found in text: its value and where it stands."""
+
+    value: int
+    start: int
+    end: int
+
+
+def words_to_number(words: list[str]) -> int | None:
+    """Value of a run of number words (`dua juta lima ratus ribu`), None if it is not one.
+
+    `puluh`, `belas` and `ratus` apply to the unit word just before them; `ribu` and `juta`
+    close a group.
+    """
+    total = current = last = 0
+    for word in words:
+        if word in _UNITS:
+            value = _UNITS[word]
+            if value >= 100:  # seratus, seribu, sejuta carry their own "one"
+                if value == 100:
+                    current += 100
+                else:
+                    total += (current or 1) * value
+                    current = 0
+            else:
+                current += value
+            last = value
+        elif word == "belas":
+            current += 10
+        elif word == "puluh":
+            current += last * 9
+        elif word == "ratus":
+            current += last * 99
+        elif word in _SCALES:
+            total += (current or 1) * _SCALES[word]
+            current = 0
+        else:
+            return None
+    return total + current or None
+
+
+def _digit_value(num: str, unit: str | None) -> float:
+    """Parse `2.500.000`, `2,5`, `1.5` with Indonesian and English separators."""
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", num):  # thousands separators: 2.500.000
+        return float(num.replace(".", "").replace(",", ""))
+    return float(num.replace(",", "."))
+
+
+def find_money(text: str) -> list[Span]:
+    """Every rupiah amount in the text, in order. Bare small numbers are not money."""
+    spans: list[Span] = []
+    for m in _DIGIT_MONEY.finditer(text):
+        unit = (m.group("unit") or "").lower() or None
+        num = m.group("num")
+        if unit is None and not m.group("rp"):
+            # a bare number is money only when it looks like rupiah (2500000, 2.500.000)
+            plain = num.replace(".", "").replace(",", "")
+            if not (plain.isdigit() and 5 <= len(plain) <= 10 and "," not in num[-3:]):
+                continue
+            if len(plain) >= 9 and plain.startswith("0"):  # a phone number, not money
+                continue
+        value = _digit_value(num, unit) * (_UNIT_VALUE[unit] if unit else 1)
+        if m.group("half") and unit:
+            value += _UNIT_VALUE[unit] / 2
+        elif m.group("half"):
+            continue
+        if unit == "m" and value < 1_000_000:
+            continue
+        spans.append(Span(int(round(value)), m.start(), m.end()))
+    for m in _WORD_SEQ.finditer(text):
+        words = m.group(0).lower().split()
+        if not any(w in _SCALES or w in ("seribu", "sejuta") for w in words):
+            continue
+        value = _words_money(words)
+        if value and not any(s.start < m.end() and m.start() < s.end for s in spans):
+            spans.append(Span(value, m.start(), m.start() + len(m.group(0).rstrip())))
+    return sorted(spans, key=lambda s: s.start)
+
+
+def _words_money(words: list[str]) -> int | None:
+    """`dua juta setengah`, `satu setengah juta`, `setengah juta`, `sejuta` as rupiah."""
+    if "setengah" in words:
+        i = words.index("setengah")
+        before, after = words[:i], words[i + 1:]
+        if after and after[0] in _SCALES and (not before or words_to_number(before)):
+            base = words_to_number(before) if before else 0
+            scale = _SCALES[after[0]]
+            return int((base or 0) * scale + scale / 2)
+        if before and before[-1] in _SCALES:
+            base = words_to_number(before)
+            return base + _SCALES[before[-1]] // 2 if base else None
+        return None
+    return words_to_number(words)
+
+
+def find_months(text: str) -> list[Span]:
+    """Numbers of months: `3 bulan`, `enam bln`, `sak wulan`, `setahun`."""
+    spans = []
+    for m in _MONTHS.finditer(text):
+        if m.group("year"):
+            spans.append(Span(12, m.start(), m.end()))
+            continue
+        n = m.group("n").lower()
+        value = int(n) if n.isdigit() else (12 if n == "dua belas" else _UNITS.get(n, 0))
+        if 1 <= value <= 24:
+            spans.append(Span(value, m.start(), m.end()))
+    return spans

@@ -1,0 +1,87 @@
+"""Typed settings: secrets and addresses from the environment, behaviour from config.yml.
+
+Parsed once, in the composition root or the CLI, and passed down; nothing reads the environment
+anywhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class PipelineStep(BaseModel):
+    """One step of the NLU pipeline with its parameters (Rasa's `- name: X` plus keys)."""
+
+    model_config = {"extra": "allow"}
+    name: str
+
+    def params(self) -> dict[str, Any]:
+        """The step's parameters without its name."""
+        return dict(self.model_extra or {})
+
+
+class DialogueConfig(BaseModel):
+    """How long conversations and profiles live."""
+
+    session_ttl_minutes: int = Field(60, ge=1)
+    profile_ttl_days: int = Field(365, ge=1)
+
+
+class LimitsConfig(BaseModel):
+    """Input limits at the edge."""
+
+    max_message_chars: int = Field(2000, ge=1)
+    max_sender_chars: int = Field(128, ge=1)
+
+
+class KnowledgeConfig(BaseModel):
+    """How processes follow knowledge-base and model changes."""
+
+    reload_interval_seconds: float = Field(2.0, gt=0)
+
+
+class BotConfig(BaseModel):
+    """The contents of config.yml."""
+
+    recipe: str = "default.v1"
+    language: str = "id"
+    pipeline: list[PipelineStep]
+    dialogue: DialogueConfig = DialogueConfig()  # type: ignore[call-arg]
+    limits: LimitsConfig = LimitsConfig()  # type: ignore[call-arg]
+    knowledge: KnowledgeConfig = KnowledgeConfig()  # type: ignore[call-arg]
+
+    def step(self, name: str) -> dict[str, Any]:
+        """Parameters of a pipeline step, empty when the step is absent."""
+        return next((s.params() for s in self.pipeline if s.name == name), {})
+
+
+class Settings(BaseSettings):
+    """Environment settings. With no REDIS_URL the bot runs an embedded Redis under data_dir."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    redis_url: str | None = None
+    sapa_data_dir: Path = PROJECT_ROOT / ".data"
+    sapa_key_prefix: str = "sp"
+    sapa_config: Path = PROJECT_ROOT / "config.yml"
+    sapa_nlu_data: Path = PROJECT_ROOT / "nlu_data"
+
+
+def load_config(path: Path) -> BotConfig:
+    """Read and validate config.yml, with an error that names the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return BotConfig.model_validate(raw)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"invalid config file {path}: {exc}") from exc

@@ -1,0 +1,133 @@
+"""One ASGI app: Rasa's REST channel, health, and (later) the other webhooks and the console.
+
+Routes decode, hand off to the engine and return. Errors become HTTP codes here, in one place,
+after they are logged; a worker never sees a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.app import JAKARTA, Runtime, open_runtime
+from bot.errors import BadRequest
+from bot.messages import IncomingMessage, Reply
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+UNAVAILABLE_TEXT = ("Maaf, layanan sedang gangguan. Silakan coba lagi beberapa saat lagi "
+                    "atau hubungi call center 175.")
+
+
+class RestMessage(BaseModel):
+    """Rasa's REST channel request body."""
+
+    sender: str
+    message: str
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """A JSON response rendered with orjson."""
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def rest_payload(recipient: str, replies: list[Reply]) -> list[dict[str, Any]]:
+    """Replies in Rasa's REST channel shape: `buttons` only when there are some."""
+    out: list[dict[str, Any]] = []
+    for reply in replies:
+        item: dict[str, Any] = {"recipient_id": recipient, "text": reply.text}
+        if reply.buttons:
+            item["buttons"] = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
+        out.append(item)
+    return out
+
+
+async def parse_rest_body(request: Request, max_chars: int, max_sender: int) -> RestMessage:
+    """Validate the REST body, refusing bad input with a message that says what is wrong."""
+    raw = await request.body()
+    try:
+        decoded = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("request body must be JSON: {\"sender\": ..., \"message\": ...}") from exc
+    try:
+        body = RestMessage.model_validate(decoded)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                             for e in exc.errors())
+        raise BadRequest(f"invalid request: {problems}", status=422) from exc
+    if not body.sender.strip() or len(body.sender) > max_sender:
+        raise BadRequest(f"sender must be 1 to {max_sender} characters", status=422)
+    if len(body.message) > max_chars:
+        raise BadRequest(f"message is longer than {max_chars} characters", status=413)
+    return body
+
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def create_app(settings: Settings | None = None, *,
+               runtime: Callable[[Settings], Coroutine[Any, Any, Runtime]] = open_runtime,
+               ) -> Starlette:
+    """Build the app; the runtime opens on start-up and closes on shutdown."""
+    settings = settings or Settings()
+    holder: dict[str, Runtime] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        rt = await runtime(settings)
+        rt.follow_changes()
+        holder["rt"] = rt
+        try:
+            yield
+        finally:
+            await rt.close()
+
+    async def rest_webhook(request: Request) -> Response:
+        rt = holder["rt"]
+        limits = rt.config.limits
+        body = await parse_rest_body(request, limits.max_message_chars, limits.max_sender_chars)
+        message = IncomingMessage("rest", body.sender, body.message, datetime.now(JAKARTA))
+        replies = await rt.engine.handle(message)
+        return json_response(rest_payload(body.sender, replies))
+
+    async def health(_: Request) -> Response:
+        rt = holder["rt"]
+        try:
+            redis_ok = bool(await rt.redis.ping())
+        except RedisError:
+            redis_ok = False
+        body = {"status": "ok" if redis_ok else "degraded",
+                "redis": "ok" if redis_ok else "unreachable",
+                "model": {"version": rt.nlu.version, "intents": len(rt.nlu.current.intents)},
+                "knowledge_version": rt.knowledge.version}
+        return json_response(body, 200 if redis_ok else 503)
+
+    async def bad_request(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BadRequest)
+        return json_response({"error": str(exc)}, exc.status)
+
+    async def redis_down(request: Request, exc: Exception) -> Response:
+        log.error("redis error on %s: %s", request.url.path, exc)
+        return json_response({"error": "storage unavailable", "text": UNAVAILABLE_TEXT}, 503)
+
+    async def crashed(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return json_response({"error": "internal error", "text": UNAVAILABLE_TEXT}, 500)
+
+    return Starlette(
+        routes=[Route("/webhooks/rest/webhook", rest_webhook, methods=["POST"]),
+                Route("/health", health, methods=["GET"])],
+        exception_handlers={BadRequest: bad_request, RedisError: redis_down, Exception: crashed},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,127 @@
+"""Shared fixtures: a real Redis (the machine's, or an embedded one), a trained model, a runtime.
+
+Tests use Redis db 15 under their own key prefix and delete their keys after each test, so they
+never touch a developer's data. Set TEST_REDIS_URL to use another server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import redis as sync_redis
+from redis.asyncio import Redis
+
+from bot.app import JAKARTA, Runtime, open_runtime
+from bot.embedded_redis import ensure_embedded_redis
+from bot.keys import Keys
+from bot.knowledge.base import KnowledgeBase, load_seed
+from bot.messages import IncomingMessage, Reply
+from bot.nlu.data import load_nlu_data
+from bot.nlu.model import NLU, train
+from bot.settings import PROJECT_ROOT, Settings, load_config
+
+TODAY = datetime(2026, 11, 21, 10, 0, tzinfo=JAKARTA)
+
+
+def _reachable(url: str) -> bool:
+    try:
+        return bool(sync_redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except sync_redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The machine's Redis (db 15) if it answers, else an embedded server for this run."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    if _reachable(url):
+        return url
+    return ensure_embedded_redis(tmp_path_factory.mktemp("redis"))
+
+
+@pytest.fixture(scope="session")
+def config_path() -> Path:
+    return PROJECT_ROOT / "config.yml"
+
+
+@pytest.fixture(scope="session")
+def seed_kb() -> KnowledgeBase:
+    return KnowledgeBase(load_seed())
+
+
+@pytest.fixture(scope="session")
+def trained_model(seed_kb: KnowledgeBase, config_path: Path) -> NLU:
+    """One model for the whole run, trained exactly as `nlu train` does."""
+    data = load_nlu_data(PROJECT_ROOT / "nlu_data")
+    model, _ = train(data, seed_kb.faq_examples(), load_config(config_path))
+    return model
+
+
+@pytest.fixture(scope="session")
+def model_blob(trained_model: NLU) -> bytes:
+    return trained_model.dumps()
+
+
+def delete_prefix(url: str, prefix: str) -> None:
+    client = sync_redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own, deleted afterwards."""
+    value = f"sptest-{uuid.uuid4().hex[:8]}"
+    yield value
+    delete_prefix(redis_url, value)
+
+
+@pytest.fixture
+def settings(redis_url: str, prefix: str, config_path: Path) -> Settings:
+    return Settings(redis_url=redis_url, sapa_key_prefix=prefix, sapa_config=config_path)
+
+
+async def publish_model(redis_url: str, prefix: str, blob: bytes, fingerprint: str) -> None:
+    """Put a trained model where `open_runtime` looks, as `nlu train` would."""
+    client = Redis.from_url(redis_url)
+    keys = Keys(prefix)
+    await client.set(keys.model_blob(), blob)
+    await client.set(keys.model_version(), fingerprint)
+    await client.aclose()
+
+
+@pytest.fixture
+async def runtime(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
+                  trained_model: NLU) -> AsyncIterator[Runtime]:
+    """A fully wired runtime on real Redis, with the clock at 21 November 2026, 10:00 WIB."""
+    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
+    rt = await open_runtime(settings, clock=lambda: TODAY)
+    yield rt
+    await rt.close()
+
+
+class Conversation:
+    """A worker talking to the engine, one message at a time."""
+
+    def __init__(self, rt: Runtime, user_id: str = "628111", channel: str = "rest") -> None:
+        self.rt = rt
+        self.user_id = user_id
+        self.channel = channel
+
+    async def say(self, text: str) -> list[Reply]:
+        message = IncomingMessage(self.channel, self.user_id, text, TODAY)
+        return await self.rt.engine.handle(message)
+
+    async def text(self, text: str) -> str:
+        return "\n".join(r.text for r in await self.say(text))
+
+
+@pytest.fixture
+def worker(runtime: Runtime) -> Conversation:
+    return Conversation(runtime)

@@ -1,0 +1,185 @@
+"""Whole conversations through the engine, with state in real Redis."""
+
+import asyncio
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from bot.app import JAKARTA, Runtime, open_runtime
+from bot.dialogue.state import ConversationState
+from bot.leads import write_csv
+from bot.settings import Settings
+from tests.conftest import Conversation
+
+
+async def test_fee_for_an_ojol_shows_discount_and_normal_amount(worker: Conversation) -> None:
+    text = await worker.text("brp iuran bpjs tk buat ojol")
+    assert "Rp16.800" in text and "Rp8.400" in text and "Maret 2027" in text
+    assert "penghasilan" in text.lower()  # asks for the income
+
+
+async def test_calculator_asks_for_income_then_computes(worker: Conversation) -> None:
+    await worker.text("iurane piro sak wulan")
+    text = await worker.text("2jt")
+    assert "Rp2.000.000" in text and "Rp26.800" in text and "perkiraan" in text.lower()
+
+
+async def test_income_in_words_and_with_thousand_separators(worker: Conversation) -> None:
+    await worker.text("berapa iurannya")
+    assert "Rp2.500.000" in await worker.text("dua juta setengah")
+    assert "Rp1.500.000" in await worker.text("eh, 1,5 jt maksudnya")
+
+
+async def test_correction_replaces_the_income(worker: Conversation) -> None:
+    first = await worker.text("kalau penghasilan 2 juta iurannya berapa")
+    assert "Rp2.000.000" in first
+    corrected = await worker.text("eh, 3 juta maksudnya")
+    assert "Rp3.000.000" in corrected and "Rp2.000.000" not in corrected
+
+
+async def test_follow_up_about_jht_after_a_fee(worker: Conversation) -> None:
+    await worker.text("iuran bpjs tk kalau gaji 2 juta")
+    text = await worker.text("kalau JHT-nya?")
+    assert "JHT" in text and "Rp40.000" in text
+
+
+async def test_follow_up_lewat_hp_after_registration(worker: Conversation) -> None:
+    await worker.text("gimana cara daftar bpjs ketenagakerjaan")
+    text = await worker.text("lewat hp bisa?")
+    assert "JMO" in text
+
+
+async def test_bpjs_kesehatan_is_redirected_to_165(worker: Conversation) -> None:
+    text = await worker.text("kartu kis saya tidak aktif buat berobat ke puskesmas")
+    assert "165" in text and "Rp" not in text
+
+
+async def test_out_of_scope_never_gets_a_fee(worker: Conversation) -> None:
+    text = await worker.text("harga cabe rawit di pasar hari ini berapa ya")
+    assert "Rp" not in text
+
+
+async def test_jp_is_not_open_to_informal_workers(worker: Conversation) -> None:
+    text = await worker.text("sy pedagang pasar, bisa ikut jaminan pensiun gak")
+    assert "JP" in text or "pensiun" in text.lower()
+    assert "tidak" in text.lower()
+
+
+async def test_menu_resets_the_conversation(worker: Conversation, runtime: Runtime) -> None:
+    await worker.text("berapa iurannya")
+    assert (await runtime.states.load("rest", worker.user_id)).form == "iuran"
+    await worker.text("menu")
+    assert await runtime.states.load("rest", worker.user_id) == ConversationState()
+
+
+async def test_state_expires_after_the_idle_ttl(runtime: Runtime, worker: Conversation) -> None:
+    await worker.text("berapa iurannya")
+    key = runtime.keys.state("rest", worker.user_id)
+    ttl = await runtime.redis.ttl(key)
+    assert 0 < ttl <= runtime.config.dialogue.session_ttl_minutes * 60
+
+
+async def test_profile_keeps_channel_times_and_occupation(runtime: Runtime,
+                                                          worker: Conversation) -> None:
+    await worker.text("saya ojol, iurannya berapa")
+    contact = await runtime.contacts.get("rest", worker.user_id)
+    assert contact is not None
+    assert contact.get("channel") == "rest" and contact.get("first_seen")
+    assert contact.get("pekerjaan") == "ojol"
+
+
+async def test_nik_is_never_stored_or_echoed(runtime: Runtime, worker: Conversation) -> None:
+    nik = "3578012345670001"
+    replies = await worker.text(f"nik saya {nik} sudah terdaftar belum")
+    assert nik not in replies and "NIK" in replies
+    binary = {runtime.keys.model_blob()}
+    keys = [k async for k in runtime.redis.scan_iter(match=f"{runtime.keys.prefix}:*")
+            if k not in binary]
+    for key in keys:
+        kind = await runtime.redis.type(key)
+        if kind == "string":
+            assert nik not in (await runtime.redis.get(key) or "")
+        elif kind == "hash":
+            assert nik not in str(await runtime.redis.hgetall(key))
+        elif kind == "stream":
+            assert nik not in str(await runtime.redis.xrange(key))
+
+
+async def test_pendataan_with_consent_then_export_and_delete(runtime: Runtime,
+                                                             worker: Conversation) -> None:
+    consent = await worker.text("saya mau ikut, tolong didata")
+    assert "27 Tahun 2022" in consent and "setuju" in consent.lower()
+    await worker.text("setuju")
+    await worker.text("Siti Aminah")
+    await worker.text("pedagang sayur")
+    await worker.text("Kel. Ketabang, Kec. Genteng")
+    done = await worker.text("081234567890")
+    assert "Siti Aminah" in done and "hapus data saya" in done
+
+    import io
+
+    out = io.StringIO()
+    assert await write_csv(runtime.leads.all(), out) == 1
+    assert "Siti Aminah" in out.getvalue() and "081234567890" in out.getvalue()
+
+    confirm = await worker.text("hapus data saya")
+    assert "hapus" in confirm.lower()
+    assert await runtime.contacts.get("rest", worker.user_id) is None
+    assert [lead async for lead in runtime.leads.all()] == []
+
+
+async def test_refusing_consent_stores_nothing(runtime: Runtime, worker: Conversation) -> None:
+    await worker.text("saya mau didaftarkan")
+    await worker.text("tidak")
+    assert [lead async for lead in runtime.leads.all()] == []
+
+
+async def test_cancel_in_the_middle_of_pendataan(runtime: Runtime, worker: Conversation) -> None:
+    await worker.text("saya mau didaftarkan")
+    await worker.text("setuju")
+    await worker.text("Budi")
+    assert "dibatalkan" in await worker.text("batal")
+    assert [lead async for lead in runtime.leads.all()] == []
+
+
+async def test_stop_opts_out_with_time_and_channel(runtime: Runtime, worker: Conversation) -> None:
+    await worker.text("stop")
+    contact = await runtime.contacts.get("rest", worker.user_id)
+    assert contact is not None and contact.get("consent") == "opt_out"
+    assert contact.get("consent_at") and contact.get("consent_channel") == "rest"
+
+
+async def test_two_workers_keep_separate_state(runtime: Runtime) -> None:
+    ani, budi = Conversation(runtime, "ani"), Conversation(runtime, "budi")
+    await ani.text("berapa iurannya")
+    await budi.text("gimana cara klaim jht")
+    assert "Rp2.000.000" in await ani.text("2 juta")
+    assert (await runtime.states.load("rest", "budi")).topic == "klaim"
+
+
+async def test_branch_office_for_a_city(worker: Conversation) -> None:
+    text = await worker.text("kantor bpjs ketenagakerjaan di blitar dimana")
+    assert "Blitar" in text and "Jl. Palem" in text
+
+
+async def test_the_discount_ends_on_the_date_in_the_facts(settings: Settings, redis_url: str,
+                                                          runtime: Runtime) -> None:
+    later = datetime(2027, 4, 2, 9, 0, tzinfo=JAKARTA)
+    rt = await open_runtime(settings, clock=lambda: later)
+    try:
+        text = await Conversation(rt, "ojol-2027").text("brp iuran bpjs tk buat ojol")
+    finally:
+        await rt.close()
+    assert "Rp16.800" in text and "Rp8.400" not in text
+
+
+async def test_concurrent_messages_from_many_workers(runtime: Runtime) -> None:
+    workers = [Conversation(runtime, f"w{i}") for i in range(50)]
+    texts = await asyncio.gather(*(w.text("brp iuran bpjs tk") for w in workers))
+    assert all("Rp16.800" in t for t in texts)
+
+
+async def test_corrupted_state_starts_fresh(runtime: Runtime, worker: Conversation) -> None:
+    client: Redis = runtime.redis
+    await client.set(runtime.keys.state("rest", worker.user_id), "{not json")
+    assert "Rp" in await worker.text("brp iuran bpjs tk")

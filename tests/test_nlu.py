@@ -1,0 +1,85 @@
+"""The NLU engine: compiled inference equals scikit-learn, normalization, entities, payloads."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from bot.nlu.data import load_examples, parse_example
+from bot.nlu.linear import CompiledClassifier
+from bot.nlu.model import FALLBACK_INTENT, NLU, build_features
+from bot.nlu.normalize import Normalizer
+from bot.settings import PROJECT_ROOT, load_config
+
+TEXTS = ["brp iuran bpjs tk", "cara daftar bpjs", "klaim jht gmn", "harga cabe", "iuran sebulan",
+         "daftar lewat jmo", "jht cair kapan", "cabe rawit mahal", "bayar iuran dmn", "menu"]
+LABELS = ["iuran", "daftar", "klaim", "oos", "iuran", "daftar", "klaim", "oos", "iuran", "menu"]
+
+
+def test_compiled_classifier_matches_scikit_learn(config_path: Path) -> None:
+    features = build_features(load_config(config_path))
+    matrix = features.fit_transform(TEXTS)
+    classifier = LogisticRegression(C=20.0, max_iter=2000).fit(matrix, LABELS)
+    compiled = CompiledClassifier([v for _, v in features.transformer_list], classifier)
+    for text in [*TEXTS, "iuran jht brp", "kata yang tidak dikenal sama sekali"]:
+        expected = classifier.predict_proba(features.transform([text]))[0]
+        assert np.allclose(compiled.probabilities(text), expected, atol=1e-5)
+
+
+def test_normalizer_handles_slang_repeats_amounts_and_emoji() -> None:
+    normalize = Normalizer({"brp": "berapa", "piro": "berapa", "sak": "satu", "wulan": "bulan"})
+    assert normalize("Brp iuranyaaa??? 😅") == "berapa iuranya"
+    assert normalize("iurane piro sak wulan") == "iurane berapa satu bulan"
+    assert normalize("gaji 2jt") == normalize("gaji Rp 3.500.000") == "gaji nominaluang"
+
+
+def test_rasa_annotations_are_stripped_and_kept() -> None:
+    example = parse_example("gaji [2 juta](uang) ikut [jht]{\"entity\": \"program\"}", "x")
+    assert example.text == "gaji 2 juta ikut jht"
+    assert example.entities == (("uang", "2 juta"), ("program", "jht"))
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("brp iuran bpjs tk buat ojol", "tanya_iuran"),
+     ("harga cabe rawit hari ini brp", "out_of_scope"),
+     ("iuran bpjs kesehatan kelas 3 brp", "bpjs_kesehatan"),
+     ("gmn cara daftar bpjs tk", "cara_daftar")],
+)
+def test_ordinary_phrasings(trained_model: NLU, text: str, intent: str) -> None:
+    assert trained_model.parse(text).intent.name == intent
+
+
+def test_entities_in_a_message(trained_model: NLU) -> None:
+    parse = trained_model.parse("sy ojol gaji 2,5jt klo ikut jht bayar 3 bulan brp")
+    found = {e.entity: e.value for e in parse.entities}
+    assert found == {"pekerjaan": "ojol", "uang": 2_500_000, "program": "JHT", "bulan": 3}
+
+
+def test_button_payloads_bypass_the_classifier(trained_model: NLU) -> None:
+    parse = trained_model.parse('/cara_klaim{"program":"JHT"}')
+    assert parse.intent.name == "cara_klaim" and parse.intent.confidence == 1.0
+    assert parse.first("program") is not None
+
+
+def test_gibberish_falls_back(trained_model: NLU) -> None:
+    assert trained_model.parse("qwx zzkj vbnm").intent.name in (FALLBACK_INTENT, "out_of_scope")
+
+
+def test_model_survives_serialization(trained_model: NLU) -> None:
+    clone = NLU.loads(trained_model.dumps())
+    text = "klo jatuh dr motor pas nganter orderan ditanggung gak"
+    assert clone.parse(text).intent == trained_model.parse(text).intent
+
+
+def test_held_out_file_is_never_in_training_data(seed_kb) -> None:
+    from bot.nlu.data import load_nlu_data
+
+    def plain(text: str) -> str:
+        return re.sub(r"[^\w ]", "", text.lower()).strip()
+
+    held_out = {plain(e.text) for e in load_examples(PROJECT_ROOT / "tests/data/nlu_test.yml")}
+    training = [*load_nlu_data(PROJECT_ROOT / "nlu_data").examples, *seed_kb.faq_examples()]
+    assert held_out & {plain(e.text) for e in training} == set()
