@@ -31,12 +31,15 @@ class KantorAction:
     async def run(self, ctx: ActionContext) -> ActionResult:
         """List matching offices, or ask where the worker lives."""
         entity = ctx.parse.first("wilayah")
+        regency = ctx.parse.first("kabupaten")
         place = str(entity.value) if entity else ctx.contact.get("wilayah")
-        profile = {"wilayah": place} if entity and place else {}
-        found = branches_for(ctx.kb, place) if place else []
+        area = str(regency.value) if regency else ctx.contact.get("kabupaten")
+        profile = {"wilayah": place, "kabupaten": area} if entity and place and area else {}
+        found = branches_for(ctx.kb, area or place) if place else []
         state = replace(ctx.state, topic="kantor", form=None, requested=None)
         if found:
-            text = "\n".join([f"Kantor BPJS Ketenagakerjaan untuk wilayah {place}:",
+            where = place if not area or area.endswith(place or "") else f"{place} ({area})"
+            text = "\n".join([f"Kantor BPJS Ketenagakerjaan untuk wilayah {where}:",
                               *(describe(b) for b in found),
                               "Jam layanan dan antrean bisa dicek lewat call center 175."])
             return ActionResult((Reply(text),), state, profile)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bot.errors import ConfigError
+from bot.nlu.places import PlaceGazetteer
 
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|\{(?P<long>[^}]+)\})")
 _ENTITY_IN_JSON = re.compile(r'"entity"\s*:\s*"(?P<name>[^"]+)"')
@@ -39,6 +40,7 @@ class NLUData:
     synonyms: dict[str, str] = field(default_factory=dict)
     lookups: dict[str, list[str]] = field(default_factory=dict)
     slang: dict[str, str] = field(default_factory=dict)
+    places: PlaceGazetteer | None = None
 
     def intents(self) -> list[str]:
         """Intent names, sorted."""
@@ -87,7 +89,7 @@ def parse_nlu_document(doc: dict[str, Any], source: str, into: NLUData) -> None:
 
 
 def load_nlu_data(directory: Path, *, extra_files: Iterable[Path] = ()) -> NLUData:
-    """Read every *.yml under `directory` (and `lookup/*.txt` tables)."""
+    """Read every *.yml under `directory`, `lookup/*.txt` tables and the place gazetteer."""
     data = NLUData()
     files = sorted(directory.rglob("*.yml")) + sorted(directory.rglob("*.yaml"))
     for path in [*files, *extra_files]:
@@ -99,6 +101,9 @@ def load_nlu_data(directory: Path, *, extra_files: Iterable[Path] = ()) -> NLUDa
     for path in sorted((directory / "lookup").glob("*.txt")):
         words = [w.strip().lower() for w in path.read_text(encoding="utf-8").splitlines()]
         data.lookups.setdefault(path.stem, []).extend(w for w in words if w and not w.startswith("#"))
+    gazetteer = directory / "gazetteer" / "jatim.tsv"
+    if gazetteer.exists():
+        data.places = PlaceGazetteer.load(gazetteer)
     return data
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from bot.messages import Entity
 from bot.nlu.numbers import find_money, find_months
@@ -30,6 +31,13 @@ def mask_nik(text: str) -> str:
 def has_nik(text: str) -> bool:
     """Whether the text contains a 16-digit number that may be a NIK."""
     return _NIK.search(text) is not None
+
+
+class Finder(Protocol):
+    """Anything that finds entities in a message (`lowered` is `original.lower()`)."""
+
+    def find(self, lowered: str, original: str) -> Iterable[Entity]:
+        """Entities found, with spans in the message."""
 
 
 class Gazetteer:
@@ -55,7 +63,7 @@ class Gazetteer:
 class EntityExtractor:
     """Finds every entity kind in a message."""
 
-    def __init__(self, gazetteers: Iterable[Gazetteer]) -> None:
+    def __init__(self, gazetteers: Iterable[Finder]) -> None:
         self._gazetteers = tuple(gazetteers)
 
     def extract(self, text: str) -> tuple[Entity, ...]:

@@ -23,7 +23,7 @@ from sklearn.pipeline import FeatureUnion
 
 from bot.messages import IntentScore, ParseResult
 from bot.nlu.data import PROGRAMS, Example, NLUData
-from bot.nlu.entities import EntityExtractor, Gazetteer
+from bot.nlu.entities import EntityExtractor, Finder, Gazetteer
 from bot.nlu.linear import CompiledClassifier
 from bot.nlu.normalize import Normalizer
 from bot.settings import BotConfig
@@ -108,7 +108,7 @@ class NLU:
 
 
 def build_extractor(data: NLUData) -> EntityExtractor:
-    """Gazetteers for programs, occupations and places from synonyms and lookup tables."""
+    """Gazetteers for programs and occupations (synonyms, lookup tables) and East Java places."""
     programs = {p.lower(): p for p in PROGRAMS}
     occupations: dict[str, str] = {}
     for surface, canonical in data.synonyms.items():
@@ -119,14 +119,10 @@ def build_extractor(data: NLUData) -> EntityExtractor:
             occupations.setdefault(canonical.lower(), canonical.lower())
     for surface in data.lookups.get("pekerjaan", []):
         occupations.setdefault(surface, data.synonyms.get(surface, surface).lower())
-    places: dict[str, str] = {}
-    for name, surfaces in data.lookups.items():
-        if name.startswith("wilayah"):
-            places.update({s: s.title() for s in surfaces})
-    return EntityExtractor(
-        [Gazetteer("program", programs), Gazetteer("pekerjaan", occupations),
-         Gazetteer("wilayah", places)]
-    )
+    finders: list[Finder] = [Gazetteer("program", programs), Gazetteer("pekerjaan", occupations)]
+    if data.places is not None:
+        finders.append(data.places)
+    return EntityExtractor(finders)
 
 
 def fingerprint(data: NLUData, faq: Sequence[Example], config: BotConfig) -> str:
@@ -136,6 +132,7 @@ def fingerprint(data: NLUData, faq: Sequence[Example], config: BotConfig) -> str
         "synonyms": sorted(data.synonyms.items()),
         "lookups": {k: sorted(v) for k, v in sorted(data.lookups.items())},
         "slang": sorted(data.slang.items()),
+        "places": len(data.places) if data.places is not None else 0,
         "pipeline": [s.model_dump() for s in config.pipeline],
     }
     encoded = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
