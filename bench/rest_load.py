@@ -1,0 +1,138 @@
+"""REST channel load benchmark: throughput, latency at a fixed rate, and server memory.
+
+Starts `python -m bot serve` as its own process on loopback (Redis from REDIS_URL, default the
+machine's db 14, under a throwaway key prefix), then drives it from this process with a small
+keep-alive HTTP/1.1 client (httpx itself would be the bottleneck). Prints a table.
+
+    .venv/bin/python bench/rest_load.py [--seconds 10] [--connections 32] [--rate 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import orjson
+import redis
+
+MESSAGES = [
+    "brp iuran bpjs tk buat ojol", "2 juta", "kalau JHT-nya?", "gmn cara daftar", "lewat hp bisa?",
+    "klo jatuh dr motor pas nganter orderan ditanggung gak", "iurane piro sak wulan",
+    "jht bs cair kpn", "harga cabe hari ini", "halo min", "makasih", "kantor cabang blitar dmn",
+    "telat bayar 2 bulan gimana", "bayar iuran lewat apa aja", "menu",
+]
+
+
+async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes,
+                   ) -> int:
+    writer.write(b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: bench\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return status
+
+
+def _body(sender: int) -> bytes:
+    return orjson.dumps({"sender": f"bench-{sender}", "message": random.choice(MESSAGES)})
+
+
+async def saturate(port: int, seconds: float, connections: int) -> tuple[int, int]:
+    """Closed loop: each connection sends as fast as answers come back."""
+    deadline = time.perf_counter() + seconds
+    counts = [0, 0]
+
+    async def one(index: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.perf_counter() < deadline:
+            status = await _request(reader, writer, _body(random.randrange(2000)))
+            counts[0 if status == 200 else 1] += 1
+        writer.close()
+
+    await asyncio.gather(*(one(i) for i in range(connections)))
+    return counts[0], counts[1]
+
+
+async def fixed_rate(port: int, seconds: float, rate: float, connections: int) -> list[float]:
+    """Open loop: requests start on a fixed schedule; latency includes any queueing."""
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    latencies: list[float] = []
+    start = time.perf_counter()
+    total = int(seconds * rate)
+
+    async def fire(i: int) -> None:
+        scheduled = start + i / rate
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        conn = await pool.get()
+        status = await _request(*conn, _body(random.randrange(2000)))
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+        pool.put_nowait(conn)
+        assert status == 200
+
+    await asyncio.gather(*(fire(i) for i in range(total)))
+    return latencies
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--port", type=int, default=5077)
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    prefix = f"spbench-{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "REDIS_URL": redis_url, "SAPA_KEY_PREFIX": prefix}
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(args.port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        asyncio.run(saturate(args.port, 2, args.connections))  # warm-up
+        ok, failed = asyncio.run(saturate(args.port, args.seconds, args.connections))
+        latencies = sorted(asyncio.run(fixed_rate(args.port, args.seconds, args.rate, 16)))
+        memory = rss_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.delete(key)
+    p = statistics.quantiles(latencies, n=100)
+    print(f"| metric | value |\n|---|---|")
+    print(f"| throughput, {args.connections} connections, {args.seconds:.0f} s | "
+          f"{ok / args.seconds:,.0f} messages/s ({failed} non-200) |")
+    print(f"| latency at {args.rate:.0f} messages/s: p50 | {p[49]:.2f} ms |")
+    print(f"| latency at {args.rate:.0f} messages/s: p99 | {p[98]:.2f} ms |")
+    print(f"| server resident memory after the run | {memory:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
