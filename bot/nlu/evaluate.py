@@ -38,10 +38,14 @@ class Evaluation:
 
 def score(expected: Sequence[str], predicted: Sequence[str], texts: Sequence[str],
           confidences: Sequence[float]) -> Evaluation:
-    """Metrics for predictions against gold labels."""
+    """Metrics for predictions against gold labels.
+
+    Averages run over the gold intents: a fallback (or any label absent from the gold data)
+    counts as a miss of the intent it should have been, not as a class of its own with F1 0.
+    """
     labels = sorted(set(expected) | set(predicted))
-    report = classification_report(expected, predicted, labels=labels, output_dict=True,
-                                   zero_division=0)
+    report = classification_report(expected, predicted, labels=sorted(set(expected)),
+                                   output_dict=True, zero_division=0)
     errors = [{"text": t, "intent": e, "predicted": p, "confidence": round(c, 3)}
               for t, e, p, c in zip(texts, expected, predicted, confidences, strict=True)
               if e != p]

@@ -26,6 +26,7 @@ from bot.nlu.data import PROGRAMS, Example, NLUData
 from bot.nlu.entities import EntityExtractor, Finder, Gazetteer
 from bot.nlu.linear import CompiledClassifier
 from bot.nlu.normalize import Normalizer
+from bot.nlu.stem import Stemmer
 from bot.settings import BotConfig
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -69,7 +70,7 @@ class NLU:
         if payload is not None:
             return payload
         entities = self.extractor.extract(text)
-        probabilities = self.classifier.probabilities(self.normalizer(text))
+        probabilities = self.classifier.probabilities(self.normalizer(text, entities))
         order = np.argsort(probabilities)[::-1][:5]
         ranking = tuple(IntentScore(self.intents[i], float(probabilities[i])) for i in order)
         top = ranking[0]
@@ -158,19 +159,22 @@ def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU
     started = time.perf_counter()
     faq_examples = list(faq)
     examples = [*data.examples, *faq_examples]
-    normalizer = Normalizer(data.slang)
+    stemmer = Stemmer() if any(s.name == "IndonesianStemmer" for s in config.pipeline) else None
+    normalizer = Normalizer(data.slang, stemmer)
     features = build_features(config)
     clf_params = config.step("LogisticRegressionClassifier")
     classifier = LogisticRegression(
         C=float(clf_params.get("C", 20.0)), max_iter=int(clf_params.get("max_iter", 2000))
     )
-    matrix = features.fit_transform([normalizer(e.text) for e in examples])
+    extractor = build_extractor(data)
+    matrix = features.fit_transform([normalizer(e.text, extractor.extract(e.text))
+                                     for e in examples])
     classifier.fit(matrix, [e.intent for e in examples])
     fallback = config.step("FallbackClassifier")
     nlu = NLU(
         normalizer,
         CompiledClassifier([v for _, v in features.transformer_list], classifier),
-        build_extractor(data),
+        extractor,
         threshold=float(fallback.get("threshold", 0.35)),
         ambiguity_threshold=float(fallback.get("ambiguity_threshold", 0.0)),
         fingerprint=fingerprint(data, faq_examples, config),
