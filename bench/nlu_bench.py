@@ -16,7 +16,6 @@ import gc
 import resource
 import statistics
 import time
-from pathlib import Path
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -92,7 +91,8 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("\n| measure | ours | Rasa DIET on this data (brief) |")
     print("|---|---|---|")
-    print(f"| parse p50 / p99 (one message, in process) | {q[49]:.3f} ms / {q[98]:.3f} ms | ~7 ms |")
+    print(f"| parse p50 / p99 (one message, in process) | {q[49]:.3f} ms / {q[98]:.3f} ms "
+          "| ~7 ms |")
     print(f"| training, full data | {train_seconds:.1f} s | minutes |")
     print(f"| model file | {size:.1f} MB | |")
     print(f"| peak resident memory of this benchmark process | {peak:.0f} MB | ~750 MB |")

@@ -17,6 +17,7 @@ import yaml
 
 from bot.errors import ConfigError
 from bot.nlu.places import PlaceGazetteer
+from bot.yaml_files import parse_yaml
 
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|\{(?P<long>[^}]+)\})")
 _ENTITY_IN_JSON = re.compile(r'"entity"\s*:\s*"(?P<name>[^"]+)"')
@@ -94,13 +95,14 @@ def load_nlu_data(directory: Path, *, extra_files: Iterable[Path] = ()) -> NLUDa
     files = sorted(directory.rglob("*.yml")) + sorted(directory.rglob("*.yaml"))
     for path in [*files, *extra_files]:
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            doc = parse_yaml(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
         parse_nlu_document(doc, str(path), data)
     for path in sorted((directory / "lookup").glob("*.txt")):
         words = [w.strip().lower() for w in path.read_text(encoding="utf-8").splitlines()]
-        data.lookups.setdefault(path.stem, []).extend(w for w in words if w and not w.startswith("#"))
+        kept = [w for w in words if w and not w.startswith("#")]
+        data.lookups.setdefault(path.stem, []).extend(kept)
     gazetteer = directory / "gazetteer" / "jatim.tsv"
     if gazetteer.exists():
         data.places = PlaceGazetteer.load(gazetteer)
@@ -110,5 +112,5 @@ def load_nlu_data(directory: Path, *, extra_files: Iterable[Path] = ()) -> NLUDa
 def load_examples(path: Path) -> list[Example]:
     """The intent examples of one Rasa NLU file (used for held-out test files)."""
     data = NLUData()
-    parse_nlu_document(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, str(path), data)
+    parse_nlu_document(parse_yaml(path.read_text(encoding="utf-8")) or {}, str(path), data)
     return data.examples

@@ -23,12 +23,14 @@ class CompiledTfidf:
 
     def __init__(self, vectorizer: TfidfVectorizer, offset: int) -> None:
         self.vectorizer = vectorizer
-        self.vocabulary: dict[str, int] = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+        self.vocabulary: dict[str, int] = {
+            str(k): int(v) for k, v in vectorizer.vocabulary_.items()
+        }
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.sublinear = bool(vectorizer.sublinear_tf)
         self.offset = offset
         self._analyzer: Callable[[str], list[str]] = vectorizer.build_analyzer()
-        vectorizer.stop_words_ = None  # the pruned-terms set is only for inspection; keep files small
+        vectorizer.stop_words_ = None  # pruned terms, kept only for inspection: keep files small
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -69,9 +71,9 @@ class CompiledClassifier:
         self.weights = np.ascontiguousarray(classifier.coef_.T, dtype=np.float32)
         self.bias = np.asarray(classifier.intercept_, dtype=np.float64)
 
-    def probabilities(self, text: str) -> np.ndarray:
-        """Class probabilities of one normalized text, in `classes` order."""
-        parts = [f.features(text) for f in self.featurizers]
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities of one message given as each featurizer's input text."""
+        parts = [f.features(t) for f, t in zip(self.featurizers, texts, strict=True)]
         index = np.concatenate([p[0] for p in parts])
         values = np.concatenate([p[1] for p in parts])
         logits = values @ self.weights[index] + self.bias if index.size else self.bias.copy()

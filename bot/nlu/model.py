@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import joblib
 import numpy as np
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion
+from threadpoolctl import threadpool_limits
 
 from bot.messages import IntentScore, ParseResult
 from bot.nlu.data import PROGRAMS, Example, NLUData
@@ -49,6 +50,7 @@ class NLU:
     def __init__(
         self,
         normalizer: Normalizer,
+        stemmer: Stemmer | None,
         classifier: CompiledClassifier,
         extractor: EntityExtractor,
         *,
@@ -57,6 +59,7 @@ class NLU:
         fingerprint: str,
     ) -> None:
         self.normalizer = normalizer
+        self.stemmer = stemmer
         self.classifier = classifier
         self.extractor = extractor
         self.threshold = threshold
@@ -70,7 +73,8 @@ class NLU:
         if payload is not None:
             return payload
         entities = self.extractor.extract(text)
-        probabilities = self.classifier.probabilities(self.normalizer(text, entities))
+        plain = self.normalizer(text, entities)
+        probabilities = self.classifier.probabilities(featurizer_inputs(plain, self.stemmer))
         order = np.argsort(probabilities)[::-1][:5]
         ranking = tuple(IntentScore(self.intents[i], float(probabilities[i])) for i in order)
         top = ranking[0]
@@ -140,18 +144,22 @@ def fingerprint(data: NLUData, faq: Sequence[Example], config: BotConfig) -> str
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 
-def build_features(config: BotConfig) -> FeatureUnion:
-    """The featurizers named in config.yml's pipeline."""
+def build_vectorizers(config: BotConfig) -> list[TfidfVectorizer]:
+    """The featurizers named in config.yml's pipeline: words, then characters."""
     word = config.step("WordTfidfFeaturizer")
     char = config.step("CharTfidfFeaturizer")
-    return FeatureUnion([
-        ("word", TfidfVectorizer(analyzer="word", token_pattern=r"\S+",
-                                 ngram_range=tuple(word.get("ngram_range", (1, 2))),
-                                 sublinear_tf=bool(word.get("sublinear_tf", True)))),
-        ("char", TfidfVectorizer(analyzer="char_wb",
-                                 ngram_range=tuple(char.get("ngram_range", (2, 5))),
-                                 sublinear_tf=bool(char.get("sublinear_tf", True)))),
-    ])
+    return [
+        TfidfVectorizer(analyzer="word", token_pattern=r"\S+",
+                        ngram_range=tuple(word.get("ngram_range", (1, 2))),
+                        sublinear_tf=bool(word.get("sublinear_tf", True))),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char.get("ngram_range", (2, 5))),
+                        sublinear_tf=bool(char.get("sublinear_tf", True))),
+    ]
+
+
+def featurizer_inputs(plain: str, stemmer: Stemmer | None) -> tuple[str, str]:
+    """What each featurizer reads: words with stems appended, characters of the plain text."""
+    return (stemmer.augment(plain) if stemmer else plain, plain)
 
 
 def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU, TrainingReport]:
@@ -160,20 +168,26 @@ def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU
     faq_examples = list(faq)
     examples = [*data.examples, *faq_examples]
     stemmer = Stemmer() if any(s.name == "IndonesianStemmer" for s in config.pipeline) else None
-    normalizer = Normalizer(data.slang, stemmer)
-    features = build_features(config)
+    normalizer = Normalizer(data.slang)
+    vectorizers = build_vectorizers(config)
     clf_params = config.step("LogisticRegressionClassifier")
     classifier = LogisticRegression(
         C=float(clf_params.get("C", 20.0)), max_iter=int(clf_params.get("max_iter", 2000))
     )
     extractor = build_extractor(data)
-    matrix = features.fit_transform([normalizer(e.text, extractor.extract(e.text))
-                                     for e in examples])
-    classifier.fit(matrix, [e.intent for e in examples])
+    inputs = [featurizer_inputs(normalizer(e.text, extractor.extract(e.text)), stemmer)
+              for e in examples]
+    matrix = sparse.hstack([v.fit_transform([row[i] for row in inputs])
+                            for i, v in enumerate(vectorizers)]).tocsr()
+    # One BLAS thread: beside a serving process on two cores, two threads contend and the fit
+    # takes four times longer, too slow for an admin's new FAQ to be answered within 10 s.
+    with threadpool_limits(limits=1):
+        classifier.fit(matrix, [e.intent for e in examples])
     fallback = config.step("FallbackClassifier")
     nlu = NLU(
         normalizer,
-        CompiledClassifier([v for _, v in features.transformer_list], classifier),
+        stemmer,
+        CompiledClassifier(vectorizers, classifier),
         extractor,
         threshold=float(fallback.get("threshold", 0.35)),
         ambiguity_threshold=float(fallback.get("ambiguity_threshold", 0.0)),

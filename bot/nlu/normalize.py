@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 
 from bot.messages import Entity
 from bot.nlu.numbers import find_money
-from bot.nlu.stem import Stemmer
 
 _NIK_OR_PHONE = re.compile(r"(?<!\d)(?:\+?62|0)8\d{7,12}(?!\d)|(?<!\d)(?:\d[ .-]?){15}\d(?!\d)")
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -27,9 +26,8 @@ PLACEHOLDERS = {"wilayah": "namatempat", "pekerjaan": "namapekerjaan"}
 class Normalizer:
     """Lowercase, strip emoji and punctuation, collapse repeated letters, expand slang."""
 
-    def __init__(self, slang: Mapping[str, str], stemmer: Stemmer | None = None) -> None:
+    def __init__(self, slang: Mapping[str, str]) -> None:
         self._slang = {k.lower(): v.lower() for k, v in slang.items()}
-        self._stemmer = stemmer
 
     def __call__(self, text: str, entities: Iterable[Entity] = ()) -> str:
         """The normalized form of one message; `entities` are the extractor's spans in `text`."""
@@ -44,5 +42,4 @@ class Normalizer:
             lowered = f"{lowered[:span.start]} nominaluang {lowered[span.end:]}"
         plain = _REPEATS.sub(r"\1", _NOT_WORD.sub(" ", lowered))
         plain = _LETTER_DIGIT.sub(" ", plain)
-        normalized = " ".join(self._slang.get(token, token) for token in plain.split())
-        return self._stemmer.augment(normalized) if self._stemmer else normalized
+        return " ".join(self._slang.get(token, token) for token in plain.split())

@@ -19,7 +19,9 @@ _UNITS = {
 }
 _SCALES = {"ribu": 1000, "rb": 1000, "rebu": 1000, "juta": 1_000_000, "jt": 1_000_000,
            "jta": 1_000_000, "yuto": 1_000_000}
-_WORD = "|".join(sorted([*_UNITS, "belas", "puluh", "ratus", *_SCALES, "setengah"], key=len, reverse=True))
+_WORD = "|".join(
+    sorted([*_UNITS, "belas", "puluh", "ratus", *_SCALES, "setengah"], key=len, reverse=True)
+)
 _WORD_SEQ = re.compile(rf"\b(?:(?:{_WORD})\b\s*)+", re.IGNORECASE)
 
 _UNIT_RE = r"(?P<unit>juta|jutaan|jt|jtan|jta|yuto|ribu|rb|rebu|k|m)\b"
@@ -109,14 +111,14 @@ def find_money(text: str) -> list[Span]:
             continue
         if unit == "m" and value < 1_000_000:
             continue
-        spans.append(Span(int(round(value)), m.start(), m.end()))
+        spans.append(Span(round(value), m.start(), m.end()))
     for m in _WORD_SEQ.finditer(text):
         words = m.group(0).lower().split()
         if not any(w in _SCALES or w in ("seribu", "sejuta") for w in words):
             continue
-        value = _words_money(words)
-        if value and not any(s.start < m.end() and m.start() < s.end for s in spans):
-            spans.append(Span(value, m.start(), m.start() + len(m.group(0).rstrip())))
+        amount = _words_money(words)
+        if amount and not any(s.start < m.end() and m.start() < s.end for s in spans):
+            spans.append(Span(amount, m.start(), m.start() + len(m.group(0).rstrip())))
     return sorted(spans, key=lambda s: s.start)
 
 
