@@ -1,0 +1,113 @@
+"""What every channel does with a verified message: dedupe, hand off, answer, deliver.
+
+Webhook routes verify, call `first_time` and return 200 at once through `handed_off` (Telegram
+and Meta retry a slow or failed webhook, and a retry would be a second answer); the answer runs
+after the response. Any failure there is logged and the worker gets an apology, never a trace.
+Dedupe claims an id before acting (SET NX EX): a crash mid-answer loses that one answer rather
+than risking two, which is the better failure for a chatbot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from starlette.background import BackgroundTasks
+from starlette.responses import JSONResponse, Response
+
+from bot.channels.base import OutboundChannel
+from bot.channels.ratelimit import RateLimiter
+from bot.contacts import ContactStore
+from bot.errors import RecipientError
+from bot.keys import Keys
+from bot.messages import Button, IncomingMessage, Reply
+
+log = logging.getLogger(__name__)
+
+SORRY = Reply("Maaf, pesan Bapak/Ibu belum bisa kami jawab karena ada gangguan. Silakan kirim "
+              "lagi beberapa saat lagi, atau hubungi call center *175*.")
+MEDIA_REPLY = Reply(
+    "Maaf, saya baru bisa membaca pesan teks. Pesan suara, foto, video, dan stiker belum bisa "
+    "saya buka. Silakan tulis pertanyaan Bapak/Ibu, misalnya: \"iuran ojol berapa?\"",
+    (Button("Menu", "/menu"),))
+LOCATION_REPLY = Reply(
+    "Terima kasih, tapi saya belum bisa membaca lokasi yang dikirim. Untuk mencari kantor "
+    "cabang, tulis nama kota atau kecamatan Bapak/Ibu, misalnya: \"kantor cabang Blitar\".",
+    (Button("Kantor terdekat", "/kantor_cabang"),))
+CONTACT_REPLY = Reply(
+    "Terima kasih, tapi saya belum bisa membaca kontak yang dikirim. Silakan tulis pertanyaan "
+    "Bapak/Ibu, atau ketik *menu*.",
+    (Button("Menu", "/menu"),))
+
+
+class Responder(Protocol):
+    """The engine as channels see it."""
+
+    async def handle(self, message: IncomingMessage) -> list[Reply]:
+        """Replies to one message."""
+
+
+@dataclass(frozen=True)
+class ChannelContext:
+    """What a channel adapter shares with the rest of the bot (built in the composition root)."""
+
+    engine: Responder
+    contacts: ContactStore
+    redis: Redis
+    keys: Keys
+    limiter: RateLimiter
+    clock: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A decoded message for the engine, or one answered with a fixed reply (a photo, a place)."""
+
+    message: IncomingMessage
+    canned: Reply | None = None
+
+
+Job = Callable[[], Awaitable[None]]
+
+
+async def first_time(ctx: ChannelContext, channel: str, message_id: str, ttl: int) -> bool:
+    """Claim an incoming id; False when this or another process already took it."""
+    key = ctx.keys.inbound_seen(channel, message_id)
+    return bool(await ctx.redis.set(key, "1", nx=True, ex=ttl))
+
+
+async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound) -> None:
+    """Answer one message and deliver the replies. Never raises: this runs after the response."""
+    message = inbound.message
+    try:
+        if inbound.canned is None:
+            replies = await ctx.engine.handle(message)
+        else:
+            await ctx.contacts.touch(message)  # a photo opens WhatsApp's 24-hour window too
+            replies = [inbound.canned]
+    except Exception:
+        log.exception("could not answer %s:%s", message.channel, message.user_id)
+        replies = [SORRY]
+    await deliver(channel, message.user_id, replies)
+
+
+async def deliver(channel: OutboundChannel, user_id: str, replies: list[Reply]) -> None:
+    """Send replies, logging what went wrong. Never raises: this runs after the response."""
+    try:
+        await channel.send(user_id, replies)
+    except RecipientError as exc:
+        log.info("not delivered to %s:%s (%s): %s", channel.name, user_id, exc.reason, exc)
+    except Exception:
+        log.exception("could not deliver to %s:%s", channel.name, user_id)
+
+
+def handed_off(body: Mapping[str, Any], jobs: list[Job]) -> Response:
+    """200 with a small JSON summary now; the jobs run in order after the response is sent."""
+    tasks = BackgroundTasks()
+    for job in jobs:
+        tasks.add_task(job)
+    return JSONResponse(dict(body), background=tasks)

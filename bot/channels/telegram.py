@@ -1,0 +1,381 @@
+"""Telegram adapter: python-telegram-bot decodes updates and sends; our engine answers.
+
+PTB is the adapter only (`Update.de_json`, `telegram.Bot`), not its Application,
+ConversationHandler or persistence: conversation state lives in Redis, shared with WhatsApp. The
+webhook (`POST /webhooks/telegram` in `serve`) and polling (`python -m bot telegram poll`) feed
+the same `accept`, which dedupes the update_id and decodes; its job answers after the response.
+
+Formatting: answers use WhatsApp-style *bold*; we send HTML, escaping everything else, so a "<"
+or "&" in an answer can never break a message. Long replies are split under 4096 characters and
+the buttons, an inline keyboard, go on the last piece. A button's payload is its callback_data;
+a payload over Telegram's 64 bytes sends the button's title instead, which the NLU understands
+like typed text.
+
+Private text messages (and captions) go to the engine, commands of the menu as their payloads.
+Media, stickers, locations and contacts get a short helpful reply. Edited messages (answering
+again would repeat the conversation), group chats, channel posts and unknown update types are
+ignored by design. A user who blocks the bot (403 on send, or my_chat_member "kicked") is marked
+unreachable in the contact registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import html
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import TypeVar
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import (
+    Bot,
+    BotCommand,
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+    WebhookInfo,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest as TelegramBadRequest
+from telegram.error import (
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels.base import Template
+from bot.channels.inbound import (
+    CONTACT_REPLY,
+    LOCATION_REPLY,
+    MEDIA_REPLY,
+    ChannelContext,
+    Inbound,
+    Job,
+    answer,
+    first_time,
+    handed_off,
+)
+from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate, retry_transient
+from bot.channels.split import split_text
+from bot.errors import BadRequest, ConfigError, RecipientError, TransientError
+from bot.keys import TELEGRAM_UPDATE_SEEN_TTL
+from bot.messages import Button, IncomingMessage, Reply
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHANNEL = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MESSAGE_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64
+# The command menu: command, description shown in Telegram's menu, payload the engine knows.
+COMMANDS = (
+    ("start", "Mulai", "/start"),
+    ("menu", "Menu utama", "/menu"),
+    ("iuran", "Berapa iuran BPJS Ketenagakerjaan?", "/tanya_iuran"),
+    ("manfaat", "Manfaat dan perlindungan", "/tanya_manfaat"),
+    ("daftar", "Cara daftar", "/cara_daftar"),
+    ("berhenti", "Berhenti menerima info", "/berhenti_langganan"),
+)
+PAYLOADS = {command: payload for command, _, payload in COMMANDS}
+# What set-webhook and poll ask Telegram for; anything else that arrives is ignored.
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+MEDIA = ("voice", "audio", "photo", "video", "video_note", "document", "sticker", "animation")
+# Telegram's limits: about one message a second in a chat (short bursts allowed), about 30 a
+# second for the whole bot.
+PER_CHAT = Rate(1, 1.0, burst=3)
+OVERALL = Rate(30, 1.0, burst=5)
+POLL_BACKOFF_SECONDS = 5.0
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_BOLD = re.compile(r"\*(?=\S)([^*\n]+?)(?<=\S)\*")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """What the webhook decided about an update ("text", "duplicate", "ignored" ...) and the job."""
+
+    kind: str
+    job: Job | None = None
+
+
+def to_html(text: str) -> str:
+    """Our *bold* as Telegram HTML, everything else escaped."""
+    return _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False))
+
+
+def command_payload(text: str) -> str:
+    """A menu command ("/iuran", "/iuran@SapaBot", "/start kode") as its payload; else the text."""
+    if not text.startswith("/"):
+        return text
+    command = text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
+    return PAYLOADS.get(command, text)
+
+
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """One button per row: titles stay readable on small phones."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.title, callback_data=_callback_data(b))]
+                                 for b in buttons])
+
+
+def _callback_data(button: Button) -> str:
+    if len(button.payload.encode()) <= CALLBACK_DATA_LIMIT:
+        return button.payload
+    return button.title.encode()[:CALLBACK_DATA_LIMIT].decode(errors="ignore")
+
+
+def _display_name(user: User | None) -> str | None:
+    return user.full_name if user else None
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """`retry_after` in seconds; PTB 22 warns about its type changing, which we handle both ways."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def mapped_error(exc: TelegramError) -> Exception:
+    """PTB's errors grouped by what the caller does about them (see bot.errors)."""
+    if isinstance(exc, RetryAfter):
+        return TransientError(f"Telegram: {exc.message}", retry_after=retry_after_seconds(exc))
+    if isinstance(exc, Forbidden):  # blocked by the user, or the account was deleted
+        return RecipientError(f"Telegram: {exc.message}", "blocked")
+    if isinstance(exc, InvalidToken):
+        return ConfigError(f"Telegram rejected TELEGRAM_BOT_TOKEN: {exc.message}")
+    if isinstance(exc, ChatMigrated):
+        return RecipientError(f"Telegram: {exc.message}", "invalid_user")
+    if isinstance(exc, TelegramBadRequest):
+        if "not found" in exc.message.lower():
+            return RecipientError(f"Telegram: {exc.message}", "invalid_user")
+        return ConfigError(f"Telegram refused our request: {exc.message}")
+    return TransientError(f"Telegram: {exc.message}")  # network errors, timeouts, 5xx, conflicts
+
+
+def decode_update(raw: bytes, bot: Bot) -> Update | None:
+    """The webhook body as an Update; None when PTB cannot read it.
+
+    A body that is not JSON or has no update_id is BadRequest (400). An update PTB cannot read
+    (the Bot API added a field PTB now requires, say) is acknowledged and skipped: Telegram
+    would otherwise redeliver it again and again.
+    """
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("body must be a Telegram Update in JSON") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        raise BadRequest("body must be a Telegram Update with an integer update_id")
+    try:
+        return Update.de_json(data, bot)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("skipped Telegram update %s that PTB cannot read: %r", data["update_id"], exc)
+        return None
+
+
+class TelegramChannel:
+    """Receives updates and sends replies for one bot; implements OutboundChannel."""
+
+    name = CHANNEL
+
+    def __init__(self, ctx: ChannelContext, token: str, *, base_url: str,
+                 webhook_secret: str | None, pacing: Pacing = REPLY_PACING) -> None:
+        self._ctx = ctx
+        self._pacing = pacing
+        # Our own request objects, so `close` can shut them without Bot.initialize (a getMe).
+        self._requests = (HTTPXRequest(connection_pool_size=16), HTTPXRequest())
+        self.bot = Bot(token, base_url=base_url, request=self._requests[0],
+                       get_updates_request=self._requests[1])
+        self.webhook_secret = webhook_secret
+        self._bucket = f"telegram:{token.split(':', 1)[0]}"  # the bot id, not the secret part
+
+    async def accept(self, update: Update) -> Handoff:
+        """Dedupe and decode one update; the handoff's job, if any, answers it."""
+        if not await first_time(self._ctx, CHANNEL, str(update.update_id),
+                                TELEGRAM_UPDATE_SEEN_TTL):
+            return Handoff("duplicate")
+        if update.callback_query is not None:
+            return self._callback(update.callback_query)
+        if update.my_chat_member is not None:
+            return self._membership(update.my_chat_member)
+        if update.message is not None and update.message.chat.type == ChatType.PRIVATE:
+            return self._message(update.message)
+        return Handoff("ignored")
+
+    def _message(self, message: Message) -> Handoff:
+        text = message.text or message.caption or ""
+        incoming = IncomingMessage(CHANNEL, str(message.chat.id), command_payload(text),
+                                   message.date.astimezone(self._ctx.clock().tzinfo),
+                                   _display_name(message.from_user))
+        if text:
+            kind, canned = "text", None
+        elif message.location or message.venue:
+            kind, canned = "location", LOCATION_REPLY
+        elif message.contact:
+            kind, canned = "contact", CONTACT_REPLY
+        elif any(getattr(message, media) for media in MEDIA):
+            kind, canned = "media", MEDIA_REPLY
+        else:
+            return Handoff("ignored")  # service messages, polls, dice ...
+        return Handoff(kind, partial(answer, self._ctx, self, Inbound(incoming, canned)))
+
+    def _callback(self, query: CallbackQuery) -> Handoff:
+        chat = query.message.chat if query.message else None
+        if chat is None or chat.type != ChatType.PRIVATE or not query.data:
+            return Handoff("ignored", partial(self._answer_callback, query.id))
+        incoming = IncomingMessage(CHANNEL, str(chat.id), query.data, self._ctx.clock(),
+                                   _display_name(query.from_user))
+
+        async def job() -> None:
+            await self._answer_callback(query.id)
+            await answer(self._ctx, self, Inbound(incoming))
+
+        return Handoff("callback", job)
+
+    def _membership(self, change: ChatMemberUpdated) -> Handoff:
+        if (change.chat.type != ChatType.PRIVATE
+                or change.new_chat_member.status != ChatMemberStatus.BANNED):
+            return Handoff("ignored")  # unblocking: the worker's next message clears the mark
+        return Handoff("blocked", partial(self._ctx.contacts.mark_unreachable, CHANNEL,
+                                          str(change.chat.id), "blocked", self._ctx.clock()))
+
+    async def _answer_callback(self, query_id: str) -> None:
+        """Stop the button's spinner; an expired query is not worth more than a log line."""
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.info("answerCallbackQuery %s failed: %s", query_id, exc)
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> list[str]:
+        """Deliver replies in order, each split under 4096 characters; returns message ids."""
+        ids: list[str] = []
+        for reply in replies:
+            pieces = split_text(reply.text, MESSAGE_LIMIT)
+            for index, piece in enumerate(pieces):
+                markup = keyboard(reply.buttons) if index == len(pieces) - 1 else None
+                ids.append(await self._send_one(user_id, piece, markup))
+        return ids
+
+    async def send_template(self, user_id: str, template: Template) -> str:
+        """Telegram has no templates (and no 24-hour window): broadcasts send a Reply instead."""
+        raise ConfigError(f"template {template.name!r} cannot be sent on Telegram; send a Reply")
+
+    async def _send_one(self, chat_id: str, text: str,
+                        markup: InlineKeyboardMarkup | None) -> str:
+        async def attempt() -> str:
+            limiter, max_wait = self._ctx.limiter, self._pacing.max_wait
+            await limiter.acquire(f"{self._bucket}:chat:{chat_id}", PER_CHAT, max_wait)
+            await limiter.acquire(self._bucket, OVERALL, max_wait)
+            try:
+                sent = await self.bot.send_message(
+                    chat_id, to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup,
+                    link_preview_options=NO_PREVIEW)
+            except TelegramError as exc:
+                error = mapped_error(exc)
+                if isinstance(error, RecipientError) and error.reason == "blocked":
+                    await self._ctx.contacts.mark_unreachable(CHANNEL, chat_id, "blocked",
+                                                              self._ctx.clock())
+                raise error from exc
+            return str(sent.message_id)
+
+        return await retry_transient(attempt, self._pacing)
+
+    async def set_commands(self) -> None:
+        """Publish the command menu (/start, /menu, /iuran ...)."""
+        await self.bot.set_my_commands([BotCommand(c, d) for c, d, _ in COMMANDS])
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        await asyncio.gather(*(request.shutdown() for request in self._requests))
+
+
+async def poll(channel: TelegramChannel, *, long_poll_seconds: int = 30,
+               stop: asyncio.Event | None = None) -> None:
+    """Long-poll getUpdates and answer each update in turn, until cancelled or `stop` is set.
+
+    Removes any webhook first (Telegram refuses getUpdates while one is set) and publishes the
+    command menu. The offset acknowledges updates; dedupe still guards against a second poller.
+    """
+    await _cli_call(channel.bot.delete_webhook())
+    await _cli_call(channel.set_commands())
+    offset: int | None = None
+    while stop is None or not stop.is_set():
+        try:
+            updates = await channel.bot.get_updates(offset=offset, timeout=long_poll_seconds,
+                                                    allowed_updates=list(ALLOWED_UPDATES))
+        except TelegramError as exc:
+            error = mapped_error(exc)
+            if isinstance(error, ConfigError):
+                raise error from exc
+            retry_after = error.retry_after if isinstance(error, TransientError) else None
+            wait = retry_after or POLL_BACKOFF_SECONDS
+            log.warning("getUpdates failed (%s); trying again in %.0f s", exc, wait)
+            await asyncio.sleep(wait)
+            continue
+        for update in updates:
+            offset = update.update_id + 1
+            handoff = await channel.accept(update)
+            if handoff.job is not None:
+                await handoff.job()
+
+
+async def set_webhook(channel: TelegramChannel, url: str) -> WebhookInfo:
+    """Point Telegram at `url` with our secret token, publish the menu; returns Telegram's view."""
+    secret = channel.webhook_secret
+    if not secret:
+        raise ConfigError("set TELEGRAM_WEBHOOK_SECRET first: the webhook refuses requests "
+                          "without it")
+    if not _SECRET.fullmatch(secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, "
+                          "_ and -")
+    await _cli_call(channel.bot.set_webhook(url, secret_token=secret,
+                                            allowed_updates=list(ALLOWED_UPDATES)))
+    await _cli_call(channel.set_commands())
+    return await _cli_call(channel.bot.get_webhook_info())
+
+
+async def _cli_call(call: Awaitable[T]) -> T:
+    """A set-up call: any Telegram error stops the command with a clear message."""
+    try:
+        return await call
+    except TelegramError as exc:
+        raise ConfigError(f"Telegram: {exc.message}") from exc
+
+
+def routes(get_channel: Callable[[], TelegramChannel | None]) -> list[Route]:
+    """`POST /webhooks/telegram`: secret, dedupe, decode, 200; the answer runs afterwards."""
+
+    async def webhook(request: Request) -> Response:
+        channel = get_channel()
+        if channel is None or not channel.webhook_secret:
+            return JSONResponse({"error": "the Telegram webhook is off: set TELEGRAM_BOT_TOKEN "
+                                          "and TELEGRAM_WEBHOOK_SECRET"}, 404)
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), channel.webhook_secret.encode()):
+            return JSONResponse({"error": "wrong or missing secret token"}, 403)
+        update = decode_update(await request.body(), channel.bot)
+        handoff = await channel.accept(update) if update else Handoff("unreadable")
+        return handed_off({"ok": True, "update": handoff.kind},
+                          [handoff.job] if handoff.job else [])
+
+    return [Route("/webhooks/telegram", webhook, methods=["POST"])]

@@ -1,0 +1,422 @@
+"""WhatsApp Cloud API adapter: a thin httpx client of the Graph API and the webhook routes.
+
+Thin httpx rather than pywa: the adapter needs five payload shapes and one error table, and a
+plain client is easy to point at a local stand-in of the Graph API in tests.
+
+Inbound: `GET /webhooks/whatsapp` answers Meta's verify handshake; `POST` checks
+X-Hub-Signature-256 (HMAC-SHA256 of the raw body with the app secret, constant-time) before
+anything is parsed, dedupes each message id (Meta redelivers for days), records statuses, and
+answers after the response. Text, button and list replies (their id is our payload) and template
+quick replies go to the engine; locations, contacts, media and unknown types get a polite reply;
+reactions and system notices are ignored. Contacts are keyed by `wa_id` as given (the phone
+number may be withheld).
+
+Outbound: text, interactive buttons (up to 3, titles cut to 20 characters), a list (up to 10
+rows) when a reply has more buttons, and templates. Outside the 24-hour customer-service window
+(from the contact's last inbound message) only templates may be sent, so `send` refuses with
+RecipientError("outside_window") without calling Meta. Graph errors are grouped by what the
+caller does (`graph_error`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.channels.base import Template
+from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
+from bot.channels.inbound import (
+    CONTACT_REPLY,
+    LOCATION_REPLY,
+    MEDIA_REPLY,
+    ChannelContext,
+    Inbound,
+    Job,
+    answer,
+    first_time,
+    handed_off,
+)
+from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate, retry_transient
+from bot.channels.split import split_text
+from bot.errors import BadRequest, ConfigError, RecipientError, TransientError
+from bot.keys import WHATSAPP_MESSAGE_SEEN_TTL
+from bot.messages import Button, IncomingMessage, Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+WINDOW = timedelta(hours=24)
+TEXT_LIMIT = 4096
+INTERACTIVE_BODY_LIMIT = 1024
+MAX_BUTTONS, BUTTON_TITLE_LIMIT = 3, 20
+MAX_ROWS, ROW_TITLE_LIMIT, ROW_DESCRIPTION_LIMIT = 10, 24, 72
+LIST_BUTTON = "Lihat pilihan"
+CHOOSE = "Silakan pilih:"
+PER_NUMBER = Rate(80, 1.0, burst=10)  # Cloud API default throughput per business number
+IGNORED_TYPES = {"reaction", "system"}
+# Graph API error codes by what to do (developers.facebook.com/docs/whatsapp/cloud-api/support/
+# error-codes). Anything else unexpected skips the recipient with the code in the log.
+AUTH_CODES = {0, 10, 190}  # token expired or revoked, permission missing; and 200-299
+THROTTLED_CODES = {4, 80007, 130429, 131048, 131056}  # app, account, throughput, spam, pair
+OUTSIDE_WINDOW, UNDELIVERABLE = 131047, 131026
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class _Text(_Model):
+    body: str = ""
+
+
+class _Choice(_Model):
+    id: str
+    title: str = ""
+
+
+class _Interactive(_Model):
+    type: str = ""
+    button_reply: _Choice | None = None
+    list_reply: _Choice | None = None
+
+
+class _TemplateButton(_Model):
+    payload: str = ""
+    text: str = ""
+
+
+class _Message(_Model):
+    sender: str = Field(alias="from")
+    id: str
+    timestamp: int
+    type: str = ""
+    text: _Text | None = None
+    interactive: _Interactive | None = None
+    button: _TemplateButton | None = None
+
+
+class _Profile(_Model):
+    name: str | None = None
+
+
+class _Contact(_Model):
+    wa_id: str
+    profile: _Profile = _Profile()
+
+
+class _ErrorDetail(_Model):
+    code: int = 0
+    title: str = ""
+
+
+class _Status(_Model):
+    id: str
+    status: str
+    timestamp: int
+    recipient_id: str = ""
+    errors: list[_ErrorDetail] = []
+
+
+class _Metadata(_Model):
+    phone_number_id: str = ""
+
+
+class _Value(_Model):
+    metadata: _Metadata = _Metadata()
+    contacts: list[_Contact] = []
+    messages: list[_Message] = []
+    statuses: list[_Status] = []
+
+
+class _Change(_Model):
+    field: str = ""
+    value: _Value = _Value()
+
+
+class _Entry(_Model):
+    changes: list[_Change] = []
+
+
+class Notification(_Model):
+    """A webhook notification as Meta posts it (only the parts we read)."""
+
+    object: str = ""
+    entry: list[_Entry] = []
+
+
+@dataclass(frozen=True)
+class WhatsAppConfig:
+    """One business phone number's credentials and the Graph API address."""
+
+    access_token: str
+    phone_number_id: str
+    app_secret: str
+    verify_token: str
+    base_url: str = "https://graph.facebook.com"
+    version: str = "v21.0"
+
+
+def valid_signature(raw: bytes, header: str, app_secret: str) -> bool:
+    """X-Hub-Signature-256 is "sha256=" + hex HMAC-SHA256 of the raw body with the app secret."""
+    expected = "sha256=" + hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.encode())
+
+
+def decode_notification(raw: bytes) -> Notification:
+    """The verified body as a Notification, or BadRequest (400)."""
+    try:
+        return Notification.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                             for e in exc.errors()[:3])
+        raise BadRequest(f"not a WhatsApp webhook notification: {problems}") from exc
+
+
+def graph_error(response: httpx.Response) -> Exception:
+    """A Graph API error response as TransientError, RecipientError or ConfigError."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = (body.get("error") if isinstance(body, dict) else None) or {}
+    code = error.get("code")
+    details = (error.get("error_data") or {}).get("details")
+    text = (f"WhatsApp error {code} (HTTP {response.status_code}): "
+            f"{error.get('message') or response.reason_phrase}{f' ({details})' if details else ''}")
+    if response.status_code == 401 or code in AUTH_CODES or (
+            isinstance(code, int) and 200 <= code <= 299):
+        return ConfigError(text)
+    if code in THROTTLED_CODES or response.status_code == 429 or response.status_code >= 500:
+        return TransientError(text)
+    if code == OUTSIDE_WINDOW:
+        return RecipientError(text, "outside_window")
+    if code == UNDELIVERABLE:
+        return RecipientError(text, "undeliverable")
+    if isinstance(code, int) and 132000 <= code < 133000:  # the template is missing or wrong
+        return ConfigError(text)
+    return RecipientError(text, "rejected")
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _text_message(body: str) -> dict[str, Any]:
+    return {"type": "text", "text": {"body": body, "preview_url": False}}
+
+
+def _interactive(body: str, buttons: Sequence[Button]) -> dict[str, Any]:
+    unique = list({b.payload: b for b in buttons}.values())  # Meta refuses duplicate ids
+    if len(unique) <= MAX_BUTTONS:
+        action: dict[str, Any] = {"buttons": [
+            {"type": "reply", "reply": {"id": b.payload,
+                                        "title": _shorten(b.title, BUTTON_TITLE_LIMIT)}}
+            for b in unique]}
+        kind = "button"
+    else:
+        if len(unique) > MAX_ROWS:
+            log.warning("a reply has %d buttons; WhatsApp lists show the first %d",
+                        len(unique), MAX_ROWS)
+        rows = []
+        for b in unique[:MAX_ROWS]:
+            row = {"id": b.payload, "title": _shorten(b.title, ROW_TITLE_LIMIT)}
+            if len(b.title) > ROW_TITLE_LIMIT:
+                row["description"] = _shorten(b.title, ROW_DESCRIPTION_LIMIT)
+            rows.append(row)
+        action = {"button": LIST_BUTTON, "sections": [{"title": "Pilihan", "rows": rows}]}
+        kind = "list"
+    return {"type": "interactive",
+            "interactive": {"type": kind, "body": {"text": body}, "action": action}}
+
+
+def render(reply: Reply) -> list[dict[str, Any]]:
+    """One reply as Cloud API messages: text pieces, then the buttons as buttons or a list.
+
+    An interactive body holds 1024 characters; a longer text goes first as plain messages and
+    the buttons follow under a short "Silakan pilih:".
+    """
+    if not reply.buttons:
+        return [_text_message(piece) for piece in split_text(reply.text, TEXT_LIMIT)]
+    text = reply.text.strip()
+    if text and len(text) <= INTERACTIVE_BODY_LIMIT:
+        return [_interactive(text, reply.buttons)]
+    lead = [_text_message(piece) for piece in split_text(text, TEXT_LIMIT)]
+    return [*lead, _interactive(CHOOSE, reply.buttons)]
+
+
+def template_message(template: Template) -> dict[str, Any]:
+    """A template message; parameters fill the body's {{1}}, {{2}} ..."""
+    body: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
+    if template.parameters:
+        body["components"] = [{"type": "body", "parameters": [
+            {"type": "text", "text": value} for value in template.parameters]}]
+    return {"type": "template", "template": body}
+
+
+class WhatsAppChannel:
+    """Receives notifications and sends for one business number; implements OutboundChannel."""
+
+    name = CHANNEL
+
+    def __init__(self, ctx: ChannelContext, config: WhatsAppConfig, *,
+                 pacing: Pacing = REPLY_PACING) -> None:
+        self._ctx = ctx
+        self.config = config
+        self._pacing = pacing
+        self._bucket = f"whatsapp:{config.phone_number_id}"
+        self.statuses = DeliveryStatuses(ctx.redis, ctx.keys, CHANNEL)
+        self._http = httpx.AsyncClient(
+            base_url=f"{config.base_url.rstrip('/')}/{config.version}",
+            headers={"Authorization": f"Bearer {config.access_token}"},
+            timeout=httpx.Timeout(10.0), limits=httpx.Limits(max_connections=32))
+
+    async def accept(self, notification: Notification) -> tuple[dict[str, int], list[Job]]:
+        """Record statuses, dedupe and decode messages; returns counts and the answering jobs."""
+        counts: Counter[str] = Counter()
+        jobs: list[Job] = []
+        for change in (c for e in notification.entry for c in e.changes if c.field == "messages"):
+            value = change.value
+            if value.metadata.phone_number_id not in ("", self.config.phone_number_id):
+                counts["other_number"] += 1  # another number of the same app
+                continue
+            for status in value.statuses:
+                await self._record(status)
+                counts["statuses"] += 1
+            names = {c.wa_id: c.profile.name for c in value.contacts}
+            for message in value.messages:
+                if not await first_time(self._ctx, CHANNEL, message.id,
+                                        WHATSAPP_MESSAGE_SEEN_TTL):
+                    counts["duplicates"] += 1
+                    continue
+                inbound = self._decode(message, names.get(message.sender))
+                if inbound is None:
+                    counts["ignored"] += 1
+                    continue
+                counts["messages"] += 1
+                jobs.append(partial(answer, self._ctx, self, inbound))
+        return dict(counts), jobs
+
+    def _decode(self, message: _Message, name: str | None) -> Inbound | None:
+        tz = self._ctx.clock().tzinfo
+        received = datetime.fromtimestamp(message.timestamp, tz)
+        text, canned = "", None
+        if message.type == "text" and message.text:
+            text = message.text.body
+        elif message.type == "interactive" and message.interactive:
+            choice = message.interactive.button_reply or message.interactive.list_reply
+            text = choice.id if choice else ""
+            canned = None if choice else MEDIA_REPLY  # a Flow reply or a newer kind
+        elif message.type == "button" and message.button:  # a template's quick reply
+            text = message.button.payload or message.button.text
+        elif message.type in IGNORED_TYPES:
+            return None
+        elif message.type == "location":
+            canned = LOCATION_REPLY
+        elif message.type == "contacts":
+            canned = CONTACT_REPLY
+        else:  # media, and types we do not know yet ("unsupported", "order" ...)
+            canned = MEDIA_REPLY
+        if not text.strip() and canned is None:
+            return None
+        return Inbound(IncomingMessage(CHANNEL, message.sender, text, received, name), canned)
+
+    async def _record(self, status: _Status) -> None:
+        error = status.errors[0] if status.errors else None
+        at = datetime.fromtimestamp(status.timestamp, self._ctx.clock().tzinfo)
+        await self.statuses.record(DeliveryStatus(
+            status.id, status.status, at, status.recipient_id,
+            f"{error.code} {error.title}" if error else ""))
+        if status.status == "failed" and error and error.code == UNDELIVERABLE:
+            await self._ctx.contacts.mark_unreachable(CHANNEL, status.recipient_id,
+                                                      "undeliverable", at)
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> list[str]:
+        """Deliver replies in order inside the 24-hour window; returns the message ids."""
+        await self._require_window(user_id)
+        return [await self._post(user_id, message)
+                for reply in replies for message in render(reply)]
+
+    async def send_template(self, user_id: str, template: Template) -> str:
+        """Deliver a template message; allowed outside the 24-hour window."""
+        return await self._post(user_id, template_message(template))
+
+    async def _require_window(self, user_id: str) -> None:
+        contact = await self._ctx.contacts.get(CHANNEL, user_id)
+        last = contact.get("last_inbound") if contact else None
+        if last is None or self._ctx.clock() - datetime.fromisoformat(last) >= WINDOW:
+            raise RecipientError(f"{user_id} last wrote more than 24 hours ago (or never): "
+                                 "only a template may be sent", "outside_window")
+
+    async def _post(self, user_id: str, message: dict[str, Any]) -> str:
+        payload = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                   "to": user_id, **message}
+
+        async def attempt() -> str:
+            await self._ctx.limiter.acquire(self._bucket, PER_NUMBER, self._pacing.max_wait)
+            try:
+                response = await self._http.post(f"/{self.config.phone_number_id}/messages",
+                                                 json=payload)
+            except httpx.HTTPError as exc:
+                raise TransientError(f"WhatsApp: {exc!r}") from exc
+            if response.is_success:
+                return str(response.json()["messages"][0]["id"])
+            error = graph_error(response)
+            if isinstance(error, RecipientError) and error.reason == "undeliverable":
+                await self._ctx.contacts.mark_unreachable(CHANNEL, user_id, "undeliverable",
+                                                          self._ctx.clock())
+            raise error
+
+        return await retry_transient(attempt, self._pacing)
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+
+def routes(get_channel: Callable[[], WhatsAppChannel | None]) -> list[Route]:
+    """`GET /webhooks/whatsapp` (verify handshake) and `POST` (signature, dedupe, 200, answer)."""
+
+    def off() -> Response:
+        return JSONResponse({"error": "the WhatsApp webhook is off: set the WHATSAPP_* "
+                                      "settings"}, 404)
+
+    async def verify(request: Request) -> Response:
+        channel = get_channel()
+        if channel is None:
+            return off()
+        params = request.query_params
+        token = params.get("hub.verify_token", "")
+        if params.get("hub.mode") == "subscribe" and hmac.compare_digest(
+                token.encode(), channel.config.verify_token.encode()):
+            return PlainTextResponse(params.get("hub.challenge", ""))
+        return JSONResponse({"error": "wrong hub.mode or hub.verify_token"}, 403)
+
+    async def webhook(request: Request) -> Response:
+        channel = get_channel()
+        if channel is None:
+            return off()
+        raw = await request.body()
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            return JSONResponse({"error": f"missing {SIGNATURE_HEADER}"}, 401)
+        if not valid_signature(raw, signature, channel.config.app_secret):
+            return JSONResponse({"error": f"wrong {SIGNATURE_HEADER}"}, 403)
+        counts, jobs = await channel.accept(decode_notification(raw))
+        return handed_off({"ok": True, **counts}, jobs)
+
+    return [Route("/webhooks/whatsapp", verify, methods=["GET"]),
+            Route("/webhooks/whatsapp", webhook, methods=["POST"])]

@@ -1,0 +1,409 @@
+"""Telegram end to end: recorded updates over HTTP into `serve`, replies to a Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from telegram import Update
+
+from bot.app import Runtime, open_runtime
+from bot.channels import telegram
+from bot.channels.inbound import LOCATION_REPLY, MEDIA_REPLY, SORRY, ChannelContext
+from bot.channels.ratelimit import RateLimiter
+from bot.channels.switchboard import describe
+from bot.channels.telegram import TelegramChannel
+from bot.errors import ConfigError, RecipientError
+from bot.messages import Button, IncomingMessage, Reply
+from bot.nlu.model import NLU
+from bot.settings import Settings
+from tests.conftest import TODAY, publish_model
+from tests.standins import BOT_TOKEN, BotApiStandIn, serve_bot
+
+DATA = Path(__file__).parent / "data" / "telegram"
+SECRET = "s3cret-token_for-tests"
+CHAT = "5111222333"
+URL = "/webhooks/telegram"
+
+
+def update(name: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[BotApiStandIn]:
+    async with BotApiStandIn() as api:
+        yield api
+
+
+def telegram_settings(settings: Settings, api: BotApiStandIn, secret: str | None) -> Settings:
+    return settings.model_copy(update={
+        "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_api_base_url": api.base_url,
+        "telegram_webhook_secret": SecretStr(secret) if secret else None})
+
+
+@pytest.fixture
+async def published(redis_url: str, prefix: str, model_blob: bytes, trained_model: NLU) -> None:
+    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
+
+
+async def at_test_time(settings: Settings) -> Runtime:
+    return await open_runtime(settings, clock=lambda: TODAY)
+
+
+@pytest.fixture
+async def served(settings: Settings, bot_api: BotApiStandIn, published: None,
+                 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+    """`serve` with Telegram on, and a client posting to it as Telegram would."""
+    async with serve_bot(telegram_settings(settings, bot_api, SECRET), at_test_time) as (
+            server, rt), httpx.AsyncClient(base_url=server.url) as client:
+        yield client, rt
+
+
+@pytest.fixture
+def client(served: tuple[httpx.AsyncClient, Runtime]) -> httpx.AsyncClient:
+    return served[0]
+
+
+@pytest.fixture
+def rt(served: tuple[httpx.AsyncClient, Runtime]) -> Runtime:
+    return served[1]
+
+
+@pytest.fixture
+def channel(rt: Runtime) -> TelegramChannel:
+    assert rt.channels.telegram is not None
+    return rt.channels.telegram
+
+
+async def post(client: httpx.AsyncClient, body: dict[str, Any] | bytes,
+               secret: str | None = SECRET) -> httpx.Response:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+    if isinstance(body, bytes):
+        return await client.post(URL, content=body, headers=headers)
+    return await client.post(URL, json=body, headers=headers)
+
+
+async def test_text_is_answered_in_html_with_an_inline_keyboard(
+        client: httpx.AsyncClient, bot_api: BotApiStandIn, rt: Runtime) -> None:
+    response = await post(client, update("text"))
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "update": "text"}
+    (call,) = await bot_api.recorder.wait_for("sendMessage")
+    assert call.params["chat_id"] == CHAT
+    assert call.params["parse_mode"] == "HTML"
+    assert "<b>Rp16.800</b>" in call.params["text"]
+    assert "*" not in call.params["text"]
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    assert [row[0]["callback_data"] for row in rows] == ["/cara_daftar", "/cara_bayar",
+                                                        "/tanya_manfaat"]
+    contact = await rt.contacts.get("telegram", CHAT)
+    assert contact is not None
+    assert contact.get("display_name") == "Siti Aminah"
+    assert contact.get("last_inbound")
+
+
+async def test_callback_query_is_acknowledged_and_its_payload_answered(
+        client: httpx.AsyncClient, bot_api: BotApiStandIn) -> None:
+    response = await post(client, update("callback_query"))
+    assert response.json()["update"] == "callback"
+    (ack,) = await bot_api.recorder.wait_for("answerCallbackQuery")
+    assert ack.params["callback_query_id"] == "4382bfdwdsb323b2d9"
+    sent = await bot_api.recorder.wait_for("sendMessage", 2)
+    assert "JMO" in sent[0].params["text"]
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("/iuran@SapaPekerjaBot", "Rp16.800"), ("/manfaat", "5 program"),
+    ("/daftar", "Syarat daftar"), ("/menu", "bisa tanya tentang"), ("/start kode", "Halo")])
+async def test_menu_commands_are_payloads(client: httpx.AsyncClient, bot_api: BotApiStandIn,
+                                          command: str, expected: str) -> None:
+    body = update("command")
+    body["message"]["text"] = command
+    await post(client, body)
+    sent = await bot_api.recorder.wait_for("sendMessage")
+    assert expected in sent[0].params["text"]
+
+
+async def test_berhenti_records_the_opt_out(client: httpx.AsyncClient, bot_api: BotApiStandIn,
+                                            rt: Runtime) -> None:
+    body = update("command")
+    body["message"]["text"] = "/berhenti"
+    await post(client, body)
+    await bot_api.recorder.wait_for("sendMessage")
+    contact = await rt.contacts.get("telegram", CHAT)
+    assert contact is not None
+    assert contact.get("consent") == "opt_out"
+
+
+@pytest.mark.parametrize(("name", "kind", "reply"), [
+    ("voice", "media", MEDIA_REPLY), ("photo", "media", MEDIA_REPLY),
+    ("sticker", "media", MEDIA_REPLY), ("location", "location", LOCATION_REPLY)])
+async def test_media_and_places_get_a_helpful_reply(
+        client: httpx.AsyncClient, bot_api: BotApiStandIn, name: str, kind: str,
+        reply: Reply) -> None:
+    response = await post(client, update(name))
+    assert response.json()["update"] == kind
+    (call,) = await bot_api.recorder.wait_for("sendMessage")
+    assert call.params["text"] == telegram.to_html(reply.text)
+
+
+async def test_a_shared_contact_gets_a_reply(client: httpx.AsyncClient,
+                                             bot_api: BotApiStandIn) -> None:
+    assert (await post(client, update("contact"))).json()["update"] == "contact"
+    (call,) = await bot_api.recorder.wait_for("sendMessage")
+    assert "kontak" in call.params["text"]
+
+
+@pytest.mark.parametrize("name", ["edited_message", "group_message", "channel_post", "poll"])
+async def test_other_updates_are_ignored_by_design(
+        client: httpx.AsyncClient, bot_api: BotApiStandIn, name: str) -> None:
+    response = await post(client, update(name))
+    assert response.status_code == 200
+    assert response.json()["update"] == "ignored"
+
+
+async def test_an_update_type_from_the_future_is_ignored(
+        client: httpx.AsyncClient) -> None:
+    body = {"update_id": 730000199, "some_future_update": {"id": "x", "stars": 5}}
+    assert (await post(client, body)).json() == {"ok": True, "update": "ignored"}
+
+
+async def test_ignored_updates_send_nothing(client: httpx.AsyncClient,
+                                            bot_api: BotApiStandIn) -> None:
+    for name in ("edited_message", "group_message", "channel_post", "poll"):
+        await post(client, update(name))
+    await post(client, update("text"))  # answered after the ignored ones, in the same order
+    (call,) = await bot_api.recorder.wait_for("sendMessage")
+    assert call.params["chat_id"] == CHAT
+    assert len(bot_api.recorder.of("sendMessage")) == 1
+
+
+@pytest.mark.parametrize("secret", [None, "wrong", SECRET + "x"])
+async def test_requests_without_the_secret_token_are_refused(
+        client: httpx.AsyncClient, bot_api: BotApiStandIn, rt: Runtime,
+        secret: str | None) -> None:
+    response = await post(client, update("text"), secret=secret)
+    assert response.status_code == 403
+    assert await rt.contacts.get("telegram", CHAT) is None
+    # Refused before dedupe: the real delivery of the same update is still answered.
+    assert (await post(client, update("text"))).json()["update"] == "text"
+
+
+async def test_a_redelivered_update_is_answered_once(client: httpx.AsyncClient,
+                                                     bot_api: BotApiStandIn) -> None:
+    first = await post(client, update("text"))
+    again = await post(client, update("text"))
+    assert first.json()["update"] == "text"
+    assert again.json()["update"] == "duplicate"
+    await bot_api.recorder.wait_for("sendMessage")
+    await asyncio.sleep(0.3)
+    assert len(bot_api.recorder.of("sendMessage")) == 1
+
+
+async def test_two_processes_answer_an_update_once(
+        settings: Settings, bot_api: BotApiStandIn, published: None) -> None:
+    tg = telegram_settings(settings, bot_api, SECRET)
+    async with serve_bot(tg, at_test_time) as (one, _), serve_bot(tg, at_test_time) as (two, _):
+        async with httpx.AsyncClient() as http:
+            answers = await asyncio.gather(*(
+                http.post(f"{server.url}{URL}", json=update("text"),
+                          headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                for server in (one, two, one, two)))
+        assert sorted(r.json()["update"] for r in answers) == ["duplicate"] * 3 + ["text"]
+        await bot_api.recorder.wait_for("sendMessage")
+        await asyncio.sleep(0.3)
+        assert len(bot_api.recorder.of("sendMessage")) == 1
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"message": {"text": "hi"}}',
+                                  b'{"update_id": "7"}', b"\xff\xfe"])
+async def test_malformed_bodies_get_400(client: httpx.AsyncClient, body: bytes) -> None:
+    response = await post(client, body)
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+async def test_an_update_ptb_cannot_read_is_acknowledged(client: httpx.AsyncClient,
+                                                         bot_api: BotApiStandIn) -> None:
+    """A 4xx would make Telegram redeliver it for hours; it is skipped with a log line."""
+    broken = {"update_id": 7, "message": {"text": "hi"}}
+    old_poll = update("poll")
+    for option in old_poll["poll"]["options"]:
+        del option["persistent_id"]  # required by PTB 22.8 since Bot API 9.6
+    for body in (broken, old_poll):
+        response = await post(client, body)
+        assert response.status_code == 200
+        assert response.json()["update"] == "unreadable"
+    await post(client, update("text"))
+    await bot_api.recorder.wait_for("sendMessage")
+    assert len(bot_api.recorder.of("sendMessage")) == 1
+
+
+async def test_webhook_is_off_without_a_secret(settings: Settings, bot_api: BotApiStandIn,
+                                               published: None) -> None:
+    tg = telegram_settings(settings, bot_api, None)
+    assert "set TELEGRAM_WEBHOOK_SECRET" in describe(tg)[0]
+    async with serve_bot(tg, at_test_time) as (server, _), httpx.AsyncClient() as http:
+        response = await http.post(f"{server.url}{URL}", json=update("text"))
+    assert response.status_code == 404
+
+
+async def test_a_user_who_blocked_the_bot_is_marked_unreachable(
+        client: httpx.AsyncClient, bot_api: BotApiStandIn, rt: Runtime) -> None:
+    bot_api.block(CHAT)
+    assert (await post(client, update("text"))).status_code == 200
+    await bot_api.recorder.wait_for("sendMessage")
+    contact = await wait_until_marked(rt, CHAT)
+    assert contact.get("unreachable") == "blocked"
+    # Writing again (after unblocking) clears the mark.
+    bot_api.blocked.clear()
+    await post(client, update("text", update_id=730000150))
+    await bot_api.recorder.wait_for("sendMessage", 2)
+    contact_now = await rt.contacts.get("telegram", CHAT)
+    assert contact_now is not None
+    assert contact_now.get("unreachable") is None
+
+
+async def wait_until_marked(rt: Runtime, chat: str) -> Any:
+    async with asyncio.timeout(5):
+        while True:
+            contact = await rt.contacts.get("telegram", chat)
+            if contact is not None and contact.get("unreachable"):
+                return contact
+            await asyncio.sleep(0.02)
+
+
+async def test_blocking_the_bot_marks_the_contact(client: httpx.AsyncClient,
+                                                  bot_api: BotApiStandIn, rt: Runtime) -> None:
+    await post(client, update("text"))
+    await bot_api.recorder.wait_for("sendMessage")
+    response = await post(client, update("my_chat_member_kicked"))
+    assert response.json()["update"] == "blocked"
+    contact = await wait_until_marked(rt, CHAT)
+    assert contact.get("unreachable") == "blocked"
+
+
+async def test_send_to_a_blocked_user_raises_recipient_error(
+        channel: TelegramChannel, bot_api: BotApiStandIn) -> None:
+    bot_api.block(CHAT)
+    with pytest.raises(RecipientError) as caught:
+        await channel.send(CHAT, [Reply("Info iuran")])
+    assert caught.value.reason == "blocked"
+
+
+async def test_429_is_retried_after_retry_after(channel: TelegramChannel,
+                                                bot_api: BotApiStandIn) -> None:
+    bot_api.throttle(retry_after=1)
+    ids = await channel.send(CHAT, [Reply("Halo")])
+    first, second = bot_api.recorder.of("sendMessage")
+    assert len(ids) == 1
+    assert second.at - first.at >= 0.95
+
+
+async def test_a_bad_token_is_a_config_error(runtime: Runtime, bot_api: BotApiStandIn) -> None:
+    assert runtime.channels.telegram is None  # no TELEGRAM_BOT_TOKEN: the channel is off
+    ctx = ChannelContext(runtime.engine, runtime.contacts, runtime.redis, runtime.keys,
+                         RateLimiter(runtime.redis, runtime.keys), lambda: TODAY)
+    bad = TelegramChannel(ctx, "7000000001:wrong", base_url=bot_api.base_url,
+                          webhook_secret=None)
+    try:
+        with pytest.raises(ConfigError):
+            await bad.send(CHAT, [Reply("Halo")])
+    finally:
+        await bad.close()
+
+
+async def test_long_replies_are_split_and_escaped(channel: TelegramChannel,
+                                                  bot_api: BotApiStandIn) -> None:
+    paragraph = "Iuran <JKK> & JKM: *Rp16.800* per bulan. " * 40
+    text = "\n\n".join([paragraph.strip()] * 6)
+    ids = await channel.send(CHAT, [Reply(text, (Button("Menu", "/menu"),))])
+    calls = bot_api.recorder.of("sendMessage")
+    assert len(ids) == len(calls) > 1
+    assert all(len(c.params["text"].replace("&lt;", "<").replace("&gt;", ">")
+                   .replace("&amp;", "&").replace("<b>", "*").replace("</b>", "*")) <= 4096
+               for c in calls)
+    assert "&lt;JKK&gt; &amp; JKM: <b>Rp16.800</b>" in calls[0].params["text"]
+    assert [("reply_markup" in c.params) for c in calls] == [False] * (len(calls) - 1) + [True]
+
+
+async def test_a_payload_over_64_bytes_sends_the_title(channel: TelegramChannel,
+                                                       bot_api: BotApiStandIn) -> None:
+    long_payload = '/tanya_manfaat{"program": "JKK", "pekerjaan": "pengemudi ojek online"}'
+    await channel.send(CHAT, [Reply("Pilih", (Button("Manfaat JKK", long_payload),))])
+    (call,) = bot_api.recorder.of("sendMessage")
+    assert call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "Manfaat JKK"
+
+
+async def test_polling_answers_updates_and_moves_the_offset(
+        channel: TelegramChannel, bot_api: BotApiStandIn) -> None:
+    bot_api.push_update(update("text"))
+    stop = asyncio.Event()
+    polling = asyncio.create_task(telegram.poll(channel, long_poll_seconds=1, stop=stop))
+    try:
+        await bot_api.recorder.wait_for("sendMessage")
+        calls = await bot_api.recorder.wait_for("getUpdates", 2)
+    finally:
+        stop.set()
+        await polling
+    assert bot_api.recorder.of("deleteWebhook")
+    assert calls[1].params["offset"] == "730000102"
+    commands = bot_api.recorder.of("setMyCommands")[0].params["commands"]
+    assert [c["command"] for c in commands] == ["start", "menu", "iuran", "manfaat", "daftar",
+                                                "berhenti"]
+
+
+async def test_set_webhook_sends_the_secret_and_the_menu(channel: TelegramChannel,
+                                                         bot_api: BotApiStandIn) -> None:
+    info = await telegram.set_webhook(channel, "https://bot.example.id/webhooks/telegram")
+    assert info.url == "https://bot.example.id/webhooks/telegram"
+    (call,) = bot_api.recorder.of("setWebhook")
+    assert call.params["secret_token"] == SECRET
+    assert call.params["allowed_updates"] == list(telegram.ALLOWED_UPDATES)
+    assert bot_api.recorder.of("setMyCommands")
+
+
+class BrokenEngine:
+    async def handle(self, message: IncomingMessage) -> list[Reply]:
+        raise RuntimeError("the model file is corrupt")
+
+
+async def test_an_engine_failure_gets_an_apology_not_a_trace(
+        rt: Runtime, bot_api: BotApiStandIn) -> None:
+    ctx = ChannelContext(BrokenEngine(), rt.contacts, rt.redis, rt.keys,
+                         RateLimiter(rt.redis, rt.keys), lambda: TODAY)
+    broken = TelegramChannel(ctx, BOT_TOKEN, base_url=bot_api.base_url, webhook_secret=SECRET)
+    try:
+        handoff = await broken.accept(Update.de_json(update("text"), broken.bot))
+        assert handoff.job is not None
+        await handoff.job()
+    finally:
+        await broken.close()
+    (call,) = bot_api.recorder.of("sendMessage")
+    assert call.params["text"] == telegram.to_html(SORRY.text)
+    assert "Traceback" not in call.params["text"]
+
+
+async def test_sends_to_one_chat_are_paced(channel: TelegramChannel,
+                                           bot_api: BotApiStandIn) -> None:
+    """About one message a second per chat, after a burst of three."""
+    await channel.send(CHAT, [Reply(f"Pesan {i}") for i in range(4)])
+    calls = bot_api.recorder.of("sendMessage")
+    assert calls[2].at - calls[0].at < 0.5
+    assert calls[3].at - calls[0].at >= 0.9
+
+
+def test_html_escaping_and_bold() -> None:
+    assert telegram.to_html("a < b & *c* * d") == "a &lt; b &amp; <b>c</b> * d"
+    assert telegram.command_payload("/iuran@SapaPekerjaBot") == "/tanya_iuran"
+    assert telegram.command_payload("/unknown") == "/unknown"
+    assert telegram.command_payload("iuran") == "iuran"

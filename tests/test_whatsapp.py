@@ -1,0 +1,369 @@
+"""WhatsApp end to end: signed recorded notifications into `serve`, sends to a Graph stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from pydantic import SecretStr
+
+from bot.app import Runtime, open_runtime
+from bot.channels.base import Template
+from bot.channels.inbound import LOCATION_REPLY, MEDIA_REPLY, ChannelContext
+from bot.channels.ratelimit import Pacing, RateLimiter
+from bot.channels.switchboard import describe
+from bot.channels.whatsapp import WhatsAppChannel, WhatsAppConfig
+from bot.errors import ConfigError, RecipientError, TransientError
+from bot.messages import Button, Reply
+from bot.nlu.model import NLU
+from bot.settings import Settings
+from tests.conftest import TODAY, publish_model
+from tests.standins import (
+    GRAPH_TOKEN,
+    GRAPH_VERSION,
+    PHONE_NUMBER_ID,
+    GraphApiStandIn,
+    serve_bot,
+    whatsapp_signature,
+)
+
+DATA = Path(__file__).parent / "data" / "whatsapp"
+APP_SECRET = "0123456789abcdef0123456789abcdef"
+VERIFY_TOKEN = "sapa-verify-2026"
+WA_ID = "6281234567890"
+URL = "/webhooks/whatsapp"
+
+
+def notification(name: str, *, message_id: str | None = None) -> dict[str, Any]:
+    """A recorded notification; messages are dated now (the tests' clock), as Meta would."""
+    data: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+    for message in data["entry"][0]["changes"][0]["value"].get("messages", []):
+        message["timestamp"] = str(int(TODAY.timestamp()))
+        if message_id:
+            message["id"] = message_id
+    return data
+
+
+@pytest.fixture
+async def graph() -> AsyncIterator[GraphApiStandIn]:
+    async with GraphApiStandIn() as api:
+        yield api
+
+
+def whatsapp_settings(settings: Settings, graph: GraphApiStandIn) -> Settings:
+    return settings.model_copy(update={
+        "whatsapp_access_token": SecretStr(GRAPH_TOKEN),
+        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+        "whatsapp_app_secret": SecretStr(APP_SECRET),
+        "whatsapp_verify_token": SecretStr(VERIFY_TOKEN), "whatsapp_api_base_url": graph.url,
+        "whatsapp_api_version": GRAPH_VERSION})
+
+
+@pytest.fixture
+async def served(settings: Settings, graph: GraphApiStandIn, redis_url: str, prefix: str,
+                 model_blob: bytes, trained_model: NLU,
+                 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+    """`serve` with WhatsApp on, and a client posting to it as Meta would."""
+    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
+
+    async def at_test_time(s: Settings) -> Runtime:
+        return await open_runtime(s, clock=lambda: TODAY)
+
+    async with serve_bot(whatsapp_settings(settings, graph), at_test_time) as (
+            server, rt), httpx.AsyncClient(base_url=server.url) as client:
+        yield client, rt
+
+
+@pytest.fixture
+def client(served: tuple[httpx.AsyncClient, Runtime]) -> httpx.AsyncClient:
+    return served[0]
+
+
+@pytest.fixture
+def rt(served: tuple[httpx.AsyncClient, Runtime]) -> Runtime:
+    return served[1]
+
+
+@pytest.fixture
+def channel(rt: Runtime) -> WhatsAppChannel:
+    assert rt.channels.whatsapp is not None
+    return rt.channels.whatsapp
+
+
+@pytest.fixture
+async def quick(rt: Runtime, graph: GraphApiStandIn) -> AsyncIterator[WhatsAppChannel]:
+    """The same channel with retries 50 ms apart, to test error handling without waiting."""
+    ctx = ChannelContext(rt.engine, rt.contacts, rt.redis, rt.keys,
+                         RateLimiter(rt.redis, rt.keys), lambda: TODAY)
+    config = WhatsAppConfig(GRAPH_TOKEN, PHONE_NUMBER_ID, APP_SECRET, VERIFY_TOKEN, graph.url,
+                            GRAPH_VERSION)
+    channel = WhatsAppChannel(ctx, config, pacing=Pacing(backoff=0.05))
+    yield channel
+    await channel.close()
+
+
+async def post(client: httpx.AsyncClient, body: dict[str, Any] | bytes,
+               signature: str | None = "sign") -> httpx.Response:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    headers = {"Content-Type": "application/json"}
+    if signature == "sign":
+        headers["X-Hub-Signature-256"] = whatsapp_signature(raw, APP_SECRET)
+    elif signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    return await client.post(URL, content=raw, headers=headers)
+
+
+async def open_window(rt: Runtime, user: str = WA_ID, hours_ago: float = 1) -> None:
+    await rt.contacts.update("whatsapp", user, {
+        "last_inbound": (TODAY - timedelta(hours=hours_ago)).isoformat()})
+
+
+async def test_verify_handshake(client: httpx.AsyncClient) -> None:
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
+              "hub.challenge": "1158201444"}
+    response = await client.get(URL, params=params)
+    assert response.status_code == 200
+    assert response.text == "1158201444"
+    for wrong in ({"hub.verify_token": "nope"}, {"hub.mode": "unsubscribe"}):
+        assert (await client.get(URL, params={**params, **wrong})).status_code == 403
+
+
+async def test_text_is_answered_with_buttons(client: httpx.AsyncClient, graph: GraphApiStandIn,
+                                             rt: Runtime) -> None:
+    response = await post(client, notification("text"))
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "messages": 1}
+    (call,) = await graph.recorder.wait_for("messages")
+    body = call.params
+    assert body["messaging_product"] == "whatsapp"
+    assert body["to"] == WA_ID
+    assert body["type"] == "interactive"
+    interactive = body["interactive"]
+    assert interactive["type"] == "button"
+    assert "*Rp16.800*" in interactive["body"]["text"]  # WhatsApp renders *bold* itself
+    buttons = interactive["action"]["buttons"]
+    assert [b["reply"]["id"] for b in buttons] == ["/cara_daftar", "/cara_bayar",
+                                                  "/tanya_manfaat"]
+    assert all(len(b["reply"]["title"]) <= 20 for b in buttons)
+    contact = await rt.contacts.get("whatsapp", WA_ID)
+    assert contact is not None
+    assert contact.get("display_name") == "Sri Wahyuni"
+    assert contact.get("last_inbound") == TODAY.isoformat()
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("button_reply", "Syarat daftar"), ("list_reply", "klaim"),
+    ("template_button", "tidak akan menerima pesan info lagi")])
+async def test_replies_to_buttons_and_lists_are_payloads(
+        client: httpx.AsyncClient, graph: GraphApiStandIn, name: str, expected: str) -> None:
+    assert (await post(client, notification(name))).json()["messages"] == 1
+    calls = await graph.recorder.wait_for("messages")
+    first = calls[0].params
+    text = first["text"]["body"] if first["type"] == "text" else \
+        first["interactive"]["body"]["text"]
+    assert expected in text
+
+
+@pytest.mark.parametrize(("name", "reply"), [
+    ("location", LOCATION_REPLY), ("image", MEDIA_REPLY), ("voice", MEDIA_REPLY),
+    ("unsupported", MEDIA_REPLY)])
+async def test_places_media_and_unknown_types_get_a_polite_reply(
+        client: httpx.AsyncClient, graph: GraphApiStandIn, rt: Runtime, name: str,
+        reply: Reply) -> None:
+    assert (await post(client, notification(name))).json()["messages"] == 1
+    (call,) = await graph.recorder.wait_for("messages")
+    assert call.params["interactive"]["body"]["text"] == reply.text
+    contact = await rt.contacts.get("whatsapp", WA_ID)  # it opened the 24-hour window
+    assert contact is not None
+    assert contact.get("last_inbound") == TODAY.isoformat()
+
+
+async def test_reactions_are_ignored(client: httpx.AsyncClient, graph: GraphApiStandIn) -> None:
+    assert (await post(client, notification("reaction"))).json() == {"ok": True, "ignored": 1}
+    await post(client, notification("text"))
+    await graph.recorder.wait_for("messages")
+    assert len(graph.recorder.of("messages")) == 1
+
+
+@pytest.mark.parametrize(("signature", "status"), [
+    (None, 401), ("", 401), ("sha256=" + "0" * 64, 403), ("sha1=abc", 403),
+    (whatsapp_signature(b"another body", APP_SECRET), 403),
+    (whatsapp_signature(b"x", "not-the-app-secret"), 403)])
+async def test_forged_or_missing_signatures_are_refused_unprocessed(
+        client: httpx.AsyncClient, graph: GraphApiStandIn, rt: Runtime,
+        signature: str | None, status: int) -> None:
+    response = await post(client, notification("text"), signature=signature)
+    assert response.status_code == status
+    assert await rt.contacts.get("whatsapp", WA_ID) is None
+    # Nothing was claimed either: Meta's genuine delivery is still answered.
+    assert (await post(client, notification("text"))).json()["messages"] == 1
+    await graph.recorder.wait_for("messages")
+
+
+async def test_signature_is_checked_on_the_raw_bytes(client: httpx.AsyncClient) -> None:
+    """Re-serialising the JSON (spaces, key order) would break Meta's signature."""
+    raw = json.dumps(notification("text"), indent=1).encode()
+    assert (await post(client, raw)).status_code == 200
+    reordered = json.dumps(json.loads(raw), sort_keys=True).encode()
+    signed_for_raw = whatsapp_signature(raw, APP_SECRET)
+    assert (await post(client, reordered, signature=signed_for_raw)).status_code == 403
+
+
+async def test_a_redelivered_message_is_answered_once(client: httpx.AsyncClient,
+                                                      graph: GraphApiStandIn) -> None:
+    assert (await post(client, notification("text"))).json() == {"ok": True, "messages": 1}
+    assert (await post(client, notification("text"))).json() == {"ok": True, "duplicates": 1}
+    await graph.recorder.wait_for("messages")
+    await asyncio.sleep(0.3)
+    assert len(graph.recorder.of("messages")) == 1
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"entry": "x"}',
+                                  b'{"entry": [{"changes": [{"field": "messages", '
+                                  b'"value": {"messages": [{"type": "text"}]}}]}]}'])
+async def test_malformed_bodies_get_400(client: httpx.AsyncClient, body: bytes) -> None:
+    response = await post(client, body)
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+async def test_other_fields_and_numbers_are_ignored(client: httpx.AsyncClient) -> None:
+    other_field = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+        {"field": "message_template_status_update",
+         "value": {"event": "APPROVED", "message_template_name": "pengingat_iuran"}}]}]}
+    assert (await post(client, other_field)).json() == {"ok": True}
+    other_number = notification("text")
+    other_number["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
+    assert (await post(client, other_number)).json() == {"ok": True, "other_number": 1}
+
+
+async def test_statuses_never_move_backwards(client: httpx.AsyncClient,
+                                             channel: WhatsAppChannel) -> None:
+    data = notification("statuses")
+    statuses = data["entry"][0]["changes"][0]["value"]["statuses"]
+    sent, delivered, read = statuses
+    wamid = sent["id"]
+    for status in (delivered, read, sent, delivered):  # out of order, repeated
+        data["entry"][0]["changes"][0]["value"]["statuses"] = [status]
+        assert (await post(client, data)).json() == {"ok": True, "statuses": 1}
+    stored = await channel.statuses.get(wamid)
+    assert stored is not None
+    assert stored.status == "read"
+    assert stored.recipient == WA_ID
+    assert int(stored.at.timestamp()) == int(read["timestamp"])
+
+
+async def test_failed_is_terminal_and_marks_undeliverable(
+        client: httpx.AsyncClient, channel: WhatsAppChannel, rt: Runtime) -> None:
+    await post(client, notification("text"))  # the contact exists
+    await post(client, notification("status_failed"))
+    late = notification("statuses")  # "read" after "failed" changes nothing
+    assert (await post(client, late)).json()["statuses"] == 3
+    stored = await channel.statuses.get(late["entry"][0]["changes"][0]["value"]["statuses"][0]
+                                        ["id"])
+    assert stored is not None
+    assert stored.status == "failed"
+    assert stored.error == "131026 Message undeliverable"
+    contact = await rt.contacts.get("whatsapp", WA_ID)
+    assert contact is not None
+    assert contact.get("unreachable") == "undeliverable"
+
+
+async def test_outside_the_window_only_templates_are_sent(
+        channel: WhatsAppChannel, graph: GraphApiStandIn, rt: Runtime) -> None:
+    with pytest.raises(RecipientError) as never_wrote:
+        await channel.send(WA_ID, [Reply("Info iuran")])
+    await open_window(rt, hours_ago=25)
+    with pytest.raises(RecipientError) as too_late:
+        await channel.send(WA_ID, [Reply("Info iuran")])
+    assert never_wrote.value.reason == too_late.value.reason == "outside_window"
+    assert graph.recorder.of("messages") == []
+    wamid = await channel.send_template(WA_ID, Template("pengingat_iuran", "id", ("Sri", "Mei")))
+    (call,) = graph.recorder.of("messages")
+    assert wamid.startswith("wamid.")
+    assert call.params["template"] == {
+        "name": "pengingat_iuran", "language": {"code": "id"},
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": "Sri"},
+                                                       {"type": "text", "text": "Mei"}]}]}
+
+
+async def test_more_than_three_buttons_become_a_list(channel: WhatsAppChannel,
+                                                     graph: GraphApiStandIn,
+                                                     rt: Runtime) -> None:
+    await open_window(rt)
+    buttons = tuple(Button(f"Pilihan nomor {i} yang panjang sekali", f"/p{i}")
+                    for i in range(12))
+    await channel.send(WA_ID, [Reply("Pilih topik:", buttons)])
+    (call,) = graph.recorder.of("messages")
+    interactive = call.params["interactive"]
+    assert interactive["type"] == "list"
+    rows = interactive["action"]["sections"][0]["rows"]
+    assert len(rows) == 10
+    assert all(len(r["title"]) <= 24 for r in rows)
+    assert rows[0]["description"] == "Pilihan nomor 0 yang panjang sekali"
+    assert len(interactive["action"]["button"]) <= 20
+
+
+async def test_long_text_is_split_and_buttons_follow(channel: WhatsAppChannel,
+                                                     graph: GraphApiStandIn,
+                                                     rt: Runtime) -> None:
+    await open_window(rt)
+    text = "\n\n".join(["Paragraf tentang iuran dan manfaat program. " * 20] * 10)
+    ids = await channel.send(WA_ID, [Reply(text, (Button("Menu", "/menu"),))])
+    calls = graph.recorder.of("messages")
+    assert len(ids) == len(calls) >= 3
+    assert all(c.params["type"] == "text" and len(c.params["text"]["body"]) <= 4096
+               for c in calls[:-1])
+    assert calls[-1].params["interactive"]["body"]["text"] == "Silakan pilih:"
+
+
+@pytest.mark.parametrize(("code", "error", "reason"), [
+    (131047, RecipientError, "outside_window"), (131026, RecipientError, "undeliverable"),
+    (130429, TransientError, None), (131056, TransientError, None),
+    (131000, TransientError, None), (132001, ConfigError, None), (190, ConfigError, None)])
+async def test_graph_errors_say_what_to_do(quick: WhatsAppChannel, graph: GraphApiStandIn,
+                                           rt: Runtime, code: int, error: type[Exception],
+                                           reason: str | None) -> None:
+    await open_window(rt)
+    graph.fail_next(code, times=5)
+    with pytest.raises(error) as caught:
+        await quick.send(WA_ID, [Reply("Halo")])
+    attempts = len(graph.recorder.of("messages"))
+    assert attempts == (3 if error is TransientError else 1)
+    if reason:
+        assert isinstance(caught.value, RecipientError)
+        assert caught.value.reason == reason
+
+
+async def test_transient_errors_are_retried(quick: WhatsAppChannel, graph: GraphApiStandIn,
+                                            rt: Runtime) -> None:
+    await open_window(rt)
+    graph.fail_next(130429)
+    graph.fail_next(131000)
+    ids = await quick.send(WA_ID, [Reply("Halo")])
+    assert len(ids) == 1
+    assert len(graph.recorder.of("messages")) == 3
+
+
+async def test_a_wrong_token_is_a_config_error(channel: WhatsAppChannel,
+                                               graph: GraphApiStandIn, rt: Runtime) -> None:
+    await open_window(rt)
+    graph.token = "EAAG-rotated"
+    with pytest.raises(ConfigError):
+        await channel.send(WA_ID, [Reply("Halo")])
+
+
+def test_missing_settings_turn_the_channel_off(settings: Settings) -> None:
+    partial = settings.model_copy(update={"whatsapp_access_token": SecretStr("x"),
+                                          "whatsapp_phone_number_id": "1"})
+    line = describe(partial)[1]
+    assert line.startswith("WhatsApp: off")
+    assert "WHATSAPP_APP_SECRET" in line
+    assert "WHATSAPP_ACCESS_TOKEN" not in line
