@@ -1,0 +1,311 @@
+"""Campaigns: what staff send, to which segment, and when; created, started, paused, cancelled.
+
+This is the Python API the CLI (`python -m bot broadcast ...`) and the admin console call.
+A campaign is a draft until started. Starting is one Lua script: the status moves from draft to
+running, the campaign's queue stream gets its consumer group and one "enqueue" job, so starting
+twice (two clicks, two terminals) starts once. A worker takes the job and streams the segment
+into the queue, so the console's request returns at once even for a million recipients; the
+audience is therefore fixed when sending begins (a scheduled campaign includes contacts who opt
+in before its time). Times are Asia/Jakarta (WIB); quiet hours hold sends back until they end.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from redis.asyncio import Redis
+
+from bot.broadcast.segments import Segment
+from bot.channels.base import Template
+from bot.contacts import Contact
+from bot.errors import BadRequest
+from bot.keys import Keys
+from bot.messages import Button, Reply
+
+# bot.app's zone too; not imported from there, which would load the NLU into every worker.
+JAKARTA = ZoneInfo("Asia/Jakarta")
+MAX_TEXT = 900  # a WhatsApp interactive body holds 1024: room for a name and the footer
+MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20  # WhatsApp reply buttons
+MAX_PAYLOAD_BYTES = 64  # Telegram's callback_data
+FOOTER = "\n\nBalas *stop* jika tidak ingin menerima info seperti ini lagi."
+NAME_FALLBACK = "Bapak/Ibu"
+GROUP = "workers"  # the consumer group every worker joins
+STATUSES = ("draft", "running", "paused", "cancelled", "done")
+
+
+@dataclass(frozen=True)
+class Message:
+    """Text with optional buttons; `{nama}` becomes the contact's name.
+
+    The template, if any, goes to WhatsApp contacts outside the 24-hour window; its parameters
+    may use `{nama}` too.
+    """
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    template: Template | None = None
+
+    def reply(self, contact: Contact) -> Reply:
+        """The personalised message for one contact, with the opt-out footer."""
+        return Reply(personalise(self.text, contact) + FOOTER, self.buttons)
+
+    def template_for(self, contact: Contact) -> Template | None:
+        """The personalised template for one contact, if the campaign has one."""
+        if self.template is None:
+            return None
+        return replace(self.template, parameters=tuple(
+            personalise(p, contact) for p in self.template.parameters))
+
+
+def personalise(text: str, contact: Contact) -> str:
+    """Put the contact's name in for `{nama}`; other braces stay as typed.
+
+    The name is the one the worker gave (pendataan, an imported list), else their profile name,
+    else "Bapak/Ibu".
+    """
+    name = contact.get("nama") or contact.get("display_name") or NAME_FALLBACK
+    return text.replace("{nama}", name)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window (WIB) without sends; it may cross midnight (21:00-07:00)."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours | None:
+        """"21:00-07:00" or "off" (None)."""
+        if text.strip().lower() == "off":
+            return None
+        try:
+            start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+        except ValueError as exc:
+            raise BadRequest(f"quiet hours must look like 21:00-07:00 or off, not {text!r}") \
+                from exc
+        return cls(start, end)
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    def holds(self, moment: datetime) -> bool:
+        """Whether `moment` (an aware time, read in WIB) falls in the window."""
+        now = moment.astimezone(JAKARTA).time()
+        if self.start <= self.end:
+            return self.start <= now < self.end
+        return now >= self.start or now < self.end
+
+    def ends_after(self, moment: datetime) -> datetime:
+        """When the window holding `moment` ends."""
+        local = moment.astimezone(JAKARTA)
+        end = datetime.combine(local.date(), self.end, JAKARTA)
+        return end if end > local else end + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign's definition (fixed once created) and its current state."""
+
+    id: str
+    name: str
+    segment: Segment
+    message: Message
+    quiet_hours: QuietHours | None
+    created_at: datetime
+    created_by: str = ""
+    status: str = "draft"
+    send_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    note: str = ""  # why it was paused, when a worker paused it
+    enqueued: bool = False  # the whole segment is in the queue
+
+    def held_until(self, now: datetime) -> datetime | None:
+        """When sends may start if they must wait (scheduled time, quiet hours), else None."""
+        if self.send_at is not None and now < self.send_at:
+            return self.send_at
+        if self.quiet_hours is not None and self.quiet_hours.holds(now):
+            return self.quiet_hours.ends_after(now)
+        return None
+
+
+def validate(name: str, message: Message) -> None:
+    """Refuse what a platform would refuse, with a message staff can act on."""
+    problems = []
+    if not name.strip():
+        problems.append("a campaign needs a name")
+    if not message.text.strip():
+        problems.append("the message text is empty")
+    if len(message.text) > MAX_TEXT:
+        problems.append(f"the text has {len(message.text)} characters; at most {MAX_TEXT}")
+    if len(message.buttons) > MAX_BUTTONS:
+        problems.append(f"at most {MAX_BUTTONS} buttons (WhatsApp's limit)")
+    for b in message.buttons:
+        if not b.title.strip() or len(b.title) > MAX_BUTTON_TITLE:
+            problems.append(f"button title {b.title!r} must have 1-{MAX_BUTTON_TITLE} characters")
+        if len(b.payload.encode()) > MAX_PAYLOAD_BYTES:
+            problems.append(f"button payload {b.payload!r} is over {MAX_PAYLOAD_BYTES} bytes")
+    if message.template is not None and not message.template.name.strip():
+        problems.append("the template needs its approved name")
+    if problems:
+        raise BadRequest("; ".join(problems))
+
+
+def _encode(campaign: Campaign) -> bytes:
+    message = campaign.message
+    template = message.template
+    return orjson.dumps({
+        "name": campaign.name, "segment": campaign.segment.to_dict(),
+        "text": message.text, "buttons": [[b.title, b.payload] for b in message.buttons],
+        "template": None if template is None else
+        [template.name, template.language, list(template.parameters)],
+        "quiet_hours": str(campaign.quiet_hours) if campaign.quiet_hours else "off",
+        "created_at": campaign.created_at.isoformat(), "created_by": campaign.created_by})
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _decode(campaign_id: str, fields: dict[str, str]) -> Campaign:
+    data: dict[str, Any] = orjson.loads(fields["definition"])
+    template = data["template"]
+    message = Message(data["text"], tuple(Button(t, p) for t, p in data["buttons"]),
+                      None if template is None else
+                      Template(template[0], template[1], tuple(template[2])))
+    return Campaign(
+        campaign_id, data["name"], Segment.from_dict(data["segment"]), message,
+        QuietHours.parse(data["quiet_hours"]), datetime.fromisoformat(data["created_at"]),
+        data["created_by"], fields["status"], _time(fields.get("send_at")),
+        _time(fields.get("started_at")), _time(fields.get("finished_at")), fields.get("note", ""),
+        fields.get("enqueued") == "1")
+
+
+# KEYS: campaign, queue. ARGV: now, send_at (or ""), group.
+# Returns "started", or the status that prevented it ("missing" for no such campaign).
+_START = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'draft' then return status or 'missing' end
+redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1], 'send_at', ARGV[2])
+redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[3], '0', 'MKSTREAM')
+redis.call('XADD', KEYS[2], '*', 'job', 'enqueue')
+return 'started'
+"""
+
+# KEYS: campaign. ARGV: new status, note, time field ("" for none), now, allowed statuses...
+# Returns the status before (the change was made only if it was allowed).
+_MOVE = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+for i = 5, #ARGV do
+  if status == ARGV[i] then
+    redis.call('HSET', KEYS[1], 'status', ARGV[1], 'note', ARGV[2])
+    if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], ARGV[3], ARGV[4]) end
+    return status
+  end
+end
+return status
+"""
+
+
+class CampaignStore:
+    """Campaign definitions and states in Redis (a `decode_responses` client)."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._start = redis.register_script(_START)
+        self._move = redis.register_script(_MOVE)
+
+    async def create(self, name: str, segment: Segment, message: Message, *,
+                     quiet_hours: QuietHours | None, now: datetime,
+                     created_by: str = "") -> Campaign:
+        """Store a draft; refuses a segment that would include contacts who did not opt in."""
+        validate(name, message)
+        if segment.opted_in is not True:
+            raise BadRequest("broadcasts go only to contacts who opted in")
+        campaign_id = f"{now.astimezone(JAKARTA):%Y%m%d}-{secrets.token_hex(3)}"
+        campaign = Campaign(campaign_id, name.strip(), segment, message, quiet_hours, now,
+                            created_by)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.campaign(campaign_id),
+                      mapping={"definition": _encode(campaign), "status": "draft"})
+            pipe.zadd(self._keys.campaigns_index(), {campaign_id: now.timestamp()})
+            await pipe.execute()
+        return campaign
+
+    async def get(self, campaign_id: str) -> Campaign | None:
+        """A campaign, or None."""
+        fields: dict[str, str] = await self._redis.hgetall(  # type: ignore[misc]
+            self._keys.campaign(campaign_id))
+        return _decode(campaign_id, fields) if fields else None
+
+    async def require(self, campaign_id: str) -> Campaign:
+        """A campaign, or BadRequest (404) naming the id."""
+        campaign = await self.get(campaign_id)
+        if campaign is None:
+            raise BadRequest(f"no campaign {campaign_id!r}", 404)
+        return campaign
+
+    async def recent(self, limit: int = 20) -> list[Campaign]:
+        """The newest campaigns first."""
+        ids = await self._redis.zrevrange(self._keys.campaigns_index(), 0, limit - 1)
+        found = [await self.get(i) for i in ids]
+        return [c for c in found if c is not None]
+
+    async def active(self) -> set[str]:
+        """Ids of started campaigns that are not finished (what workers watch)."""
+        return set(await self._redis.smembers(self._keys.campaigns_active()))  # type: ignore[misc]
+
+    async def start(self, campaign_id: str, now: datetime,
+                    send_at: datetime | None = None) -> str:
+        """Start sending now or at `send_at`; safe to repeat.
+
+        Returns "started", or the status that kept it from starting ("running", "done" ...).
+        """
+        result = await self._start(
+            keys=[self._keys.campaign(campaign_id), self._keys.campaign_queue(campaign_id)],
+            args=[now.isoformat(), send_at.isoformat() if send_at else "", GROUP])
+        if result == "missing":
+            raise BadRequest(f"no campaign {campaign_id!r}", 404)
+        if result in ("started", "running", "paused"):  # heals a start cut off before this
+            await self._redis.sadd(self._keys.campaigns_active(), campaign_id)  # type: ignore[misc]
+        return str(result)
+
+    async def pause(self, campaign_id: str, note: str = "") -> str:
+        """Hold a running campaign; returns the status before."""
+        return await self._change(campaign_id, "paused", note, "", ("running",))
+
+    async def resume(self, campaign_id: str) -> str:
+        """Let a paused campaign go on; returns the status before."""
+        return await self._change(campaign_id, "running", "", "", ("paused",))
+
+    async def cancel(self, campaign_id: str, now: datetime) -> str:
+        """Stop for good: recipients not yet sent to stay unsent. Returns the status before."""
+        before = await self._change(campaign_id, "cancelled", "", "finished_at",
+                                    ("draft", "running", "paused"), now)
+        if before in ("draft", "running", "paused"):
+            await self.retire(campaign_id)
+        return before
+
+    async def retire(self, campaign_id: str) -> None:
+        """Drop a finished or cancelled campaign's queue; its outcomes stay for the report."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.srem(self._keys.campaigns_active(), campaign_id)
+            pipe.delete(self._keys.campaign_queue(campaign_id))
+            await pipe.execute()
+
+    async def _change(self, campaign_id: str, status: str, note: str, time_field: str,
+                      allowed: tuple[str, ...], now: datetime | None = None) -> str:
+        before = str(await self._move(
+            keys=[self._keys.campaign(campaign_id)],
+            args=[status, note, time_field, now.isoformat() if now else "", *allowed]))
+        if before == "missing":
+            raise BadRequest(f"no campaign {campaign_id!r}", 404)
+        return before

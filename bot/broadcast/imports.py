@@ -1,0 +1,105 @@
+"""Contact lists collected by RT/RW cadres, imported from CSV with the consent they recorded.
+
+Columns, by header, in any order: `telepon` and `persetujuan` (required), `nama`, `pekerjaan`,
+`wilayah` (kelurahan/kecamatan), `kabupaten`, `tags` (separated by `;` or `,`), `terdaftar`
+(ya/tidak: already a BPJS Ketenagakerjaan participant), `tanggal_persetujuan` (YYYY-MM-DD) and
+`sumber` (who collected it). A phone number becomes a WhatsApp id (0812... -> 62812...).
+
+Only rows whose `persetujuan` is yes are stored: nothing is kept about a person who did not agree
+(UU 27/2022). A contact already known keeps what they told the bot: empty fields are filled,
+tags are added, and a consent already recorded, above all an opt-out, is never overwritten by a
+list. Consent from a list is stored as given on its date, with channel "import" and its source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from bot.broadcast.campaigns import JAKARTA
+from bot.broadcast.segments import tags_of
+from bot.contacts import RedisContactStore
+
+CHANNEL = "whatsapp"
+YES = {"ya", "y", "yes", "setuju", "bersedia", "1", "true"}
+TEXT_FIELDS = ("nama", "pekerjaan", "wilayah", "kabupaten")
+_NOT_DIGITS = re.compile(r"\D")
+
+
+@dataclass
+class ImportResult:
+    """What an import did, with the line numbers of rows it could not use."""
+
+    added: int = 0
+    updated: int = 0
+    without_consent: int = 0
+    kept_opt_out: int = 0
+    invalid: list[tuple[int, str]] = field(default_factory=list)
+
+
+def whatsapp_id(phone: str) -> str | None:
+    """An Indonesian phone number as a WhatsApp id (62 and the number), or None if it is not one."""
+    digits = _NOT_DIGITS.sub("", phone)
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    elif digits.startswith("8"):
+        digits = "62" + digits
+    return digits if digits.startswith("628") and 10 <= len(digits) <= 15 else None
+
+
+def _consent_time(row: Mapping[str, str], now: datetime) -> datetime:
+    given = (row.get("tanggal_persetujuan") or "").strip()
+    if not given:
+        return now
+    return datetime.combine(date.fromisoformat(given), time(0, 0), JAKARTA)
+
+
+def _tags(text: str) -> set[str]:
+    return {t.strip().lower() for t in re.split(r"[;,]", text) if t.strip()}
+
+
+async def import_contacts(contacts: RedisContactStore, rows: Iterable[Mapping[str, str]],
+                          now: datetime, source: str) -> ImportResult:
+    """Store the consenting rows of a list (a csv.DictReader); line numbers count the header."""
+    result = ImportResult()
+    for line, raw in enumerate(rows, start=2):
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        if (row.get("persetujuan") or "").lower() not in YES:
+            result.without_consent += 1
+            continue
+        user_id = whatsapp_id(row.get("telepon", ""))
+        if user_id is None:
+            result.invalid.append((line, f"not a phone number: {row.get('telepon', '')!r}"))
+            continue
+        try:
+            consented = _consent_time(row, now)
+        except ValueError:
+            result.invalid.append((line, "tanggal_persetujuan must be YYYY-MM-DD"))
+            continue
+        terdaftar = row.get("terdaftar", "").lower()
+        if terdaftar and terdaftar not in ("ya", "tidak"):
+            result.invalid.append((line, "terdaftar must be ya or tidak"))
+            continue
+        existing = await contacts.get(CHANNEL, user_id)
+        known = existing.fields if existing else {}
+        values = {name: row[name] for name in TEXT_FIELDS
+                  if row.get(name) and not known.get(name)}
+        if terdaftar:
+            values["terdaftar"] = terdaftar
+        tags = (tags_of(existing) if existing else set()) | _tags(row.get("tags", ""))
+        if tags:
+            values["tags"] = ",".join(sorted(tags))
+        if not known.get("consent"):
+            values.update(consent="opt_in", consent_at=consented.isoformat(),
+                          consent_channel="import",
+                          consent_source=row.get("sumber") or source)
+        elif known["consent"] == "opt_out":
+            result.kept_opt_out += 1
+        await contacts.enrol(CHANNEL, user_id, values)
+        if existing:
+            result.updated += 1
+        else:
+            result.added += 1
+    return result

@@ -1,0 +1,137 @@
+"""Campaign progress (counters, cheap enough to poll every second) and the full report.
+
+Progress reads only the campaign's counters. The report walks every recipient once, in batches:
+its outcome, WhatsApp's delivery status of the message sent (stored per message id by the
+adapter), and whether the contact wrote to us or opted out after the send. Telegram has no
+delivery receipts, so delivered and read are counted for WhatsApp only.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import TextIO
+
+from redis.asyncio import Redis
+
+from bot.broadcast.campaigns import Campaign, CampaignStore
+from bot.broadcast.ledger import QUEUED, SENT, STATES, Entry, Ledger
+from bot.channels.delivery import RANKS
+from bot.contacts import Contact, RedisContactStore
+from bot.keys import Keys
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A campaign and its counters."""
+
+    campaign: Campaign
+    counts: dict[str, int]
+
+    def count(self, name: str) -> int:
+        """One counter (0 when never moved)."""
+        return self.counts.get(name, 0)
+
+    @property
+    def pending(self) -> int:
+        """Queued and not finished yet (or never, for a cancelled campaign)."""
+        return self.count("queued") - self.count("finished")
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Skipped recipients by reason."""
+        return {name.split(":", 1)[1]: n for name, n in sorted(self.counts.items())
+                if name.startswith("skipped:")}
+
+
+async def progress(store: CampaignStore, ledger: Ledger, campaign_id: str) -> Progress:
+    """The campaign's state and counters."""
+    return Progress(await store.require(campaign_id), await ledger.counts(campaign_id))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One recipient in the CSV report."""
+
+    channel: str
+    user_id: str
+    nama: str
+    status: str
+    reason: str
+    via: str
+    message_id: str
+    at: str
+    delivery: str
+    replied: str
+    opted_out_after: str
+
+
+REPORT_COLUMNS = tuple(f.name for f in fields(Row))
+
+
+@dataclass
+class Summary:
+    """Totals the counters cannot give: what happened after the sends."""
+
+    rows: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    delivered: int = 0
+    read: int = 0
+    replied: int = 0
+    opted_out_after: int = 0
+
+
+def _after(value: str | None, moment: str) -> bool:
+    return bool(value and moment and datetime.fromisoformat(value) > datetime.fromisoformat(moment))
+
+
+def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: str) -> Row:
+    channel, _, user_id = entry.recipient.partition(":")
+    status = STATES[entry.state]
+    if entry.state == QUEUED and campaign.status == "cancelled":
+        status = "cancelled"
+    replied = contact is not None and _after(contact.get("last_inbound"), entry.at)
+    opted_out = contact is not None and contact.get("consent") == "opt_out" and \
+        _after(contact.get("consent_at"), entry.at)
+    name = (contact.get("nama") or contact.get("display_name") or "") if contact else ""
+    return Row(channel, user_id, name, status, entry.detail if entry.state != SENT else "",
+               entry.detail if entry.state == SENT else "", entry.message_id, entry.at,
+               delivery, "yes" if replied and entry.state == SENT else "",
+               "yes" if opted_out and entry.state == SENT else "")
+
+
+async def rows(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,
+               campaign: Campaign) -> AsyncIterator[Row]:
+    """Every recipient's row, read a batch at a time."""
+    async for batch in ledger.entries(campaign.id):
+        found = await contacts.get_many([e.recipient for e in batch])
+        sent_on_whatsapp = [e for e in batch
+                            if e.state == SENT and e.recipient.startswith("whatsapp:")]
+        async with redis.pipeline(transaction=False) as pipe:
+            for e in sent_on_whatsapp:
+                pipe.hget(keys.delivery_status("whatsapp", e.message_id), "status")
+            statuses = dict(zip([e.recipient for e in sent_on_whatsapp], await pipe.execute(),
+                                strict=True))
+        for entry, contact in zip(batch, found, strict=True):
+            yield _row(campaign, entry, contact, statuses.get(entry.recipient) or "")
+
+
+async def write_report(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,
+                       campaign: Campaign, out: TextIO) -> Summary:
+    """Write the CSV report and return its totals."""
+    writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS)
+    writer.writeheader()
+    summary = Summary()
+    async for row in rows(redis, keys, ledger, contacts, campaign):
+        writer.writerow(asdict(row))
+        summary.rows += 1
+        summary.statuses[row.status] += 1
+        rank = RANKS.get(row.delivery, 0)
+        summary.delivered += RANKS["delivered"] <= rank < RANKS["failed"]
+        summary.read += rank == RANKS["read"]
+        summary.replied += row.replied == "yes"
+        summary.opted_out_after += row.opted_out_after == "yes"
+    return summary

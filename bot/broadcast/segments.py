@@ -1,0 +1,146 @@
+"""Segments: which contacts a campaign reaches, as filters on their profile fields.
+
+A segment is a frozen value stored with its campaign, so the audience is what staff previewed;
+membership is evaluated when a worker streams the contact registry into the campaign's queue.
+Text filters (occupation, area) match a part of what the worker typed, case-insensitively:
+"pedagang" finds "pedagang sayur", "genteng" finds "Kel. Ketabang, Kec. Genteng". Within a
+filter any value matches; all filters given must match. Only Telegram and WhatsApp contacts can
+be reached by a broadcast.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.channels.whatsapp import WINDOW
+from bot.contacts import Contact, RedisContactStore
+
+BROADCAST_CHANNELS = ("telegram", "whatsapp")
+# The profile fields `Segment.matches` reads: a segment scan fetches only these.
+SEGMENT_FIELDS = ("consent", "pekerjaan", "wilayah", "kabupaten", "tags", "terdaftar",
+                  "last_seen")
+SAMPLE_SIZE = 5
+
+
+def tags_of(contact: Contact) -> set[str]:
+    """A contact's tags (stored comma-separated)."""
+    return {t for t in (contact.get("tags") or "").split(",") if t}
+
+
+def _contains_any(value: str | None, wanted: tuple[str, ...]) -> bool:
+    folded = (value or "").casefold()
+    return any(w.casefold() in folded for w in wanted)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Filters on contact fields; an empty filter matches everyone.
+
+    `opted_in` None matches either (for counting), but a campaign requires True.
+    `registered` reads the `terdaftar` field ("ya"/"tidak", from an imported list); a contact
+    with no value matches neither True nor False.
+    """
+
+    channels: tuple[str, ...] = ()
+    pekerjaan: tuple[str, ...] = ()
+    wilayah: tuple[str, ...] = ()
+    kabupaten: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    opted_in: bool | None = True
+    active_within_days: int | None = None
+    registered: bool | None = None
+
+    def matches(self, contact: Contact, now: datetime) -> bool:
+        """Whether a contact belongs to the segment at `now`."""
+        if contact.channel not in BROADCAST_CHANNELS or \
+                (self.channels and contact.channel not in self.channels):
+            return False
+        if self.opted_in is not None and (contact.get("consent") == "opt_in") != self.opted_in:
+            return False
+        if self.pekerjaan and not _contains_any(contact.get("pekerjaan"), self.pekerjaan):
+            return False
+        if self.wilayah and not _contains_any(contact.get("wilayah"), self.wilayah):
+            return False
+        if self.kabupaten and not _contains_any(contact.get("kabupaten"), self.kabupaten):
+            return False
+        if self.tags and not tags_of(contact) & set(self.tags):
+            return False
+        if self.registered is not None and \
+                contact.get("terdaftar") != ("ya" if self.registered else "tidak"):
+            return False
+        if self.active_within_days is not None:
+            seen = contact.get("last_seen")
+            if seen is None or \
+                    now - datetime.fromisoformat(seen) > timedelta(days=self.active_within_days):
+                return False
+        return True
+
+    def describe(self) -> str:
+        """The filters in one line, for listings and reports."""
+        parts = [f"{name}={'|'.join(map(str, value)) if isinstance(value, tuple) else value}"
+                 for name, value in self.to_dict().items()
+                 if value not in ((), None) and name != "opted_in"]
+        consent = {True: "opted in", False: "not opted in", None: "any consent"}[self.opted_in]
+        return ", ".join([consent, *parts])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Segment:
+        """Inverse of `to_dict` (lists become tuples)."""
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in data.items()}
+        return cls(**values)
+
+
+async def members(contacts: RedisContactStore, segment: Segment, now: datetime,
+                  more_fields: tuple[str, ...] = ()) -> AsyncIterator[list[Contact]]:
+    """The segment's contacts, a batch at a time, streamed from the registry.
+
+    Each has the fields segments read, plus `more_fields`.
+    """
+    async for page in contacts.scan(fields=SEGMENT_FIELDS + more_fields):
+        chosen = [c for c in page if segment.matches(c, now)]
+        if chosen:
+            yield chosen
+
+
+# What a preview shows besides: the 24-hour window, and the name for a personalised sample.
+PREVIEW_FIELDS = ("last_inbound", "nama", "display_name")
+
+
+def outside_window(contact: Contact, now: datetime) -> bool:
+    """A WhatsApp contact who has not written in 24 hours can only get a template."""
+    if contact.channel != "whatsapp":
+        return False
+    last = contact.get("last_inbound")
+    return last is None or now - datetime.fromisoformat(last) >= WINDOW
+
+
+@dataclass(frozen=True)
+class Preview:
+    """How many contacts a segment reaches now, by channel, and a few of them."""
+
+    total: int
+    by_channel: dict[str, int]
+    outside_window: int  # WhatsApp contacts that need the campaign's template
+    sample: tuple[Contact, ...] = field(default=())
+
+
+async def preview(contacts: RedisContactStore, segment: Segment, now: datetime) -> Preview:
+    """Count a segment's contacts (one pass over the registry) and keep a small sample."""
+    by_channel: Counter[str] = Counter()
+    outside, sample = 0, list[Contact]()
+    async for page in members(contacts, segment, now, PREVIEW_FIELDS):
+        for contact in page:
+            by_channel[contact.channel] += 1
+            outside += outside_window(contact, now)
+            if len(sample) < SAMPLE_SIZE:
+                sample.append(contact)
+    return Preview(sum(by_channel.values()), dict(by_channel), outside, tuple(sample))

@@ -1,0 +1,108 @@
+"""Never twice: real `python -m bot worker` processes, one killed with SIGKILL mid-campaign.
+
+The Bot API stand-in runs in this process and records every sendMessage. A first worker sends
+part of a campaign and is killed; a second one, started afterwards, finishes it. No chat gets
+the message twice, and every recipient ends sent, skipped, failed or unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.broadcast.campaigns import CampaignStore, Message
+from bot.broadcast.ledger import Ledger
+from bot.broadcast.runtime import Sender, open_sender
+from bot.broadcast.segments import Segment
+from bot.settings import PROJECT_ROOT, Settings
+from tests.standins import BOT_TOKEN, BotApiStandIn
+from tests.test_broadcast import add_contact, now
+
+RECIPIENTS = 150
+RATE = 30.0  # Telegram's limit: the campaign lasts about 5 s
+
+
+def worker_config(tmp_path: Path) -> Path:
+    """config.yml with quick broadcast timings."""
+    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
+    config["broadcast"] = {"rates": {"telegram": RATE}, "claim_idle_seconds": 1.0,
+                           "refresh_seconds": 0.2, "concurrency": 16}
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+async def spawn_worker(settings: Settings, config: Path,
+                       bot_api: BotApiStandIn) -> asyncio.subprocess.Process:
+    env = {**os.environ, "REDIS_URL": settings.redis_url or "",
+           "SAPA_KEY_PREFIX": settings.sapa_key_prefix, "SAPA_CONFIG": str(config),
+           "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": bot_api.base_url}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "worker", env=env, cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[BotApiStandIn]:
+    async with BotApiStandIn(latency=0.03) as api:  # requests are in flight when killed
+        yield api
+
+
+@pytest.fixture
+async def sender(settings: Settings, bot_api: BotApiStandIn) -> AsyncIterator[Sender]:
+    opened = await open_sender(settings)
+    yield opened
+    await opened.close()
+
+
+async def test_a_killed_worker_loses_nobody_and_duplicates_nobody(
+        settings: Settings, sender: Sender, bot_api: BotApiStandIn, tmp_path: Path) -> None:
+    t = now()
+    for user in range(1, RECIPIENTS + 1):
+        await add_contact(sender, "telegram", str(user), seen=t)
+    store, ledger = CampaignStore(sender.redis, sender.keys), Ledger(sender.redis, sender.keys)
+    campaign = await store.create("Pengingat iuran", Segment(), Message("Halo {nama}"),
+                                  quiet_hours=None, now=t)
+    assert await store.start(campaign.id, t) == "started"
+    assert await store.start(campaign.id, t) == "running"
+    config = worker_config(tmp_path)
+
+    first = await spawn_worker(settings, config, bot_api)
+    try:
+        await bot_api.recorder.wait_for("sendMessage", RECIPIENTS // 3, timeout=30)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    at_kill = len(bot_api.recorder.of("sendMessage"))
+    assert at_kill < RECIPIENTS
+    second = await spawn_worker(settings, config, bot_api)
+    try:
+        async with asyncio.timeout(30):
+            while (await store.require(campaign.id)).status != "done":  # noqa: ASYNC110
+                await asyncio.sleep(0.1)  # written by the worker process, in Redis
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert await second.wait() == 0  # a clean stop
+
+    calls = Counter(str(c.params["chat_id"]) for c in bot_api.recorder.of("sendMessage"))
+    assert max(calls.values()) == 1, "a recipient got the campaign twice"
+    states = {}
+    async for batch in ledger.entries(campaign.id):
+        states.update({e.recipient.split(":")[1]: e.state for e in batch})
+    assert len(states) == RECIPIENTS
+    assert set(states.values()) <= {"S", "K", "F", "U"}, "a recipient was lost"
+    sent = {user for user, state in states.items() if state == "S"}
+    unknown = {user for user, state in states.items() if state == "U"}
+    assert sent <= set(calls) <= sent | unknown
+    counts = await ledger.counts(campaign.id)
+    assert counts["sent"] == len(sent)
+    assert counts.get("unknown", 0) == len(unknown)
+    assert counts["finished"] == counts["queued"] == RECIPIENTS
