@@ -1,0 +1,177 @@
+"""The console's write path to the knowledge base, and the background retrain that follows.
+
+Every change goes through `KnowledgeChanges.apply`: under a Redis lock (so two admins, even on
+two web processes, never overwrite each other), the edit is applied to the latest stored document,
+validated, saved as a new version, kept in the history and written to the audit log. The NLU then
+retrains in the background: a save only sets a flag; one task per process trains on the newest
+knowledge base while the flag is set, so a burst of saves costs one or two trainings, and after
+publishing it checks the version again, so the last model published always matches the last
+knowledge base even when another process saved meanwhile. Every process swaps in the new model
+when it polls the model version (`Live.follow`), without a restart; the process that saved swaps
+its new knowledge base and model in at once (`serve`), so it never waits for its own poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import RedisError
+
+from bot.admin.audit import AuditLog
+from bot.admin.history import KnowledgeHistory
+from bot.keys import Keys
+from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
+from bot.knowledge.store import KnowledgeStore
+from bot.nlu.model import NLU
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Edited:
+    """What an edit made: the new document, the item it touched and what changed in it."""
+
+    document: KnowledgeDocument
+    target: str
+    detail: str = ""
+
+
+Edit = Callable[[KnowledgeDocument], Edited]
+
+
+class TrainingStatus:
+    """The last or running retrain, shared by processes: its status and a lock.
+
+    The lock makes processes train one at a time (two trainings at once on two cores take as
+    long as both in a row); the status tells a process that waited whether the version it
+    wanted is already trained.
+    """
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    def lock(self) -> Lock:
+        """Held while this process trains (expires if the process dies)."""
+        return self._redis.lock(self._keys.nlu_training_lock(), timeout=600,
+                                blocking_timeout=660)
+
+    async def set(self, **values: str) -> None:
+        """Replace the status fields given."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(self._keys.nlu_training(), mapping=values)
+            await pipe.execute()
+
+    async def get(self) -> dict[str, str]:
+        """State (`melatih`, `siap`, `gagal`), KB version, model, time, error."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._keys.nlu_training())
+            (values,) = await pipe.execute()
+        return dict(values)
+
+
+class Retrainer:
+    """Retrains on the latest knowledge base whenever asked, one training at a time."""
+
+    def __init__(self, store: KnowledgeStore, train: Callable[[KnowledgeBase], Awaitable[NLU]],
+                 status: TrainingStatus, clock: Callable[[], datetime],
+                 serve: Callable[[NLU], None]) -> None:
+        self._store = store
+        self._train = train
+        self._status = status
+        self._clock = clock
+        self._serve = serve
+        self._wanted = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def request(self) -> None:
+        """Ask for a retrain; returns at once."""
+        self._idle.clear()
+        self._wanted.set()
+
+    async def run(self) -> None:
+        """The background loop (cancelled when the process stops)."""
+        while True:
+            await self._wanted.wait()
+            self._wanted.clear()
+            try:
+                await self._train_latest()
+            except RedisError:  # Redis went away mid-way: the next save asks again
+                log.exception("retraining skipped")
+            finally:
+                if not self._wanted.is_set():
+                    self._idle.set()
+
+    async def settled(self) -> None:
+        """Wait until no retrain is running or wanted (tests wait here before cleaning up)."""
+        await self._idle.wait()
+
+    async def _train_latest(self) -> None:
+        async with self._status.lock():
+            kb = await self._store.load()
+            done = await self._status.get()
+            if kb is None or (done.get("state") == "siap"
+                              and done.get("kb_version") == str(kb.version)):
+                return  # another process trained this version while we waited
+            await self._train_one(kb)
+
+    async def _train_one(self, kb: KnowledgeBase) -> None:
+        started = time.perf_counter()
+        await self._status.set(state="melatih", kb_version=str(kb.version),
+                               at=self._clock().isoformat(timespec="seconds"), error="")
+        try:
+            model = await self._train(kb)
+        except Exception as exc:  # keep the loop and the old model; the console shows why
+            log.exception("retraining for knowledge base version %s failed", kb.version)
+            await self._status.set(state="gagal", error=str(exc)[:500])
+            return
+        self._serve(model)
+        await self._status.set(state="siap", model=model.fingerprint,
+                               seconds=f"{time.perf_counter() - started:.1f}")
+        if await self._store.version() != kb.version:
+            self._wanted.set()
+
+
+class KnowledgeChanges:
+    """Applies console edits to the knowledge base: locked, validated, versioned, audited."""
+
+    def __init__(self, redis: Redis, keys: Keys, store: KnowledgeStore,
+                 history: KnowledgeHistory, audit: AuditLog, retrainer: Retrainer,
+                 clock: Callable[[], datetime], serve: Callable[[KnowledgeBase], None]) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._store = store
+        self._history = history
+        self._audit = audit
+        self._retrainer = retrainer
+        self._clock = clock
+        self._serve = serve
+
+    async def apply(self, user: str, action: str, edit: Edit) -> int:
+        """Edit the latest document and store it as a new version; returns the version.
+
+        `edit` raises `FormErrors` to refuse (invalid input, or an entry changed meanwhile).
+        """
+        async with self._redis.lock(self._keys.kb_write_lock(), timeout=30, blocking_timeout=10):
+            kb = await self._store.load()
+            if kb is None:
+                raise RuntimeError("the knowledge base was never stored; start the bot once")
+            edited = edit(kb.document)
+            now = self._clock()
+            await self._history.keep_current(kb, now)
+            version = await self._store.save(edited.document)
+            summary = f"{action} {edited.target}" + (f": {edited.detail}" if edited.detail else "")
+            await self._history.record(version, edited.document, now, user, summary)
+            await self._audit.record(now, user, action, edited.target,
+                                     f"{edited.detail} (versi {version})".strip())
+        self._serve(KnowledgeBase(edited.document, version))
+        self._retrainer.request()
+        return version

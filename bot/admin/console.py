@@ -1,0 +1,391 @@
+"""What the console does, over the runtime's Redis: one method per use case.
+
+Pages (`pages.py`) and the JSON API (`api.py`) decode input, call one method here and present
+the result, so both behave alike and are tested alike. A `Console` is built once per process
+from its `Runtime`; its retrain loop runs as one of the runtime's tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.admin.accounts import (
+    Passwords,
+    RedisUserStore,
+    User,
+    UserStore,
+    check_user,
+)
+from bot.admin.audit import AuditLog, RedisAuditLog
+from bot.admin.changes import Edited, KnowledgeChanges, Retrainer, TrainingStatus
+from bot.admin.dashboard import (
+    LineChart,
+    Row,
+    StackedChart,
+    fallback_rates,
+    messages_by_channel,
+    top_rows,
+    total_intents,
+)
+from bot.admin.editor import (
+    add_examples,
+    changed_fields,
+    fingerprint,
+    make_answer,
+    make_fact,
+    put_answer,
+    put_fact,
+    remove_answer,
+    remove_fact,
+)
+from bot.admin.forms import FormErrors
+from bot.admin.history import RedisKnowledgeHistory, VersionInfo, diff
+from bot.admin.inbox import Group, Inbox, group
+from bot.admin.leads import LeadFilter, by_kecamatan, matching
+from bot.admin.sessions import LoginLimiter, RedisSessionStore, Session
+from bot.app import Runtime, current_model, jakarta_now, redis_url
+from bot.dialogue.counters import DailyCounters
+from bot.errors import BadRequest
+from bot.keys import Keys
+from bot.knowledge.base import AnswerModel, FactModel, KnowledgeBase, KnowledgeDocument
+from bot.leads import Lead
+from bot.messages import Reply
+from bot.nlu.model import FALLBACK_INTENT, NLU
+from bot.settings import Settings
+
+CONFLICT = ("{what} ini sudah diubah orang lain sejak Anda membukanya. Perubahan Anda belum "
+            "disimpan: salin teks Anda, buka ulang halaman ini, lalu terapkan lagi.")
+
+
+class RateLimited(BadRequest):
+    """Too many failed logins: try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(f"Terlalu banyak percobaan masuk. Coba lagi dalam {minutes} menit.", 429)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class TryResult:
+    """How the bot answers a question right now."""
+
+    text: str
+    intent: str
+    confidence: float
+    ranking: tuple[tuple[str, float], ...]
+    replies: tuple[Reply, ...]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard shows."""
+
+    days: int
+    messages: int
+    fallback_rate: float
+    leads: int
+    unanswered: int
+    per_day: StackedChart
+    fallbacks: LineChart
+    intents: list[Row]
+    areas: list[Row]
+
+
+async def register_user(users: UserStore, passwords: Passwords, audit: AuditLog, actor: str,
+                        username: str, role: str, password: str, now: datetime) -> User:
+    """Create a console user (refused when the name is taken or the input unusable), audited."""
+    username = username.strip().lower()
+    check_user(username, role, password)
+    if await users.get(username) is not None:
+        raise FormErrors({"username": f"pengguna {username} sudah ada"})
+    user = User(username, role, now.isoformat(timespec="seconds"))
+    await users.save(user, await passwords.hash(password))
+    await audit.record(now, actor, "pengguna.tambah", username, role)
+    return user
+
+
+async def add_user_offline(settings: Settings, username: str, role: str, password: str,
+                           ) -> User:
+    """Create a console user with no app running (`python -m bot admin create-user`)."""
+    redis = Redis.from_url(redis_url(settings), decode_responses=True)
+    keys = Keys(settings.sapa_key_prefix)
+    try:
+        return await register_user(RedisUserStore(redis, keys), Passwords(),
+                                   RedisAuditLog(redis, keys), "cli", username, role, password,
+                                   jakarta_now())
+    finally:
+        await redis.aclose()
+
+
+def contact_ref(channel: str, user_id: str) -> str:
+    """A contact as the audit log names it: the channel and a digest, never a phone number."""
+    return f"{channel}:{hashlib.sha256(user_id.encode()).hexdigest()[:10]}"
+
+
+class Console:
+    """The console's use cases."""
+
+    def __init__(self, rt: Runtime, retrain: Callable[[KnowledgeBase], Awaitable[NLU]]) -> None:
+        self.rt = rt
+        self.users = RedisUserStore(rt.redis, rt.keys)
+        self.passwords = Passwords()
+        self.sessions = RedisSessionStore(rt.redis, rt.keys)
+        self.limiter = LoginLimiter(rt.redis, rt.keys)
+        self.audit = RedisAuditLog(rt.redis, rt.keys)
+        self.history = RedisKnowledgeHistory(rt.redis_bytes, rt.keys)
+        self.training = TrainingStatus(rt.redis, rt.keys)
+        self.retrainer = Retrainer(rt.knowledge_store, retrain, self.training, rt.clock,
+                                   self._serve_model)
+        self.changes = KnowledgeChanges(rt.redis, rt.keys, rt.knowledge_store, self.history,
+                                        self.audit, self.retrainer, rt.clock,
+                                        self._serve_knowledge)
+        self.counters = DailyCounters(rt.redis, rt.keys)
+        self.inbox = Inbox(rt.redis, rt.keys)
+
+    @classmethod
+    def open(cls, rt: Runtime) -> Console:
+        """A console on `rt` whose retrain loop stops with the runtime.
+
+        Retraining goes through `current_model`: an edit that changes no training example (an
+        answer's text, a fact) reuses the published model instead of training a new one.
+        """
+        console = cls(rt, lambda kb: current_model(rt.settings, rt.config, kb, rt.model_store))
+        rt.tasks.append(asyncio.create_task(console.retrainer.run()))
+        return console
+
+    def _serve_knowledge(self, kb: KnowledgeBase) -> None:
+        """This process answers from a just-saved knowledge base at once.
+
+        One assignment, as `Live.follow` does; a newer version already loaded is kept.
+        """
+        if kb.version > self.rt.knowledge.current.version:
+            self.rt.knowledge.current, self.rt.knowledge.version = kb, kb.version
+
+    def _serve_model(self, model: NLU) -> None:
+        """This process answers with a just-trained model at once."""
+        self.rt.nlu.current, self.rt.nlu.version = model, model.fingerprint
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    async def login(self, username: str, password: str, ip: str) -> tuple[str, Session]:
+        """Check a password (throttled) and start a session; returns the cookie token."""
+        username = username.strip().lower()
+        wait = await self.limiter.retry_after(username, ip)
+        if wait:
+            raise RateLimited(wait)
+        user = await self.users.get(username)
+        matched = await self.passwords.verify(await self.users.password_hash(username), password)
+        if not matched or user is None:
+            await self.limiter.failed(username, ip)
+            raise BadRequest("Nama pengguna atau kata sandi salah.", 401)
+        await self.limiter.succeeded(username)
+        now = self.rt.clock()
+        await self.users.save(User(user.username, user.role, user.created_at,
+                                   now.isoformat(timespec="seconds")))
+        await self.audit.record(now, username, "masuk", username)
+        token = await self.sessions.create(user)
+        session = await self.sessions.get(token)
+        assert session is not None  # just created
+        return token, session
+
+    # -- knowledge base ---------------------------------------------------------------------
+
+    async def knowledge(self) -> KnowledgeBase:
+        """The latest stored knowledge base (what the next reload of every process will serve)."""
+        kb = await self.rt.knowledge_store.load()
+        return kb if kb is not None else self.rt.knowledge.current
+
+    async def save_answer(self, user: str, values: Mapping[str, Any], answer_id: str | None,
+                          base: str | None, inbox_ids: Sequence[str] = ()) -> AnswerModel:
+        """Add (no `answer_id`) or change an answer, and mark the inbox messages it answers.
+
+        `base` is the entry's fingerprint when the form was opened: a parallel edit is refused,
+        never overwritten.
+        """
+        today = self.rt.clock().date()
+        saved: list[AnswerModel] = []
+
+        def edit(document: KnowledgeDocument) -> Edited:
+            existing = next((a for a in document.answers if a.id == answer_id), None)
+            if answer_id is not None and existing is None:
+                raise FormErrors({"": f"Jawaban {answer_id} sudah dihapus orang lain."})
+            if base is not None and fingerprint(existing) != base:
+                raise FormErrors({"": CONFLICT.format(what="Jawaban")})
+            answer = make_answer(values, existing, today)
+            saved.append(answer)
+            return Edited(put_answer(document, answer, new=existing is None), answer.id,
+                          changed_fields(existing, answer))
+
+        await self.changes.apply(user, "faq.ubah" if answer_id else "faq.tambah", edit)
+        await self.inbox.handled(inbox_ids)
+        return saved[0]
+
+    async def delete_answer(self, user: str, answer_id: str) -> None:
+        """Remove an FAQ entry."""
+        await self.changes.apply(user, "faq.hapus", lambda document: Edited(
+            remove_answer(document, answer_id), answer_id))
+
+    async def save_fact(self, user: str, values: Mapping[str, Any], fact_id: str | None,
+                        base: str | None) -> FactModel:
+        """Add (no `fact_id`) or change a fact, refusing to overwrite a parallel edit."""
+        saved: list[FactModel] = []
+
+        def edit(document: KnowledgeDocument) -> Edited:
+            existing = next((f for f in document.facts if f.id == fact_id), None)
+            if fact_id is not None and existing is None:
+                raise FormErrors({"": f"Fakta {fact_id} sudah dihapus orang lain."})
+            if base is not None and fingerprint(existing) != base:
+                raise FormErrors({"": CONFLICT.format(what="Fakta")})
+            fact = make_fact(values, existing)
+            saved.append(fact)
+            return Edited(put_fact(document, fact, new=existing is None), fact.id,
+                          changed_fields(existing, fact))
+
+        await self.changes.apply(user, "fakta.ubah" if fact_id else "fakta.tambah", edit)
+        return saved[0]
+
+    async def delete_fact(self, user: str, fact_id: str) -> None:
+        """Remove a fact nothing cites."""
+        await self.changes.apply(user, "fakta.hapus", lambda document: Edited(
+            remove_fact(document, fact_id), fact_id))
+
+    def example_intents(self, kb: KnowledgeBase) -> list[str]:
+        """Intents an inbox group can teach: the model's core intents and every FAQ."""
+        core = [i for i in self.rt.nlu.current.intents
+                if i != FALLBACK_INTENT and not i.startswith("faq/")]
+        return sorted({*core, *(a.intent for a in kb.document.answers if a.is_faq)})
+
+    async def teach(self, user: str, intent: str, ids: Sequence[str]) -> int:
+        """Add inbox messages as training examples of an intent and mark them handled."""
+        if intent not in self.example_intents(await self.knowledge()):
+            raise FormErrors({"intent": f"intent {intent} tidak dikenal"})
+        texts = list(dict.fromkeys(m.text for m in await self.inbox.get(ids)))
+        if not texts:
+            raise FormErrors({"": "Pesan-pesan ini sudah ditangani."})
+        await self.changes.apply(user, "contoh.tambah", lambda document: Edited(
+            add_examples(document, intent, texts), intent,
+            f"{len(texts)} contoh dari kotak masuk"))
+        await self.inbox.handled(ids)
+        return len(texts)
+
+    async def versions(self) -> list[VersionInfo]:
+        """Kept knowledge-base versions, newest first (the current one always among them)."""
+        await self.history.keep_current(await self.knowledge(), self.rt.clock())
+        return await self.history.versions()
+
+    async def version_diff(self, version: int) -> tuple[int | None, list[str]]:
+        """A version against the kept version before it (None when it is the oldest kept)."""
+        await self.history.keep_current(await self.knowledge(), self.rt.clock())
+        document = await self.history.document(version)
+        if document is None:
+            raise BadRequest(f"Versi {version} tidak disimpan.", 404)
+        older = [v.version for v in await self.history.versions() if v.version < version]
+        previous = older[0] if older else None
+        before = await self.history.document(previous) if previous else None
+        empty = KnowledgeDocument(answers=[], facts=[])
+        return previous, diff(before or empty, document, f"versi {previous or '-'}",
+                              f"versi {version}")
+
+    async def rollback(self, user: str, version: int) -> int:
+        """Restore a kept version as a new version; returns the new version number."""
+        document = await self.history.document(version)
+        if document is None:
+            raise BadRequest(f"Versi {version} tidak disimpan.", 404)
+        return await self.changes.apply(user, "versi.kembalikan", lambda _: Edited(
+            document, f"versi {version}"))
+
+    async def try_text(self, text: str) -> TryResult:
+        """How the bot answers `text` now, without touching any conversation."""
+        parse, replies = await self.rt.engine.preview(text)
+        return TryResult(text, parse.intent.name, parse.intent.confidence,
+                         tuple((r.name, r.confidence) for r in parse.ranking), tuple(replies))
+
+    async def status(self) -> dict[str, Any]:
+        """Stored and served versions of the knowledge base and model, and the last retrain."""
+        return {"knowledge_version": await self.rt.knowledge_store.version(),
+                "model_version": await self.rt.model_store.version(),
+                "serving": {"knowledge_version": self.rt.knowledge.version,
+                            "model_version": self.rt.nlu.version},
+                "training": await self.training.get()}
+
+    # -- inbox, leads, dashboard ------------------------------------------------------------
+
+    async def inbox_groups(self) -> list[Group]:
+        """Unanswered messages grouped by similarity, biggest first."""
+        messages = await self.inbox.recent()
+        return await asyncio.to_thread(group, messages, self.rt.nlu.current.normalizer)
+
+    async def mark_handled(self, user: str, ids: Sequence[str]) -> int:
+        """Remove messages from the inbox without changing the bot."""
+        removed = await self.inbox.handled(ids)
+        await self.audit.record(self.rt.clock(), user, "kotak_masuk.selesai", f"{removed} pesan")
+        return removed
+
+    async def leads(self, where: LeadFilter) -> list[Lead]:
+        """Leads passing the filter, newest first."""
+        return [lead async for lead in matching(self.rt.leads.all(), where)][::-1]
+
+    def lead_rows(self, where: LeadFilter) -> AsyncIterator[Lead]:
+        """Leads passing the filter as the store yields them (for the CSV export)."""
+        return matching(self.rt.leads.all(), where)
+
+    async def delete_lead(self, user: str, channel: str, user_id: str) -> None:
+        """Honour a deletion request: the lead, the contact's profile and its conversation."""
+        if not await self.rt.leads.delete(channel, user_id):
+            raise BadRequest("Data ini sudah tidak ada.", 404)
+        await asyncio.gather(self.rt.contacts.delete(channel, user_id),
+                             self.rt.states.delete(channel, user_id))
+        await self.audit.record(self.rt.clock(), user, "prospek.hapus",
+                                contact_ref(channel, user_id))
+
+    async def dashboard(self, days: int) -> Dashboard:
+        """The last `days` days' counters, leads by area and the inbox size."""
+        counts = await self.counters.days(self.rt.clock().date(), days)
+        leads = [lead async for lead in self.rt.leads.all()]
+        messages = sum(d.messages for d in counts)
+        fallbacks = sum(d.intents.get(FALLBACK_INTENT, 0) for d in counts)
+        return Dashboard(
+            days=days, messages=messages, fallback_rate=fallbacks / messages if messages else 0,
+            leads=len(leads), unanswered=int(await self.rt.redis.xlen(self.rt.keys.fallbacks())),
+            per_day=messages_by_channel(counts), fallbacks=fallback_rates(counts),
+            intents=top_rows(total_intents(counts)), areas=top_rows(by_kecamatan(leads)))
+
+    # -- users ------------------------------------------------------------------------------
+
+    async def add_user(self, actor: str, username: str, role: str, password: str) -> User:
+        """Create a console user."""
+        return await register_user(self.users, self.passwords, self.audit, actor, username,
+                                   role, password, self.rt.clock())
+
+    async def change_user(self, actor: str, username: str, role: str, password: str) -> None:
+        """Change a user's role and/or password; their open sessions end."""
+        user = await self.users.get(username)
+        if user is None:
+            raise BadRequest(f"Pengguna {username} tidak ada.", 404)
+        if username == actor and role != user.role:
+            raise FormErrors({"role": "Anda tidak bisa mengubah peran Anda sendiri."})
+        check_user(username, role, password or None)
+        new_hash = await self.passwords.hash(password) if password else None
+        await self.users.save(User(user.username, role, user.created_at, user.last_login),
+                              new_hash)
+        await self.sessions.end_all(username)
+        changes = [f"peran {user.role} -> {role}"] if role != user.role else []
+        await self.audit.record(self.rt.clock(), actor, "pengguna.ubah", username,
+                                ", ".join([*changes, *(["kata sandi"] if password else [])]))
+
+    async def remove_user(self, actor: str, username: str) -> None:
+        """Delete a user and end their sessions (never yourself)."""
+        if username == actor:
+            raise FormErrors({"": "Anda tidak bisa menghapus akun Anda sendiri."})
+        if not await self.users.delete(username):
+            raise BadRequest(f"Pengguna {username} tidak ada.", 404)
+        await self.sessions.end_all(username)
+        await self.audit.record(self.rt.clock(), actor, "pengguna.hapus", username)

@@ -1,0 +1,94 @@
+"""The /admin sub-application: every console route with the role it needs, in one table.
+
+`mount(runtime)` is what bot/web.py adds to the app. Each row is (method, path, role, handler):
+role None is public (login, static files), "staff" is staff and admins, "admin" admins only;
+`Site.guard` enforces it and the CSRF check, and tests/test_admin_api.py walks the same list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.admin import api, pages
+from bot.admin.http import PREFIX, STATIC, Handler, PublicHandler, SecurityHeaders, Site
+from bot.app import Runtime
+
+PUBLIC: list[tuple[str, str, PublicHandler]] = [
+    ("GET", "/login", pages.show_login),
+    ("POST", "/login", pages.login),
+    ("POST", "/api/login", api.login),
+]
+
+GUARDED: list[tuple[str, str, str, Handler]] = [
+    # staff (and admins): dashboard, inbox, leads. Campaign pages (issue 5) belong here.
+    ("POST", "/logout", "staff", pages.logout),
+    ("GET", "/", "staff", pages.dashboard),
+    ("GET", "/inbox", "staff", pages.inbox),
+    ("POST", "/inbox/handled", "staff", pages.inbox_handled),
+    ("GET", "/leads", "staff", pages.leads),
+    ("GET", "/leads.csv", "staff", pages.leads_csv),
+    ("POST", "/leads/delete", "staff", pages.lead_delete),
+    ("POST", "/api/logout", "staff", api.logout),
+    ("GET", "/api/status", "staff", api.status),
+    ("GET", "/api/stats", "staff", api.stats),
+    ("GET", "/api/inbox", "staff", api.inbox),
+    ("POST", "/api/inbox/handled", "staff", api.inbox_handled),
+    ("GET", "/api/leads", "staff", api.leads),
+    ("DELETE", "/api/leads/{channel}/{user_id:path}", "staff", api.lead_delete),
+    # admins: what the bot knows, its history, and who may use the console.
+    ("POST", "/inbox/teach", "admin", pages.inbox_teach),
+    ("POST", "/inbox/faq", "admin", pages.inbox_to_faq),
+    ("GET", "/faq", "admin", pages.faq_list),
+    ("GET", "/faq/new", "admin", pages.faq_new),
+    ("POST", "/faq/new", "admin", pages.faq_save),
+    ("GET", "/faq/{answer_id}", "admin", pages.faq_edit),
+    ("POST", "/faq/{answer_id}", "admin", pages.faq_save),
+    ("POST", "/faq/{answer_id}/delete", "admin", pages.faq_delete),
+    ("GET", "/facts", "admin", pages.facts),
+    ("GET", "/facts/new", "admin", pages.fact_new),
+    ("POST", "/facts/new", "admin", pages.fact_save),
+    ("GET", "/facts/{fact_id}", "admin", pages.fact_edit),
+    ("POST", "/facts/{fact_id}", "admin", pages.fact_save),
+    ("POST", "/facts/{fact_id}/delete", "admin", pages.fact_delete),
+    ("GET", "/versions", "admin", pages.versions),
+    ("GET", "/versions/{version:int}", "admin", pages.version),
+    ("POST", "/versions/{version:int}/restore", "admin", pages.version_restore),
+    ("GET", "/audit", "admin", pages.audit),
+    ("GET", "/users", "admin", pages.users),
+    ("POST", "/users", "admin", pages.user_create),
+    ("POST", "/users/{username}", "admin", pages.user_update),
+    ("POST", "/users/{username}/delete", "admin", pages.user_delete),
+    ("POST", "/api/inbox/teach", "admin", api.inbox_teach),
+    ("GET", "/api/faqs", "admin", api.faqs),
+    ("GET", "/api/faqs/{answer_id}", "admin", api.faq),
+    ("PUT", "/api/faqs/{answer_id}", "admin", api.faq_put),
+    ("DELETE", "/api/faqs/{answer_id}", "admin", api.faq_delete),
+    ("GET", "/api/try", "admin", api.try_text),
+    ("GET", "/api/facts", "admin", api.facts),
+    ("GET", "/api/versions", "admin", api.versions),
+    ("GET", "/api/versions/{version:int}", "admin", api.version),
+    ("POST", "/api/versions/{version:int}/restore", "admin", api.version_restore),
+    ("GET", "/api/audit", "admin", api.audit),
+    ("GET", "/api/users", "admin", api.users),
+    ("POST", "/api/users", "admin", api.user_create),
+]
+
+
+def mount(runtime: Callable[[], Runtime]) -> Mount:
+    """The console at /admin, on the runtime the web app opened."""
+    site = Site(runtime)
+    site.templates.globals["flash_messages"] = pages.FLASH
+    routes: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
+    routes += [Route(path, site.public(handler), methods=[method])
+               for method, path, handler in PUBLIC]
+    routes += [Route(path, site.guard(role, handler), methods=[method])
+               for method, path, role, handler in GUARDED]
+    app = Starlette(routes=routes, exception_handlers=site.handlers,
+                    middleware=[Middleware(SecurityHeaders)])
+    app.state.site = site  # tests wait for background retrains through it
+    return Mount(PREFIX, app=app)

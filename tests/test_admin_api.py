@@ -1,0 +1,648 @@
+"""The console over HTTP: every route and role, CSRF, login throttling, and each use case.
+
+The app is the real one (create_app) on real Redis; only the NLU retrain is replaced by a
+stand-in that publishes nothing, except in the test that checks a saved FAQ goes live. The
+route-and-role matrix shares one app per module (it changes nothing); every other test gets its
+own key prefix. Users are stored with one argon2 hash made once, so setting up costs no hashing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from redis.asyncio import Redis
+from starlette.testclient import TestClient
+
+from bot.admin import console as console_module
+from bot.admin.accounts import RedisUserStore, User
+from bot.admin.site import GUARDED
+from bot.app import open_runtime
+from bot.keys import Keys
+from bot.knowledge.base import KnowledgeBase
+from bot.nlu.model import NLU
+from bot.settings import Settings
+from bot.web import create_app
+from tests.conftest import TODAY, delete_prefix, publish_model
+
+PASSWORD = "kata-sandi-panjang"
+REST = "/webhooks/rest/webhook"
+PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
+SAMPLE_PARAMS = {"answer_id": "sapa", "fact_id": "bpu_iuran_jkk_rate", "version": "1",
+                 "username": "budi", "channel": "rest", "user_id": "628111"}
+NEW_FAQ = {"text": "Lomba foto peserta dibuka tiap Agustus; info di kantor cabang.",
+           "questions": ["ada lomba foto bpjs?", "lomba foto peserta bpjs kapan",
+                         "info lomba foto bpjs ketenagakerjaan"],
+           "tags": ["lomba"], "facts": []}
+
+
+async def add_users(redis_url: str, prefix: str) -> None:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    users = RedisUserStore(redis, Keys(prefix))
+    await users.save(User("ani", "admin", "2026-11-01T08:00:00+07:00"), PASSWORD_HASH)
+    await users.save(User("budi", "staff", "2026-11-01T08:00:00+07:00"), PASSWORD_HASH)
+    await redis.aclose()
+
+
+def make_client(settings: Settings, redis_url: str, prefix: str, blob: bytes,
+                model: NLU) -> TestClient:
+    asyncio.run(publish_model(redis_url, prefix, blob, model.fingerprint))
+    asyncio.run(add_users(redis_url, prefix))
+    return TestClient(create_app(settings, runtime=lambda s: open_runtime(s, clock=lambda: TODAY)))
+
+
+def clueless(model: NLU) -> bytes:
+    """The model with a fallback threshold no message reaches: every message goes unanswered,
+    so inbox tests do not depend on what the training data happens to cover."""
+    copy = NLU.loads(model.dumps())
+    copy.threshold = 1.01
+    return copy.dumps()
+
+
+@pytest.fixture(scope="session")
+def clueless_blob(trained_model: NLU) -> bytes:
+    return clueless(trained_model)
+
+
+@pytest.fixture
+def inbox_client(settings: Settings, redis_url: str, prefix: str, clueless_blob: bytes,
+                 trained_model: NLU, retrains: list[int]) -> Iterator[TestClient]:
+    """An app whose bot understands nothing: whatever workers send lands in the inbox."""
+    with make_client(settings, redis_url, prefix, clueless_blob, trained_model) as test_client:
+        yield test_client
+        settle(test_client)
+
+
+@pytest.fixture(scope="module")
+def shared(redis_url: str, config_path: Path, model_blob: bytes,
+           trained_model: NLU) -> Iterator[TestClient]:
+    """One app for the read-only route matrix (its own prefix, deleted afterwards)."""
+    prefix = f"sptest-{uuid.uuid4().hex[:8]}"
+    settings = Settings(redis_url=redis_url, sapa_key_prefix=prefix, sapa_config=config_path)
+    with make_client(settings, redis_url, prefix, model_blob, trained_model) as test_client:
+        yield test_client
+    delete_prefix(redis_url, prefix)
+
+
+@pytest.fixture(scope="module")
+def tokens(shared: TestClient) -> dict[str, tuple[str, str]]:
+    """A session (cookie, CSRF token) per user on the shared app."""
+    out = {}
+    for name in ("ani", "budi"):
+        csrf = login(shared, name)
+        out[name] = (shared.cookies["sp_admin"], csrf)
+    shared.cookies.clear()
+    return out
+
+
+def as_user(client: TestClient, tokens: dict[str, tuple[str, str]], name: str | None) -> str:
+    """Switch the shared client to a user's session (None: anonymous); returns its CSRF."""
+    client.cookies.clear()
+    if name is None:
+        return ""
+    cookie, csrf = tokens[name]
+    client.cookies.set("sp_admin", cookie, path="/admin")
+    return csrf
+
+
+@pytest.fixture
+def retrains(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Replace the retrain with one that records the knowledge-base version and keeps the model."""
+    seen: list[int] = []
+
+    async def stand_in(settings: Settings, config: Any, kb: KnowledgeBase, store: Any) -> NLU:
+        seen.append(kb.version)
+        model = await store.load()
+        assert model is not None
+        return model
+
+    monkeypatch.setattr(console_module, "current_model", stand_in)
+    return seen
+
+
+@pytest.fixture
+def client(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
+           trained_model: NLU, retrains: list[int]) -> Iterator[TestClient]:
+    with make_client(settings, redis_url, prefix, model_blob, trained_model) as test_client:
+        yield test_client
+        settle(test_client)
+
+
+def settle(client: TestClient) -> None:
+    """Wait for background retrains (in the app's event loop) before the keys are deleted."""
+    app: Any = client.app
+    site = next(r for r in app.routes if getattr(r, "path", "") == "/admin").app.state.site
+
+    async def settled() -> None:
+        await site.console().retrainer.settled()
+
+    client.portal.call(settled)
+
+
+def login(client: TestClient, username: str = "ani") -> str:
+    """Log in through the JSON API; returns the CSRF token (the cookie stays in the client)."""
+    client.cookies.clear()
+    response = client.post("/admin/api/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return str(response.json()["csrf"])
+
+
+def page_csrf(client: TestClient, path: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert match
+    return match.group(1)
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: SAMPLE_PARAMS[m.group(1)], path)
+
+
+ROUTES = [pytest.param(method, path, role, id=f"{method} {path}")
+          for method, path, role, _ in GUARDED]
+
+
+# -- every route, every role -----------------------------------------------------------------
+
+# The logout routes would end the shared sessions; tests below cover them on their own.
+MATRIX = [p for p in ROUTES if not str(p.values[1]).endswith("logout")]
+
+
+@pytest.mark.parametrize(("method", "path", "role"), ROUTES)
+def test_anonymous_is_refused(shared: TestClient, tokens: dict[str, tuple[str, str]],
+                              method: str, path: str, role: str) -> None:
+    as_user(shared, tokens, None)
+    response = shared.request(method, "/admin" + concrete(path), follow_redirects=False)
+    if path.startswith("/api/"):
+        assert response.status_code == 401
+        assert response.json()["error"]
+    else:
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/admin/login?next=")
+
+
+@pytest.mark.parametrize(("method", "path", "role"),
+                         [p for p in MATRIX if p.values[2] == "admin"])
+def test_staff_is_refused_on_admin_routes(shared: TestClient,
+                                          tokens: dict[str, tuple[str, str]], method: str,
+                                          path: str, role: str) -> None:
+    csrf = as_user(shared, tokens, "budi")
+    response = shared.request(method, "/admin" + concrete(path), follow_redirects=False,
+                              headers={"x-csrf-token": csrf})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path", "role"),
+                         [p for p in MATRIX if p.values[2] == "staff"])
+def test_staff_may_use_staff_routes(shared: TestClient, tokens: dict[str, tuple[str, str]],
+                                    method: str, path: str, role: str) -> None:
+    csrf = as_user(shared, tokens, "budi")
+    response = shared.request(method, "/admin" + concrete(path), follow_redirects=False,
+                              headers={"x-csrf-token": csrf})
+    assert response.status_code not in (401, 403)
+
+
+@pytest.mark.parametrize(("method", "path", "role"),
+                         [p for p in ROUTES if p.values[0] != "GET"])
+def test_state_change_without_csrf_is_refused(shared: TestClient,
+                                              tokens: dict[str, tuple[str, str]], method: str,
+                                              path: str, role: str) -> None:
+    as_user(shared, tokens, "ani")
+    response = shared.request(method, "/admin" + concrete(path), follow_redirects=False,
+                              data={"csrf": "not-the-token"} if method == "POST" else None)
+    assert response.status_code == 403
+
+
+def test_every_page_renders_for_an_admin(shared: TestClient,
+                                         tokens: dict[str, tuple[str, str]]) -> None:
+    as_user(shared, tokens, "ani")
+    for method, path, _, _ in GUARDED:
+        if method == "GET" and not path.startswith("/api/"):
+            response = shared.get("/admin" + concrete(path))
+            assert response.status_code == 200, (path, response.text[:300])
+
+
+def test_security_headers_and_cookie_flags(client: TestClient) -> None:
+    response = client.post("/admin/api/login", json={"username": "ani", "password": PASSWORD})
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Path=/admin" in cookie
+    page = client.get("/admin/")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_cookie_is_secure_over_https(settings: Settings, redis_url: str, prefix: str,
+                                     model_blob: bytes, trained_model: NLU,
+                                     retrains: list[int]) -> None:
+    with make_client(settings, redis_url, prefix, model_blob, trained_model) as https:
+        https.base_url = https.base_url.copy_with(scheme="https")
+        response = https.post("/admin/api/login",
+                              json={"username": "ani", "password": PASSWORD})
+        assert "Secure" in response.headers["set-cookie"]
+
+
+# -- login, logout, throttling ---------------------------------------------------------------
+
+def test_login_form_redirects_to_the_page_asked(client: TestClient) -> None:
+    first = client.get("/admin/leads", follow_redirects=False)
+    assert first.headers["location"] == "/admin/login?next=%2Fadmin%2Fleads"
+    csrf = page_csrf(client, "/admin/login?next=/admin/leads")
+    response = client.post("/admin/login", follow_redirects=False, data={
+        "csrf": csrf, "username": "budi", "password": PASSWORD, "next": "/admin/leads"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/leads"
+    assert client.get("/admin/leads").status_code == 200
+
+
+def test_login_never_redirects_off_site(client: TestClient) -> None:
+    csrf = page_csrf(client, "/admin/login")
+    response = client.post("/admin/login", follow_redirects=False, data={
+        "csrf": csrf, "username": "ani", "password": PASSWORD, "next": "//evil.example/x"})
+    assert response.headers["location"] == "/admin/"
+
+
+def test_login_form_needs_its_csrf_token(client: TestClient) -> None:
+    client.get("/admin/login")
+    response = client.post("/admin/login", data={"csrf": "forged", "username": "ani",
+                                                 "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_wrong_password_says_so_without_saying_which(client: TestClient) -> None:
+    csrf = page_csrf(client, "/admin/login")
+    wrong = client.post("/admin/login", data={"csrf": csrf, "username": "ani",
+                                              "password": "salah-sekali-ini"})
+    assert wrong.status_code == 401
+    assert "Nama pengguna atau kata sandi salah" in wrong.text
+    unknown = client.post("/admin/api/login", json={"username": "siapa", "password": "x"})
+    assert unknown.status_code == 401
+
+
+def test_login_is_throttled_per_username(client: TestClient) -> None:
+    for _ in range(5):
+        client.post("/admin/api/login", json={"username": "ani", "password": "salah"})
+    response = client.post("/admin/api/login", json={"username": "ani", "password": PASSWORD})
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
+    assert client.post("/admin/api/login",
+                       json={"username": "budi", "password": PASSWORD}).status_code == 200
+
+
+def test_login_is_throttled_per_ip(client: TestClient) -> None:
+    for i in range(20):
+        client.post("/admin/api/login", json={"username": f"tamu{i}", "password": "salah"})
+    response = client.post("/admin/api/login", json={"username": "budi", "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_throttled_login_page_is_429(client: TestClient) -> None:
+    for _ in range(5):
+        client.post("/admin/api/login", json={"username": "ani", "password": "salah"})
+    csrf = page_csrf(client, "/admin/login")
+    response = client.post("/admin/login", data={"csrf": csrf, "username": "ani",
+                                                  "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Terlalu banyak percobaan" in response.text
+
+
+def test_logout_ends_the_session(client: TestClient) -> None:
+    csrf = login(client)
+    token = client.cookies["sp_admin"]
+    assert client.post("/admin/api/logout", headers={"x-csrf-token": csrf}).status_code == 200
+    client.cookies.set("sp_admin", token, path="/admin")
+    assert client.get("/admin/api/status").status_code == 401
+
+
+def test_json_login_needs_json(client: TestClient) -> None:
+    response = client.post("/admin/api/login", data={"username": "ani", "password": PASSWORD})
+    assert response.status_code == 415
+
+
+# -- FAQ editor, versions, audit -------------------------------------------------------------
+
+def test_faq_add_edit_delete_with_versions_and_audit(client: TestClient,
+                                                     retrains: list[int]) -> None:
+    csrf = login(client)
+    headers = {"x-csrf-token": csrf}
+    created = client.put("/admin/api/faqs/jam_buka", json=NEW_FAQ, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["answer"]["intent"] == "faq/jam_buka"
+    got = client.get("/admin/api/faqs/jam_buka").json()
+    changed = {**NEW_FAQ, "text": "Buka Senin-Jumat.", "base": got["base"]}
+    assert client.put("/admin/api/faqs/jam_buka", json=changed, headers=headers).status_code == 200
+    stale = {**NEW_FAQ, "text": "Ditimpa?", "base": got["base"]}
+    conflict = client.put("/admin/api/faqs/jam_buka", json=stale, headers=headers)
+    assert conflict.status_code == 422
+    assert "diubah orang lain" in conflict.json()["error"]
+    assert client.delete("/admin/api/faqs/jam_buka", headers=headers).status_code == 200
+
+    versions = client.get("/admin/api/versions").json()
+    assert [v["version"] for v in versions] == [4, 3, 2, 1]
+    assert versions[0]["summary"] == "faq.hapus jam_buka"
+    assert versions[1]["user"] == "ani"
+    diff = client.get("/admin/api/versions/3").json()["diff"]
+    assert "-  text: Lomba foto peserta dibuka tiap Agustus; info di kantor cabang." in diff
+    assert "+  text: Buka Senin-Jumat." in diff
+    audit = client.get("/admin/api/audit").json()
+    assert [e["action"] for e in audit[:3]] == ["faq.hapus", "faq.ubah", "faq.tambah"]
+    assert audit[1]["detail"].startswith("text")
+    settle(client)
+    assert retrains[-1] == 4
+
+
+def test_rollback_restores_an_old_version_as_a_new_one(client: TestClient) -> None:
+    csrf = login(client)
+    headers = {"x-csrf-token": csrf}
+    client.put("/admin/api/faqs/jam_buka", json=NEW_FAQ, headers=headers)
+    restored = client.post("/admin/api/versions/1/restore", headers=headers).json()
+    assert restored["version"] == 3
+    faqs = client.get("/admin/api/faqs", params={"q": "jam_buka"}).json()
+    assert faqs["version"] == 3
+    assert faqs["answers"] == []
+
+
+def test_core_answers_can_change_but_not_go(client: TestClient) -> None:
+    csrf = login(client)
+    response = client.delete("/admin/api/faqs/sapa", headers={"x-csrf-token": csrf})
+    assert response.status_code == 422
+    assert "tidak bisa dihapus" in response.json()["error"]
+
+
+def test_invalid_faq_form_keeps_what_was_typed(client: TestClient) -> None:
+    login(client)
+    csrf = page_csrf(client, "/admin/faq/new")
+    response = client.post("/admin/faq/new", data={
+        "csrf": csrf, "id": "Bukan Id!", "questions": "satu\ndua", "text": "Jawaban saya",
+        "button_title_0": "Judul yang jauh terlalu panjang", "button_payload_0": "/menu"})
+    assert response.status_code == 422
+    assert "Belum tersimpan" in response.text
+    assert "hanya huruf kecil" in response.text
+    assert "Jawaban saya" in response.text
+    assert "Judul yang jauh terlalu panjang" in response.text
+
+
+def test_faq_form_saves_and_redirects(client: TestClient) -> None:
+    login(client)
+    csrf = page_csrf(client, "/admin/faq/new")
+    response = client.post("/admin/faq/new", follow_redirects=False, data={
+        "csrf": csrf, "questions": "Kantor buka hari Sabtu?\njam buka kantor\nkantor tutup jam",
+        "text": "Senin-Jumat.", "tags": "kantor, jam", "facts": ""})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/faq/kantor_buka_hari_sabtu?ok=saved"
+    page = client.get(response.headers["location"])
+    assert "Tersimpan" in page.text
+    assert "kantor, jam" in page.text
+
+
+def test_unknown_fact_is_a_clear_error(client: TestClient) -> None:
+    csrf = login(client)
+    response = client.put("/admin/api/faqs/x_y", json={**NEW_FAQ, "facts": ["tidak_ada"]},
+                          headers={"x-csrf-token": csrf})
+    assert response.status_code == 422
+    assert "tidak_ada" in response.json()["error"]
+
+
+def test_try_it_answers_without_touching_conversations(client: TestClient) -> None:
+    login(client)
+    body = client.get("/admin/api/try", params={"q": "berapa iuran bpjs tk"}).json()
+    assert body["intent"] == "tanya_iuran"
+    assert body["replies"]
+    status = client.get("/admin/api/stats").json()
+    assert status["messages"] == 0
+    page = client.get("/admin/faq", params={"coba": "berapa iuran bpjs tk"})
+    assert "tanya_iuran" in page.text
+
+
+def test_fact_edit_keeps_fields_the_form_does_not_show(client: TestClient) -> None:
+    login(client)
+    csrf = page_csrf(client, "/admin/facts/bpu_iuran_jkk_rate")
+    form = client.get("/admin/facts/bpu_iuran_jkk_rate").text
+    base = re.search(r'name="base" value="([^"]+)"', form)
+    assert base
+    response = client.post("/admin/facts/bpu_iuran_jkk_rate", follow_redirects=False, data={
+        "csrf": csrf, "base": base.group(1), "statement": "Iuran JKK BPU = 1% dari penghasilan.",
+        "sources": "https://contoh.go.id/iuran | 2026-01 | catatan", "confidence": "high",
+        "values": "rate_percent: 1.0"})
+    assert response.status_code == 303
+    fact = next(f for f in client.get("/admin/api/facts").json()
+                if f["id"] == "bpu_iuran_jkk_rate")
+    assert fact["statement"].startswith("Iuran JKK BPU")
+    assert fact["legal_basis"]
+    assert fact["sources"] == [{"url": "https://contoh.go.id/iuran", "date": "2026-01",
+                                "note": "catatan"}]
+
+
+def test_cited_fact_cannot_be_deleted(client: TestClient) -> None:
+    login(client)
+    csrf = page_csrf(client, "/admin/facts")
+    response = client.post("/admin/facts/bpu_segment_definition/delete", data={"csrf": csrf})
+    assert response.status_code == 422
+    assert "masih dikutip" in response.text
+
+
+# -- inbox -----------------------------------------------------------------------------------
+
+def test_inbox_groups_unanswered_messages_and_escapes_them(inbox_client: TestClient) -> None:
+    client = inbox_client
+    for i, text in enumerate(["<script>alert(1)</script>", "harga cabe hari ini",
+                              "harga cabe hari ini", "harga cabe hr ini"]):
+        client.post(REST, json={"sender": f"w{i}", "message": text})
+    login(client, "budi")
+    groups = client.get("/admin/api/inbox").json()
+    assert groups[0]["count"] == 3
+    assert groups[0]["texts"][0] == ["harga cabe hari ini", 2]
+    page = client.get("/admin/inbox")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>alert" not in page.text
+    assert "Jadikan FAQ baru" not in page.text  # staff may only mark as handled
+
+
+def test_inbox_group_becomes_examples_of_an_intent(inbox_client: TestClient,
+                                                   retrains: list[int]) -> None:
+    client, text = inbox_client, "piye carane melu bpjs"
+    for i in range(3):
+        client.post(REST, json={"sender": f"w{i}", "message": text})
+    csrf = login(client)
+    ids = client.get("/admin/api/inbox").json()[0]["ids"]
+    taught = client.post("/admin/api/inbox/teach", json={"ids": ids, "intent": "cara_daftar"},
+                         headers={"x-csrf-token": csrf})
+    assert taught.json() == {"examples": 1}
+    assert client.get("/admin/api/inbox").json() == []
+    diff = client.get("/admin/api/versions/2").json()["diff"]
+    assert "+examples:" in diff
+    assert f"+  - {text}" in diff
+    settle(client)
+    assert retrains == [2]
+
+
+def test_inbox_group_becomes_a_new_faq_in_one_step(inbox_client: TestClient) -> None:
+    client = inbox_client
+    texts = ["harga cabe hari ini", "harga cabe hr ini", "hrg cabe hari ini"]
+    for i, text in enumerate(texts):
+        client.post(REST, json={"sender": f"w{i}", "message": text})
+    login(client)
+    ids = client.get("/admin/api/inbox").json()[0]["ids"]
+    csrf = page_csrf(client, "/admin/inbox")
+    form = client.post("/admin/inbox/faq", data={"csrf": csrf, "ids": ",".join(ids)})
+    assert all(text in form.text for text in texts)
+    saved = client.post("/admin/faq/new", follow_redirects=False, data={
+        "csrf": csrf, "id": "xyzzy", "questions": "\n".join(texts), "text": "Jawabannya.",
+        "inbox_ids": ",".join(ids)})
+    assert saved.status_code == 303
+    assert client.get("/admin/api/inbox").json() == []
+
+
+def test_inbox_mark_handled(inbox_client: TestClient) -> None:
+    client = inbox_client
+    client.post(REST, json={"sender": "w", "message": "harga cabe hari ini"})
+    csrf = login(client, "budi")
+    ids = client.get("/admin/api/inbox").json()[0]["ids"]
+    done = client.post("/admin/api/inbox/handled", json={"ids": ids},
+                       headers={"x-csrf-token": csrf})
+    assert done.json() == {"removed": 1}
+    bad = client.post("/admin/api/inbox/handled", json={"ids": ["1-0; DROP"]},
+                      headers={"x-csrf-token": csrf})
+    assert bad.status_code == 422
+
+
+# -- leads, dashboard, users -----------------------------------------------------------------
+
+def leave_lead(client: TestClient, sender: str, name: str, job: str, area: str) -> None:
+    for text in ["mau didata", "ya setuju", name, job, area, "081234567890"]:
+        client.post(REST, json={"sender": sender, "message": text})
+
+
+def test_leads_filter_export_and_delete(client: TestClient) -> None:
+    leave_lead(client, "a1", "Siti Aminah", "pedagang pasar", "Kel. Ketabang, Kec. Genteng")
+    leave_lead(client, "a2", "Joko", "ojol", "Kel. Darmo, Kec. Wonokromo")
+    csrf = login(client, "budi")
+    assert len(client.get("/admin/api/leads").json()) == 2
+    genteng = client.get("/admin/api/leads", params={"kecamatan": "genteng"}).json()
+    assert [lead["nama"] for lead in genteng] == ["Siti Aminah"]
+    assert client.get("/admin/api/leads", params={"pekerjaan": "ojol"}).json()[0]["nama"] == "Joko"
+    assert client.get("/admin/api/leads", params={"dari": "2026-11-22"}).json() == []
+    assert client.get("/admin/api/leads", params={"dari": "kemarin"}).status_code == 422
+    csv = client.get("/admin/leads.csv", params={"kelurahan": "darmo"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0].startswith("channel,user_id,nama")
+    assert "Joko" in csv.text
+    assert "Siti" not in csv.text
+    deleted = client.delete("/admin/api/leads/rest/a2", headers={"x-csrf-token": csrf})
+    assert deleted.status_code == 200
+    assert [lead["nama"] for lead in client.get("/admin/api/leads").json()] == ["Siti Aminah"]
+    login(client)
+    audit = client.get("/admin/api/audit").json()[1]
+    assert audit["action"] == "prospek.hapus"
+    assert "a2" not in audit["target"]
+
+
+def test_csv_cells_never_start_a_formula(client: TestClient) -> None:
+    leave_lead(client, "a3", "Rina", "ojol", '=HYPERLINK("http://contoh.invalid","klik")')
+    login(client, "budi")
+    row = client.get("/admin/leads.csv").text.splitlines()[1]
+    assert "'=HYPERLINK" in row
+
+
+def test_unknown_console_page_is_a_page(client: TestClient) -> None:
+    login(client)
+    response = client.get("/admin/tidak-ada")
+    assert response.status_code == 404
+    assert "Halaman tidak ditemukan" in response.text
+    assert client.get("/admin/api/tidak-ada").json() == {"error": "Halaman tidak ditemukan."}
+
+
+def test_dashboard_counts_messages_intents_and_leads(client: TestClient) -> None:
+    for text in ["halo", "halo", "berapa iuran bpjs tk"]:
+        client.post(REST, json={"sender": "d", "message": text})
+    leave_lead(client, "a1", "Siti Aminah", "pedagang pasar", "Kel. Ketabang, Kec. Genteng")
+    login(client, "budi")
+    deadline = time.monotonic() + 5  # the engine writes its counts every second
+    while (stats := client.get("/admin/api/stats", params={"hari": "7"}).json())["messages"] < 9:
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.1)
+    assert stats["per_day"][-1]["day"] == "21/11"
+    assert stats["per_day"][-1]["channels"] == {"rest": 9}
+    assert stats["messages"] == 9
+    assert {"intent": "sapa", "count": 2} in stats["top_intents"]
+    assert stats["leads_by_kecamatan"] == [{"kecamatan": "Genteng", "count": 1}]
+    assert 0 <= stats["fallback_rate"] < 1
+    page = client.get("/admin/?hari=7")
+    assert "<svg" in page.text
+    assert "Funnel kampanye" in page.text
+    assert client.get("/admin/api/stats", params={"hari": "9"}).status_code == 422
+
+
+def test_users_are_managed_by_admins(client: TestClient) -> None:
+    csrf = login(client)
+    headers = {"x-csrf-token": csrf}
+    created = client.post("/admin/api/users", headers=headers,
+                          json={"username": "citra", "role": "staff", "password": PASSWORD})
+    assert created.status_code == 201
+    short = client.post("/admin/api/users", headers=headers,
+                        json={"username": "dodi", "role": "staff", "password": "pendek"})
+    assert short.status_code == 422
+    assert "password" in short.json()["fields"]
+    assert [u["username"] for u in client.get("/admin/api/users").json()] == ["ani", "budi",
+                                                                               "citra"]
+    login(client, "budi")
+    staff_token = client.cookies["sp_admin"]
+    login(client)
+    csrf = page_csrf(client, "/admin/users")
+    promoted = client.post("/admin/users/budi", follow_redirects=False,
+                           data={"csrf": csrf, "role": "admin", "password": ""})
+    assert promoted.status_code == 303
+    client.cookies.set("sp_admin", staff_token, path="/admin")
+    assert client.get("/admin/api/status").status_code == 401  # role change ends sessions
+    login(client)
+    csrf = page_csrf(client, "/admin/users")
+    refused = client.post("/admin/users/ani/delete", data={"csrf": csrf})
+    assert refused.status_code == 422
+    assert "akun Anda sendiri" in refused.text
+
+
+def test_cli_creates_the_first_admin(settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from bot.__main__ import main
+
+    monkeypatch.setattr("bot.__main__.Settings", lambda: settings)
+    monkeypatch.setattr("sys.stdin", io.StringIO("sandi-admin-pertama\n"))
+    assert main(["admin", "create-user", "Kepala", "--role", "admin", "--password-stdin"]) == 0
+    assert "user kepala (admin) created" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("pendek\n"))
+    assert main(["admin", "create-user", "lain", "--password-stdin"]) == 2
+    assert "minimal 10" in capsys.readouterr().err
+
+
+# -- the real thing: a saved FAQ is answered without a restart -------------------------------
+
+def test_saved_faq_is_answered_by_rest_within_ten_seconds(
+        settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
+        trained_model: NLU) -> None:
+    with make_client(settings, redis_url, prefix, model_blob, trained_model) as client:
+        question = "ada lomba foto bpjs ga?"
+        before = client.post(REST, json={"sender": "s", "message": question}).json()
+        assert "Lomba foto" not in before[0]["text"]
+        csrf = login(client)
+        saved_at = time.monotonic()
+        assert client.put("/admin/api/faqs/jam_buka", json=NEW_FAQ,
+                          headers={"x-csrf-token": csrf}).status_code == 201
+        answer = ""
+        while time.monotonic() - saved_at < 10 and "Lomba foto" not in answer:
+            response = client.post(REST, json={"sender": "s", "message": question})
+            assert response.status_code == 200  # no message is dropped during the swap
+            answer = response.json()[0]["text"]
+            time.sleep(0.2)
+        waited = time.monotonic() - saved_at
+        settle(client)
+        training = client.get("/admin/api/status").json()["training"]
+        assert "Lomba foto" in answer, f"not live after {waited:.1f}s; last retrain {training}"

@@ -1,0 +1,192 @@
+"""The console end to end: `python -m bot serve` under uvicorn on loopback, Debian's chromium
+driven by Playwright, and the bot asked through its REST channel.
+
+Chromium comes from Debian (`apt-get install chromium`), never from Playwright's download
+(which cannot reach its CDN here): the fixture installs it when it is missing and skips, saying
+why, only when it cannot. The campaign walk-through belongs to the broadcast issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.nlu.model import NLU
+from bot.settings import PROJECT_ROOT
+from tests.conftest import delete_prefix, publish_model
+from tests.test_admin_api import NEW_FAQ, PASSWORD, add_users, clueless
+
+pytest.importorskip("playwright.async_api", reason="Playwright for Python (the dev extra)")
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+SCRIPT = "<script>alert(1)</script>"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def install_chromium() -> str:
+    """Install Debian's chromium if it is missing; returns why not when that is impossible."""
+    if CHROMIUM.exists():
+        return ""
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        return "chromium is missing and apt-get cannot run here (not Debian, or not root)"
+    for command in (["apt-get", "update"],
+                    ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "chromium"]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False,
+                                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if result.returncode != 0:
+            return f"`{' '.join(command)}` failed: {result.stderr.strip()[-300:]}"
+    return "" if CHROMIUM.exists() else "apt-get installed chromium but /usr/bin/chromium is absent"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    problem = install_chromium()
+    if problem:
+        pytest.skip(f"end-to-end console tests need a browser: {problem}")
+    return str(CHROMIUM)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(redis_url: str, prefix: str, blob: bytes, fingerprint: str, log_path: Path,
+          ) -> Iterator[str]:
+    """`python -m bot serve` on a free loopback port and this test's key prefix, with `blob` as
+    the published model (so it starts without training)."""
+    asyncio.run(publish_model(redis_url, prefix, blob, fingerprint))
+    asyncio.run(add_users(redis_url, prefix))
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "SAPA_KEY_PREFIX": prefix}
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while not healthy(base):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bot serve did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        delete_prefix(redis_url, prefix)
+
+
+@pytest.fixture
+def server(redis_url: str, prefix: str, model_blob: bytes, trained_model: NLU,
+           tmp_path: Path) -> Iterator[str]:
+    """The bot as shipped."""
+    with serve(redis_url, prefix, model_blob, trained_model.fingerprint,
+               tmp_path / "serve.log") as base:
+        yield base
+
+
+@pytest.fixture
+def clueless_server(redis_url: str, prefix: str, trained_model: NLU,
+                    tmp_path: Path) -> Iterator[str]:
+    """The bot with a model that understands nothing: every message reaches the inbox."""
+    with serve(redis_url, prefix, clueless(trained_model), trained_model.fingerprint,
+               tmp_path / "serve.log") as base:
+        yield base
+
+
+def healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield instance
+        await instance.close()
+
+
+async def log_in(page: Page, base: str, username: str) -> None:
+    await page.goto(f"{base}/admin/")
+    await expect(page).to_have_url(f"{base}/admin/login?next=%2Fadmin%2F")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await expect(page.get_by_role("heading", name="Dasbor")).to_be_visible()
+
+
+async def ask(base: str, question: str) -> str:
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.post(f"{base}/webhooks/rest/webhook",
+                                     json={"sender": "e2e-pekerja", "message": question})
+        response.raise_for_status()  # no message is dropped while the model is swapped
+        return "\n".join(item["text"] for item in response.json())
+
+
+async def test_admin_adds_an_faq_and_the_bot_answers_it(server: str, browser: Browser) -> None:
+    question = "ada lomba foto bpjs ga?"
+    assert "Lomba foto" not in await ask(server, question)
+    page = await browser.new_page()
+    await log_in(page, server, "ani")
+    await page.get_by_role("link", name="FAQ", exact=True).click()
+    await page.get_by_role("link", name="+ FAQ baru").click()
+    await page.fill("#id", "lomba_foto")
+    await page.fill("#questions", "\n".join(NEW_FAQ["questions"]))
+    await page.fill("#text", str(NEW_FAQ["text"]))
+    await page.fill("#tags", "lomba")
+    await page.click("text=Simpan & latih ulang")
+    saved_at = time.monotonic()
+    await expect(page).to_have_url(f"{server}/admin/faq/lomba_foto?ok=saved")
+    await expect(page.locator(".notice.ok")).to_contain_text("Tersimpan")
+
+    answer = ""
+    while time.monotonic() - saved_at < 10 and "Lomba foto" not in answer:
+        answer = await ask(server, question)
+        await asyncio.sleep(0.2)
+    assert "Lomba foto" in answer, f"not answered {time.monotonic() - saved_at:.1f}s after saving"
+
+    # The page's status line (console.js) follows the retrain to the end.
+    await expect(page.locator("#model-status")).to_contain_text("siap", timeout=20_000)
+    await page.fill("#coba", question)
+    await page.get_by_role("button", name="Coba").click()
+    await expect(page.locator(".tried")).to_contain_text("faq/lomba_foto")
+    await expect(page.locator(".tried .bubble")).to_contain_text("Lomba foto")
+
+
+async def test_a_script_sent_by_a_worker_stays_text_in_the_inbox(
+        clueless_server: str, browser: Browser) -> None:
+    server = clueless_server
+    await ask(server, SCRIPT)
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    await log_in(page, server, "budi")
+    await page.get_by_role("navigation").get_by_role("link", name="Kotak masuk").click()
+    await expect(page.locator("article.group h2")).to_contain_text(SCRIPT)
+    assert dialogs == []  # the alert never ran
+    assert await page.get_by_role("button", name="Jadikan FAQ baru").count() == 0  # staff

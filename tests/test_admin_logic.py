@@ -1,0 +1,338 @@
+"""The console's logic without HTTP: edits, areas, grouping, charts, retrains, and its stores."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.admin.accounts import User
+from bot.admin.changes import Retrainer, TrainingStatus
+from bot.admin.dashboard import fallback_rates, messages_by_channel, top_rows
+from bot.admin.editor import (
+    add_examples,
+    answer_form_values,
+    fact_form_values,
+    make_answer,
+    make_fact,
+    put_answer,
+    remove_answer,
+    search,
+)
+from bot.admin.forms import FormErrors
+from bot.admin.history import RedisKnowledgeHistory, diff
+from bot.admin.inbox import Unanswered, group
+from bot.admin.leads import Area, LeadFilter, area
+from bot.admin.sessions import LoginLimiter, RedisSessionStore
+from bot.dialogue.counters import DailyCounters, DayCounts
+from bot.keys import Keys
+from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
+from bot.leads import Lead
+from bot.nlu.model import NLU
+from tests.conftest import TODAY
+
+DAY = date(2026, 11, 21)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+# -- editor ----------------------------------------------------------------------------------
+
+def test_a_new_entry_is_an_faq_named_after_its_first_question(seed_kb: KnowledgeBase) -> None:
+    values = answer_form_values({"questions": "Apa itu BSU?\nbsu apa\nbsu cair kapan",
+                                 "text": " Bantuan subsidi upah. ", "tags": "bsu, bsu",
+                                 "button_title_0": "Menu", "button_payload_0": "/menu"})
+    answer = make_answer(values, None, DAY)
+    assert answer.id == "apa_itu_bsu"
+    assert answer.intent == "faq/apa_itu_bsu"
+    assert answer.text == "Bantuan subsidi upah."
+    assert answer.tags == ["bsu"]
+    assert answer.updated == "2026-11-21"
+    assert [b.title for b in answer.buttons] == ["Menu"]
+
+
+def test_a_core_answer_keeps_its_id_intent_and_has_no_questions(seed_kb: KnowledgeBase) -> None:
+    core = seed_kb.answer("sapa")
+    changed = make_answer({"id": "lain", "text": "Halo!", "questions": ["a", "b", "c"]}, core,
+                          DAY)
+    assert (changed.id, changed.intent, changed.questions) == ("sapa", "sapa", [])
+
+
+def test_field_errors_are_in_indonesian(seed_kb: KnowledgeBase) -> None:
+    with pytest.raises(FormErrors) as caught:
+        make_answer({"id": "Salah Id", "text": "", "buttons": [{"title": "x" * 30,
+                                                                "payload": "/menu"}]}, None, DAY)
+    assert caught.value.fields == {"id": "hanya huruf kecil, angka dan garis bawah (_)",
+                                   "text": "wajib diisi",
+                                   "buttons": "terlalu panjang (maks. 20 karakter)"}
+
+
+def test_document_rules_hold_for_every_edit(seed_kb: KnowledgeBase) -> None:
+    document = seed_kb.document
+    few = make_answer({"id": "baru", "text": "x", "questions": ["satu", "dua"]}, None, DAY)
+    with pytest.raises(FormErrors, match="at least 3"):
+        put_answer(document, few, new=True)
+    taken = make_answer({"id": "sapa", "text": "x", "questions": ["a", "b", "c"]}, None, DAY)
+    with pytest.raises(FormErrors, match="sudah dipakai"):
+        put_answer(document, taken, new=True)
+    with pytest.raises(FormErrors, match="tidak bisa dihapus"):
+        remove_answer(document, "sapa")
+
+
+def test_examples_go_to_the_faq_or_beside_a_core_intent(seed_kb: KnowledgeBase) -> None:
+    faq = next(a for a in seed_kb.document.answers if a.is_faq)
+    document = add_examples(seed_kb.document, faq.intent, [faq.questions[0], "  soal  baru "])
+    taught = KnowledgeBase(document).faq_for_intent(faq.intent)
+    assert taught is not None
+    assert taught.questions == [*faq.questions, "soal baru"]
+    document = add_examples(document, "cara_daftar", ["piye carane melu", "piye carane melu"])
+    assert document.examples == {"cara_daftar": ["piye carane melu"]}
+    extra = KnowledgeBase(document).training_examples()
+    assert ("piye carane melu", "cara_daftar") in [(e.text, e.intent) for e in extra]
+
+
+def test_search_needs_every_word(seed_kb: KnowledgeBase) -> None:
+    found = search(seed_kb.document.answers, "klaim JHT")
+    assert found
+    assert all("jht" in f"{a.id} {a.text} {a.questions}".lower() for a in found)
+
+
+def test_fact_form_reads_sources_and_values() -> None:
+    values = fact_form_values({"id": "baru_fakta", "statement": "Sesuatu.",
+                               "sources": "https://a.go.id | 2026-01\nhttps://b.id | | catatan",
+                               "values": "jumlah: 3", "confidence": "low"})
+    fact = make_fact(values, None)
+    assert fact.values == {"jumlah": 3}
+    assert fact.model_dump()["sources"] == [{"url": "https://a.go.id", "date": "2026-01"},
+                                            {"url": "https://b.id", "note": "catatan"}]
+    with pytest.raises(FormErrors) as caught:
+        fact_form_values({"values": "- a\n- b"})
+    assert "values" in caught.value.fields
+
+
+def test_diff_shows_what_changed(seed_kb: KnowledgeBase) -> None:
+    before = seed_kb.document
+    after = add_examples(before, "sapa", ["met pagi min"])
+    lines = diff(before, after, "versi 1", "versi 2")
+    assert lines[:2] == ["--- versi 1", "+++ versi 2"]
+    assert "+  - met pagi min" in lines
+    assert diff(before, before, "a", "b") == []
+
+
+# -- leads -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("typed", "kelurahan", "kecamatan"), [
+    ("Kel. Ketabang, Kec. Genteng", "Ketabang", "Genteng"),
+    ("kelurahan ketabang kecamatan genteng", "Ketabang", "Genteng"),
+    ("Desa Sumberejo, kec pakis", "Sumberejo", "Pakis"),
+    ("ketabang, genteng, surabaya", "Ketabang", "Genteng"),
+    ("genteng", "", ""),
+])
+def test_area_reads_what_workers_type(typed: str, kelurahan: str, kecamatan: str) -> None:
+    assert area(typed) == Area(kelurahan, kecamatan)
+
+
+def test_lead_filter_falls_back_to_the_whole_text() -> None:
+    lead = Lead("rest", "1", "Siti", "pedagang pasar", "genteng", "0812", TODAY.isoformat(),
+                TODAY.isoformat())
+    assert LeadFilter(kecamatan="Genteng").matches(lead)
+    assert LeadFilter(pekerjaan="pedagang", dari=DAY, sampai=DAY).matches(lead)
+    assert not LeadFilter(dari=DAY + timedelta(days=1)).matches(lead)
+    with pytest.raises(FormErrors):
+        LeadFilter.from_query({"sampai": "21-11-2026"})
+
+
+# -- inbox and charts ------------------------------------------------------------------------
+
+def test_similar_messages_group_with_counts(trained_model: NLU) -> None:
+    texts = ["harga cabe hari ini", "harga cabe hr ini", "harga cabe hari ini",
+             "cuaca besok hujan ga", "cuaca bsk hujan gak", "asdfgh"]
+    messages = [Unanswered(f"{i}-0", t, "rest" if i % 2 else "telegram",
+                           f"2026-11-21T10:0{i}:00+07:00", "out_of_scope")
+                for i, t in enumerate(texts)]
+    groups = group(messages, trained_model.normalizer)
+    assert [g.count for g in groups] == [3, 2, 1]
+    assert groups[0].texts[0] == ("harga cabe hari ini", 2)
+    assert groups[0].last_at == "2026-11-21T10:02:00+07:00"
+    assert group([], trained_model.normalizer) == []
+
+
+def test_charts_stack_channels_and_rate_fallbacks() -> None:
+    days = [DayCounts(DAY - timedelta(days=1)),
+            DayCounts(DAY, Counter({"rest": 3, "telegram": 1}),
+                      Counter({"sapa": 3, "nlu_fallback": 1}))]
+    chart = messages_by_channel(days)
+    assert chart.series == ("rest", "telegram")
+    assert chart.peak == 4
+    top = chart.columns[1]
+    assert sum(s.height for s in top.segments) == pytest.approx(182)
+    assert top.segments[-1].y == pytest.approx(0)
+    rates = fallback_rates(days)
+    assert [p.rate for p in rates.points] == [0.0, 0.25]
+    assert top_rows(Counter({"a": 4, "b": 1}))[1].share == 25.0
+
+
+# -- retrains --------------------------------------------------------------------------------
+
+class MemoryStore:
+    """A knowledge store in memory whose version a test can move."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+
+    async def load(self) -> KnowledgeBase:
+        return self.kb
+
+    async def save(self, document: KnowledgeDocument) -> int:
+        self.kb = KnowledgeBase(document, self.kb.version + 1)
+        return self.kb.version
+
+    async def version(self) -> int:
+        return self.kb.version
+
+
+async def test_saves_during_a_training_cost_one_more_training(
+        redis: Redis, prefix: str, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
+    store = MemoryStore(KnowledgeBase(seed_kb.document, 1))
+    gate = asyncio.Event()
+    trained: list[int] = []
+    served: list[str] = []
+
+    async def train(kb: KnowledgeBase) -> NLU:
+        trained.append(kb.version)
+        await gate.wait()
+        return trained_model
+
+    retrainer = Retrainer(store, train, TrainingStatus(redis, Keys(prefix)), lambda: TODAY,
+                          lambda model: served.append(model.fingerprint))
+    loop = asyncio.create_task(retrainer.run())
+    retrainer.request()
+    await asyncio.sleep(0.05)
+    for _ in range(3):  # three saves while the first training runs
+        await store.save(seed_kb.document)
+        retrainer.request()
+    gate.set()
+    await asyncio.wait_for(retrainer.settled(), 5)
+    loop.cancel()
+    assert trained == [1, 4]
+    assert len(served) == 2
+    status = await TrainingStatus(redis, Keys(prefix)).get()
+    assert status["state"] == "siap"
+    assert status["kb_version"] == "4"
+
+
+async def test_a_failed_training_is_reported_and_the_loop_goes_on(
+        redis: Redis, prefix: str, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
+    store = MemoryStore(KnowledgeBase(seed_kb.document, 1))
+    attempts: list[int] = []
+
+    async def train(kb: KnowledgeBase) -> NLU:
+        attempts.append(kb.version)
+        if len(attempts) == 1:
+            raise ValueError("data rusak")
+        return trained_model
+
+    status = TrainingStatus(redis, Keys(prefix))
+    retrainer = Retrainer(store, train, status, lambda: TODAY, lambda model: None)
+    loop = asyncio.create_task(retrainer.run())
+    retrainer.request()
+    await asyncio.wait_for(retrainer.settled(), 5)
+    assert (await status.get())["error"] == "data rusak"
+    retrainer.request()
+    await asyncio.wait_for(retrainer.settled(), 5)
+    loop.cancel()
+    assert (await status.get())["state"] == "siap"
+
+
+# -- stores on Redis -------------------------------------------------------------------------
+
+async def test_history_keeps_the_newest_versions(redis_url: str, prefix: str,
+                                                 seed_kb: KnowledgeBase) -> None:
+    client = Redis.from_url(redis_url)
+    history = RedisKnowledgeHistory(client, Keys(prefix), keep=2)
+    at = datetime(2026, 11, 21, 10, tzinfo=TODAY.tzinfo)
+    await history.keep_current(KnowledgeBase(seed_kb.document, 1), at)
+    for version in (2, 3):
+        await history.record(version, seed_kb.document, at, "ani", f"ubah {version}")
+    kept = await history.versions()
+    assert [v.version for v in kept] == [3, 2]
+    assert kept[0].summary == "ubah 3"
+    assert await history.document(1) is None
+    restored = await history.document(2)
+    assert restored is not None
+    assert restored.answers == seed_kb.document.answers
+    await client.aclose()
+
+
+async def test_sessions_end_together_and_carry_a_csrf_token(redis: Redis, prefix: str) -> None:
+    sessions = RedisSessionStore(redis, Keys(prefix), ttl_seconds=60)
+    user = User("ani", "admin", "")
+    first, second = await sessions.create(user), await sessions.create(user)
+    session = await sessions.get(first)
+    assert session is not None
+    assert session.can("staff")
+    assert len(session.csrf) > 30
+    digest = hashlib.sha256(first.encode()).hexdigest()
+    assert 0 < await redis.ttl(Keys(prefix).admin_session(digest)) <= 60
+    await sessions.end_all("ani")
+    assert await sessions.get(first) is None
+    assert await sessions.get(second) is None
+    assert await sessions.get("tebakan") is None
+
+
+async def test_limiter_counts_failures_in_a_window(redis: Redis, prefix: str) -> None:
+    limiter = LoginLimiter(redis, Keys(prefix), per_user=2, per_ip=3, window_seconds=60)
+    assert await limiter.retry_after("ani", "10.0.0.1") == 0
+    await limiter.failed("ani", "10.0.0.1")
+    await limiter.failed("ani", "10.0.0.1")
+    assert 0 < await limiter.retry_after("ani", "10.0.0.2") <= 60
+    await limiter.succeeded("ani")
+    assert await limiter.retry_after("ani", "10.0.0.2") == 0
+    await limiter.failed("budi", "10.0.0.1")
+    assert await limiter.retry_after("citra", "10.0.0.1") > 0
+
+
+async def test_daily_counters_by_channel_and_intent(redis: Redis, prefix: str) -> None:
+    counters = DailyCounters(redis, Keys(prefix))
+    counters.count(DAY, "rest", "sapa")
+    counters.count(DAY, "telegram", "sapa")
+    counters.count(DAY - timedelta(days=2), "rest", "nlu_fallback")
+    assert [d.messages for d in await counters.days(DAY, 3)] == [0, 0, 0]  # not written yet
+    flusher = asyncio.create_task(counters.run(interval=60))
+    await asyncio.sleep(0)
+    flusher.cancel()  # stopping writes what is left
+    await asyncio.gather(flusher, return_exceptions=True)
+    days = await counters.days(DAY, 3)
+    assert [d.messages for d in days] == [1, 0, 2]
+    assert days[-1].intents == Counter({"sapa": 2})
+    assert days[-1].channels == Counter({"rest": 1, "telegram": 1})
+    assert await redis.ttl(Keys(prefix).daily_counts(DAY.isoformat())) > 0
+
+
+async def test_a_version_another_process_trained_is_not_trained_again(
+        redis: Redis, prefix: str, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
+    status = TrainingStatus(redis, Keys(prefix))
+    await status.set(state="siap", kb_version="1")
+    trained: list[int] = []
+
+    async def train(kb: KnowledgeBase) -> NLU:
+        trained.append(kb.version)
+        return trained_model
+
+    retrainer = Retrainer(MemoryStore(KnowledgeBase(seed_kb.document, 1)), train, status,
+                          lambda: TODAY, lambda model: None)
+    loop = asyncio.create_task(retrainer.run())
+    retrainer.request()
+    await asyncio.wait_for(retrainer.settled(), 5)
+    loop.cancel()
+    assert trained == []
