@@ -125,8 +125,9 @@ def discount_lines(kb: KnowledgeBase, today: date, group: str | None, fee: Fee) 
 
 
 def _active_discount(kb: KnowledgeBase, today: date, group: str | None) -> Discount | None:
-    """The discount a worker of this group pays today (for an unknown group: if every group has
-    one, the amounts are the same, so the first serves).
+    """The discount a worker of this group pays today.
+
+    For an unknown group it applies only when every group has one (the amounts are the same).
     """
     periods = discounts(kb)
     groups = [group] if group else list(periods)

@@ -7,6 +7,12 @@ from dataclasses import replace
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.messages import Button, Reply
 
+# The clear question before an opt-in; a "yes" to it (offer "langganan") subscribes.
+QUESTION = Reply(
+    "Mau menerima info dan undangan kegiatan dari BPJS Ketenagakerjaan lewat chat ini? "
+    "Bisa berhenti kapan saja dengan mengetik *stop*.",
+    (Button("Ya, mau", "/setuju"), Button("Tidak", "/tidak_setuju")))
+
 
 def consent_fields(ctx: ActionContext, consent: str) -> dict[str, str]:
     """Consent is stored with its time and channel."""
@@ -26,11 +32,7 @@ class LanggananAction:
                           "Ketenagakerjaan di sini. Ketik *stop* kapan saja untuk berhenti.")
             return ActionResult((reply,), replace(ctx.state, offer=None),
                                 consent_fields(ctx, "opt_in"))
-        question = Reply(
-            "Mau menerima info dan undangan kegiatan dari BPJS Ketenagakerjaan lewat chat ini? "
-            "Bisa berhenti kapan saja dengan mengetik *stop*.",
-            (Button("Ya, mau", "/setuju"), Button("Tidak", "/tidak_setuju")))
-        return ActionResult((question,), replace(ctx.state, offer="langganan"))
+        return ActionResult((QUESTION,), replace(ctx.state, offer="langganan"))
 
 
 class BerhentiAction:

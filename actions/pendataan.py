@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from actions import langganan
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.dialogue.state import ConversationState
 from bot.leads import Lead
@@ -103,8 +104,12 @@ class PendataanAction:
                 f"• Nomor HP: {lead.telepon}\n"
                 "Petugas BPJS Ketenagakerjaan akan menghubungi Bapak/Ibu. Untuk menghapus data "
                 "ini kapan saja, ketik *hapus data saya*.")
-        profile = {"pekerjaan": lead.pekerjaan, "wilayah": lead.wilayah}
-        return ActionResult((Reply(text),), ConversationState(topic="daftar"), profile, lead)
+        profile = {"nama": lead.nama, "pekerjaan": lead.pekerjaan, "wilayah": lead.wilayah}
+        if ctx.contact.get("consent") == "opt_in":
+            return ActionResult((Reply(text),), ConversationState(topic="daftar"), profile, lead)
+        # Being contacted about registration is not the same as receiving broadcasts: ask.
+        return ActionResult((Reply(text), langganan.QUESTION),
+                            ConversationState(topic="daftar", offer="langganan"), profile, lead)
 
 
 class HapusDataAction:

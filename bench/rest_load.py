@@ -126,7 +126,7 @@ def main() -> None:
         for key in client.scan_iter(match=f"{prefix}:*", count=1000):
             client.delete(key)
     p = statistics.quantiles(latencies, n=100)
-    print(f"| metric | value |\n|---|---|")
+    print("| metric | value |\n|---|---|")
     print(f"| throughput, {args.connections} connections, {args.seconds:.0f} s | "
           f"{ok / args.seconds:,.0f} messages/s ({failed} non-200) |")
     print(f"| latency at {args.rate:.0f} messages/s: p50 | {p[49]:.2f} ms |")

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot serve|chat|nlu|faq|leads`. Verbs only; the work is elsewhere."""
+"""Command line: `python -m bot serve|chat|nlu|faq|leads|broadcast|worker ...`. Verbs only."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from bot.app import Runtime, jakarta_now, open_runtime, stored_knowledge, train_and_publish
+from bot.app import Runtime, jakarta_now, open_runtime, train_and_publish
+from bot.broadcast import cli as broadcast_cli
+from bot.channels import switchboard
 from bot.errors import ConfigError
-from bot.knowledge.base import merge_answers, read_answers_file
+from bot.knowledge.base import KnowledgeBase, load_seed, merge_answers, read_answers_file
 from bot.leads import write_csv
 from bot.messages import IncomingMessage
 from bot.nlu import evaluate
@@ -41,6 +43,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     where = "REDIS_URL" if settings.redis_url else f"embedded Redis in {settings.sapa_data_dir}"
     print(f"Sapa Pekerja starting on http://{args.host}:{args.port} (state: {where}).")
+    print("\n".join(switchboard.describe(settings)))
     print("Talk to it from another terminal:  .venv/bin/python -m bot chat")
     print(f"or: curl -s -X POST http://{args.host}:{args.port}/webhooks/rest/webhook "
           "-H 'Content-Type: application/json' "
@@ -85,7 +88,8 @@ def cmd_nlu_train(settings: Settings, args: argparse.Namespace) -> int:
     async def work(rt: Runtime) -> int:
         model = await train_and_publish(settings, rt.config, rt.knowledge.current,
                                         rt.model_store)
-        out = Path(args.out or settings.sapa_data_dir / "models" / f"nlu-{model.fingerprint}.joblib")
+        default = settings.sapa_data_dir / "models" / f"nlu-{model.fingerprint}.joblib"
+        out = Path(args.out or default)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(model.dumps())
         print(f"model {model.fingerprint}: {len(model.intents)} intents, "
@@ -99,7 +103,8 @@ def cmd_nlu_test(settings: Settings, args: argparse.Namespace) -> int:
     """Score a fresh model on a held-out file (or k-fold on the training data); write reports."""
     config = load_config(settings.sapa_config)
     data = load_nlu_data(settings.sapa_nlu_data)
-    faq = asyncio.run(stored_knowledge(settings)).faq_examples()
+    # the repository's knowledge base, so a score is reproducible from a clean clone
+    faq = KnowledgeBase(load_seed()).training_examples()
     out_dir = Path(args.out)
     if args.cross_validation:
         result = evaluate.cross_validate(data, faq, config, args.cross_validation)
@@ -173,6 +178,51 @@ def cmd_leads(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_runtime(settings, work))
 
 
+def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
+    """Telegram without a public URL (poll), or point Telegram at the webhook (set-webhook)."""
+    from bot.channels import telegram
+
+    async def work(rt: Runtime) -> int:
+        channel = rt.channels.telegram
+        if channel is None:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+        if args.telegram_command == "set-webhook":
+            info = await telegram.set_webhook(channel, args.url)
+            print(f"webhook set to {info.url} ({info.pending_update_count} updates waiting); "
+                  "command menu published")
+            return 0
+        rt.follow_changes()
+        print("Polling Telegram for updates (Ctrl-C to stop) ...")
+        await telegram.poll(channel)
+        return 0
+
+    return asyncio.run(_with_runtime(settings, work))
+
+
+def cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a console user (the first admin): password prompted twice, or one stdin line."""
+    from getpass import getpass
+
+    from bot.admin.console import add_user_offline
+    from bot.admin.forms import FormErrors
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass("Kata sandi: ")
+        if getpass("Ulangi kata sandi: ") != password:
+            print("error: kata sandi tidak sama", file=sys.stderr)
+            return 2
+    try:
+        user = asyncio.run(add_user_offline(settings, args.username, args.role, password))
+    except FormErrors as exc:
+        for name, problem in exc.fields.items():
+            print(f"error: {name}: {problem}", file=sys.stderr)
+        return 2
+    print(f"user {user.username} ({user.role}) created; log in at /admin/login")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI grammar."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Sapa Pekerja")
@@ -208,13 +258,31 @@ def build_parser() -> argparse.ArgumentParser:
     leads_export = leads.add_parser("export")
     leads_export.add_argument("--out", required=True)
     leads_export.set_defaults(run=cmd_leads)
+    admin = sub.add_parser("admin", help="console users").add_subparsers(
+        dest="admin_command", required=True)
+    create_user = admin.add_parser("create-user", help="add a console user (admin or staff)")
+    create_user.add_argument("username")
+    create_user.add_argument("--role", choices=("admin", "staff"), default="staff")
+    create_user.add_argument("--password-stdin", action="store_true",
+                             help="read the password from one line of standard input")
+    create_user.set_defaults(run=cmd_admin)
+    tg = sub.add_parser("telegram", help="Telegram polling and webhook set-up").add_subparsers(
+        dest="telegram_command", required=True)
+    tg.add_parser("poll", help="answer by long polling (no public URL needed)").set_defaults(
+        run=cmd_telegram)
+    tg_webhook = tg.add_parser("set-webhook", help="point Telegram at serve's webhook")
+    tg_webhook.add_argument("url", help="public HTTPS URL ending in /webhooks/telegram")
+    tg_webhook.set_defaults(run=cmd_telegram)
+    broadcast_cli.add_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run, and turn configuration errors into a clear message."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines show the bot token
     try:
         return int(args.run(Settings(), args))
     except ConfigError as exc:

@@ -15,7 +15,11 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from actions.registry import registry
+from bot.channels.inbound import ChannelContext
+from bot.channels.ratelimit import RateLimiter
+from bot.channels.switchboard import Channels, open_channels
 from bot.contacts import RedisContactStore
+from bot.dialogue.counters import DailyCounters
 from bot.dialogue.engine import Engine, FallbackLog
 from bot.dialogue.state import RedisStateStore
 from bot.embedded_redis import ensure_embedded_redis
@@ -59,6 +63,8 @@ class Runtime:
     states: RedisStateStore
     engine: Engine
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    channels: Channels = field(default_factory=Channels)
+    clock: Callable[[], datetime] = jakarta_now
 
     def follow_changes(self) -> None:
         """Start polling Redis so new FAQs and models reach this process without a restart."""
@@ -75,6 +81,7 @@ class Runtime:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.channels.close()
         await self.redis.aclose()
         await self.redis_bytes.aclose()
 
@@ -90,20 +97,12 @@ async def current_knowledge(store: RedisKnowledgeStore) -> KnowledgeBase:
     return kb
 
 
-async def stored_knowledge(settings: Settings) -> KnowledgeBase:
-    """The knowledge base in Redis (admins' FAQs included), for commands that need no engine."""
-    redis = Redis.from_url(redis_url(settings), decode_responses=True)
-    try:
-        return await current_knowledge(RedisKnowledgeStore(redis, Keys(settings.sapa_key_prefix)))
-    finally:
-        await redis.aclose()
-
-
 async def train_and_publish(settings: Settings, config: BotConfig, kb: KnowledgeBase,
                             store: RedisModelStore) -> NLU:
-    """Train on nlu_data/ plus the knowledge base's FAQs and make the model current."""
+    """Train on nlu_data/ plus the knowledge base's examples and make the model current."""
     data = load_nlu_data(settings.sapa_nlu_data)
-    model, report = await asyncio.to_thread(train, data, kb.faq_examples(), config)
+    model, report = await asyncio.to_thread(train, data, kb.training_examples(),
+                                            config)
     await store.publish(model)
     log.info("trained NLU %s: %d examples, %d intents, %.1fs", report.fingerprint,
              report.examples, report.intents, report.seconds)
@@ -114,7 +113,7 @@ async def current_model(settings: Settings, config: BotConfig, kb: KnowledgeBase
                         store: RedisModelStore) -> NLU:
     """The published model if it matches the data; otherwise train one now."""
     data = load_nlu_data(settings.sapa_nlu_data)
-    expected = fingerprint(data, kb.faq_examples(), config)
+    expected = fingerprint(data, kb.training_examples(), config)
     if await store.version() == expected:
         model = await store.load()
         if model is not None:
@@ -139,7 +138,12 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
     contacts = RedisContactStore(redis, keys, config.dialogue.profile_ttl_days * 86400)
     leads = RedisLeadStore(redis, keys)
     states = RedisStateStore(redis, keys, config.dialogue.session_ttl_minutes * 60)
+    counters = DailyCounters(redis, keys)
     engine = Engine(nlu=nlu, knowledge=knowledge, states=states, contacts=contacts, leads=leads,
-                    actions=registry(), fallbacks=FallbackLog(redis, keys), clock=clock)
+                    actions=registry(), fallbacks=FallbackLog(redis, keys), counters=counters,
+                    clock=clock)
+    channels = open_channels(settings, ChannelContext(engine, contacts, redis, keys,
+                                                      RateLimiter(redis, keys), clock))
     return Runtime(settings, config, keys, redis, redis_bytes, knowledge_store, model_store,
-                   knowledge, nlu, contacts, leads, states, engine)
+                   knowledge, nlu, contacts, leads, states, engine, channels=channels,
+                   tasks=[asyncio.create_task(counters.run())], clock=clock)

@@ -2,22 +2,21 @@
 
 A profile is a Redis hash: channel, user id, display name, first/last seen, last inbound time (for
 WhatsApp's 24-hour window), occupation and area when the worker gives them, and consent to
-receive broadcasts with its time and channel.
+receive broadcasts with its time and channel. A channel that finds the contact unreachable (blocked
+the bot, number undeliverable) marks it; the next message from the worker clears the mark.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from redis.asyncio import Redis
 
 from bot.keys import Keys
 from bot.messages import IncomingMessage
-
-PROFILE_FIELDS = ("pekerjaan", "wilayah", "consent", "consent_at", "consent_channel")
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,39 @@ class ContactStore(Protocol):
     async def delete(self, channel: str, user_id: str) -> None:
         """Forget a contact entirely."""
 
+    async def mark_unreachable(self, channel: str, user_id: str, reason: str,
+                               at: datetime) -> None:
+        """Record that messages cannot reach a known contact ("blocked", "undeliverable")."""
+
+
+# Sets the mark only on an existing profile, so a contact deleted meanwhile is not re-created.
+_MARK_UNREACHABLE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'unreachable', ARGV[1], 'unreachable_at', ARGV[2])
+end
+"""
+
+# One call per inbound message (the hot path): first/last seen, display name, clear the
+# unreachable mark, restart the TTL, and return the profile. KEYS[1]: the profile; ARGV: seen,
+# ttl, then field, value pairs to set.
+_TOUCH = """
+redis.call('HSETNX', KEYS[1], 'first_seen', ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HDEL', KEYS[1], 'unreachable', 'unreachable_at')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: profiles; ARGV: the fields wanted (none: all, as name, value, name, value ...).
+_GET_MANY = """
+local profiles = {}
+for i, key in ipairs(KEYS) do
+  if #ARGV == 0 then profiles[i] = redis.call('HGETALL', key)
+  else profiles[i] = redis.call('HMGET', key, unpack(ARGV)) end
+end
+return profiles
+"""
+
 
 class RedisContactStore:
     """Profiles as hashes, plus a sorted set of every contact by last seen."""
@@ -56,33 +88,36 @@ class RedisContactStore:
         self._redis = redis
         self._keys = keys
         self._ttl = ttl_seconds
+        self._mark_unreachable = redis.register_script(_MARK_UNREACHABLE)
+        self._touch = redis.register_script(_TOUCH)
+        self._get_many = redis.register_script(_GET_MANY)
 
     async def touch(self, message: IncomingMessage) -> Contact:
         """Record an inbound message (first/last seen) and return the profile."""
         key = self._keys.profile(message.channel, message.user_id)
         seen = message.received_at.isoformat()
-        fresh = {"channel": message.channel, "user_id": message.user_id,
-                 "last_seen": seen, "last_inbound": seen}
+        fresh = ["channel", message.channel, "user_id", message.user_id,
+                 "last_seen", seen, "last_inbound", seen]
         if message.display_name:
-            fresh["display_name"] = message.display_name
+            fresh += ["display_name", message.display_name]
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hsetnx(key, "first_seen", seen)
-            pipe.hset(key, mapping=fresh)
-            pipe.expire(key, self._ttl)
+            await self._touch(keys=[key], args=[seen, self._ttl, *fresh], client=pipe)
             pipe.zadd(self._keys.contacts_index(),
                       {f"{message.channel}:{message.user_id}": message.received_at.timestamp()})
-            pipe.hgetall(key)
-            results = await pipe.execute()
-        return Contact(message.channel, message.user_id, results[-1])
+            flat, _ = await pipe.execute()
+        return Contact(message.channel, message.user_id, dict(zip(flat[::2], flat[1::2],
+                                                                  strict=True)))
 
     async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
         """Set profile fields."""
         if values:
-            await self._redis.hset(self._keys.profile(channel, user_id), mapping=dict(values))
+            key = self._keys.profile(channel, user_id)
+            await cast(Awaitable[int], self._redis.hset(key, mapping=dict(values)))
 
     async def get(self, channel: str, user_id: str) -> Contact | None:
         """A profile, or None for an unknown contact."""
-        fields = await self._redis.hgetall(self._keys.profile(channel, user_id))
+        key = self._keys.profile(channel, user_id)
+        fields = await cast(Awaitable[dict[str, str]], self._redis.hgetall(key))
         return Contact(channel, user_id, fields) if fields else None
 
     async def delete(self, channel: str, user_id: str) -> None:
@@ -92,7 +127,58 @@ class RedisContactStore:
             pipe.zrem(self._keys.contacts_index(), f"{channel}:{user_id}")
             await pipe.execute()
 
+    async def mark_unreachable(self, channel: str, user_id: str, reason: str,
+                               at: datetime) -> None:
+        """Record that messages cannot reach a known contact ("blocked", "undeliverable")."""
+        await self._mark_unreachable(keys=[self._keys.profile(channel, user_id)],
+                                     args=[reason, at.isoformat()])
 
-def now_iso(moment: datetime) -> str:
-    """Timestamps in profiles are ISO 8601 with their offset."""
-    return moment.isoformat()
+    async def enrol(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
+        """Create or complete a profile from an imported list.
+
+        A new contact is indexed as never seen (score 0) and expires like any profile.
+        """
+        key = self._keys.profile(channel, user_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, mapping={"channel": channel, "user_id": user_id, **values})
+            pipe.expire(key, self._ttl)
+            pipe.zadd(self._keys.contacts_index(), {f"{channel}:{user_id}": 0}, nx=True)
+            await pipe.execute()
+
+    async def scan(self, batch: int = 1000,
+                   fields: tuple[str, ...] = ()) -> AsyncIterator[list[Contact]]:
+        """Every contact, a batch of profiles at a time (only `fields`, if given).
+
+        ZSCAN keeps memory flat and still sees a contact who writes meanwhile; one may come
+        twice, so callers that care dedupe.
+        """
+        cursor = 0
+        while True:
+            cursor, members = await self._redis.zscan(self._keys.contacts_index(), cursor,
+                                                      count=batch)
+            found = await self.get_many([member for member, _ in members], fields)
+            yield [contact for contact in found if contact is not None]
+            if cursor == 0:
+                return
+
+    async def get_many(self, contact_ids: list[str],
+                       fields: tuple[str, ...] = ()) -> list[Contact | None]:
+        """Profiles of `channel:user_id` ids (only `fields`, if given), None for unknown ones.
+
+        One script call rather than a pipeline: redis-py packs each pipelined command in
+        Python, which made reading a million profiles take minutes. Asking only for the fields
+        a segment reads halves what Redis sends back. The keys span slots, so this wants a
+        single Redis server, not a Cluster.
+        """
+        ids = [contact_id.partition(":")[::2] for contact_id in contact_ids]
+        if not ids:
+            return []
+        replies = await self._get_many(keys=[self._keys.profile(channel, user_id)
+                                             for channel, user_id in ids], args=list(fields))
+        found: list[Contact | None] = []
+        for (channel, user_id), reply in zip(ids, replies, strict=True):
+            pairs = zip(fields, reply, strict=True) if fields else zip(
+                reply[::2], reply[1::2], strict=True)
+            values = {name: value for name, value in pairs if value is not None}
+            found.append(Contact(channel, user_id, values) if values else None)
+        return found

@@ -2,7 +2,7 @@
 
 
 class TransientError(Exception):
-    """Try again later (rate limit, 5xx, timeout). `retry_after` is in seconds when known."""
+    """Try again later (rate limit, 5xx, timeout); `retry_after` in seconds when known."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -10,7 +10,7 @@ class TransientError(Exception):
 
 
 class RecipientError(Exception):
-    """This recipient cannot be reached (blocked, opted out, outside the window): skip and record."""
+    """This recipient cannot be reached (blocked, opted out, outside the window): skip it."""
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)

@@ -58,3 +58,102 @@ class Keys:
     def fallbacks(self) -> str:
         """Stream of messages the bot did not understand (NIKs masked), for the admin inbox."""
         return f"{self.prefix}:fallbacks"
+
+    def inbound_seen(self, channel: str, message_id: str) -> str:
+        """Marker that an incoming update or message id was taken (SET NX EX): process once."""
+        return f"{self.prefix}:seen:{channel}:{message_id}"
+
+    def delivery_status(self, channel: str, message_id: str) -> str:
+        """Hash with the furthest delivery status of one sent message (WhatsApp statuses)."""
+        return f"{self.prefix}:delivery:{channel}:{message_id}"
+
+    def rate(self, bucket: str) -> str:
+        """Rate-limiter state of a bucket ("telegram:123", "whatsapp:456"), shared by processes."""
+        return f"{self.prefix}:rate:{bucket}"
+
+    def daily_counts(self, day: str) -> str:
+        """Hash of one day's counters (`m:<channel>`, `i:<intent>`) for the dashboard."""
+        return f"{self.prefix}:stats:{day}"
+
+    def kb_write_lock(self) -> str:
+        """Lock held while an admin change reads, edits and saves the knowledge base."""
+        return f"{self.prefix}:kb:write_lock"
+
+    def kb_history(self) -> str:
+        """Sorted set of knowledge-base versions kept for diff and rollback, scored by version."""
+        return f"{self.prefix}:kb:history"
+
+    def kb_snapshot(self, version: int) -> str:
+        """Hash with one stored knowledge-base version (zlib JSON), who saved it, when and why."""
+        return f"{self.prefix}:kb:snapshot:{version}"
+
+    def nlu_training(self) -> str:
+        """Hash describing the last or running background retrain (state, KB version, error)."""
+        return f"{self.prefix}:nlu:training"
+
+    def nlu_training_lock(self) -> str:
+        """Lock held by the process that is retraining, so processes train one at a time."""
+        return f"{self.prefix}:nlu:training_lock"
+
+    def admin_user(self, username: str) -> str:
+        """Hash of one console user: role, argon2 password hash, created, last login."""
+        return f"{self.prefix}:admin:user:{username}"
+
+    def admin_users(self) -> str:
+        """Set of console usernames."""
+        return f"{self.prefix}:admin:users"
+
+    def admin_session(self, token_hash: str) -> str:
+        """Hash of one console session (user, role, CSRF token), keyed by the cookie's SHA-256."""
+        return f"{self.prefix}:admin:session:{token_hash}"
+
+    def admin_user_sessions(self, username: str) -> str:
+        """Set of a user's session hashes, so a password change or deletion ends them all."""
+        return f"{self.prefix}:admin:user_sessions:{username}"
+
+    def admin_login_failures(self, scope: str, value: str) -> str:
+        """Failed-login counter of one username or one IP (`scope`), expiring with its window."""
+        return f"{self.prefix}:admin:login_failures:{scope}:{value}"
+
+    def admin_audit(self) -> str:
+        """Capped stream of console changes: who, when, what, on which item."""
+        return f"{self.prefix}:admin:audit"
+
+    def _campaign(self, campaign_id: str) -> str:
+        return f"{self.prefix}:{{b:{campaign_id}}}"
+
+    def campaign(self, campaign_id: str) -> str:
+        """Broadcast campaign hash: definition (JSON), status, enqueue progress, timestamps."""
+        return f"{self._campaign(campaign_id)}:campaign"
+
+    def campaign_outcomes(self, campaign_id: str) -> str:
+        """Hash of recipient (`channel:user_id`) -> state: queued, sending, sent, skipped ..."""
+        return f"{self._campaign(campaign_id)}:outcomes"
+
+    def campaign_counts(self, campaign_id: str) -> str:
+        """Hash of a campaign's counters: queued, finished, sent, failed, unknown, skipped:<why>."""
+        return f"{self._campaign(campaign_id)}:counts"
+
+    def campaign_queue(self, campaign_id: str) -> str:
+        """Stream of a campaign's pending recipients, shared by workers through a consumer group."""
+        return f"{self._campaign(campaign_id)}:queue"
+
+    def campaigns_index(self) -> str:
+        """Sorted set of campaign ids, scored by creation time."""
+        return f"{self.prefix}:campaigns"
+
+    def campaigns_active(self) -> str:
+        """Set of started campaign ids that workers watch (running or paused)."""
+        return f"{self.prefix}:campaigns:active"
+
+
+# How long the channel keys live, in seconds.
+TELEGRAM_UPDATE_SEEN_TTL = 2 * 86400  # Telegram keeps an undelivered update for 24 hours.
+WHATSAPP_MESSAGE_SEEN_TTL = 8 * 86400  # Meta retries a failed webhook for up to 7 days.
+DELIVERY_STATUS_TTL = 30 * 86400  # long enough for a campaign's delivery report.
+
+# How long the console's keys live, in seconds.
+DAILY_COUNTS_TTL = 400 * 86400  # a year of dashboard history, plus a month to compare with.
+ADMIN_SESSION_TTL = 8 * 3600  # idle time before a console session ends (a working day).
+LOGIN_FAILURE_WINDOW = 15 * 60  # failed logins are counted over this window.
+KB_HISTORY_KEEP = 100  # knowledge-base versions kept for diff and rollback.

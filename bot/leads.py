@@ -7,10 +7,10 @@ as CSV; "hapus data saya" removes the record.
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from typing import Protocol, TextIO
+from typing import Protocol, TextIO, cast
 
 from redis.asyncio import Redis
 
@@ -79,10 +79,16 @@ class RedisLeadStore:
                 return
             for contact_id in ids:
                 channel, _, user_id = contact_id.partition(":")
-                raw = await self._redis.hgetall(self._keys.lead(channel, user_id))
+                key = self._keys.lead(channel, user_id)
+                raw = await cast(Awaitable[dict[str, str]], self._redis.hgetall(key))
                 if raw:
                     yield Lead(**{c: raw.get(c, "") for c in LEAD_COLUMNS})
             start += len(ids)
+
+
+def _cell(value: str) -> str:
+    """A worker's text as a CSV cell that a spreadsheet will not run as a formula."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 async def write_csv(leads: AsyncIterator[Lead], out: TextIO) -> int:
@@ -91,6 +97,6 @@ async def write_csv(leads: AsyncIterator[Lead], out: TextIO) -> int:
     writer.writeheader()
     count = 0
     async for lead in leads:
-        writer.writerow(asdict(lead))
+        writer.writerow({k: _cell(v) for k, v in asdict(lead).items()})
         count += 1
     return count

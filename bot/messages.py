@@ -1,4 +1,4 @@
-"""The channel-free vocabulary of the message path: what comes in, what the NLU says, what goes out."""
+"""The channel-free vocabulary of the message path: what comes in, what NLU says, what goes out."""
 
 from __future__ import annotations
 

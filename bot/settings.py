@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.yaml_files import parse_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,19 @@ class KnowledgeConfig(BaseModel):
     reload_interval_seconds: float = Field(2.0, gt=0)
 
 
+class BroadcastConfig(BaseModel):
+    """How broadcast workers pace and share the work (see bot/broadcast/worker.py)."""
+
+    # Messages per second per channel, all workers together (the platforms' default limits).
+    rates: dict[str, float] = Field(default_factory=lambda: {"telegram": 30.0, "whatsapp": 80.0})
+    # Default quiet hours (WIB) of a new campaign, "HH:MM-HH:MM", or "off".
+    quiet_hours: str = Field("21:00-07:00", pattern=r"^(off|\d{2}:\d{2}-\d{2}:\d{2})$")
+    concurrency: int = Field(32, ge=1)  # sends in flight per worker process
+    claim_idle_seconds: float = Field(15.0, gt=0)  # a silent (dead) worker's recipients move on
+    refresh_seconds: float = Field(1.0, gt=0)  # how often workers re-read campaign states
+    max_attempts: int = Field(5, ge=1)  # rounds of transient failures before "failed"
+
+
 class BotConfig(BaseModel):
     """The contents of config.yml."""
 
@@ -58,6 +72,7 @@ class BotConfig(BaseModel):
     dialogue: DialogueConfig = DialogueConfig()  # type: ignore[call-arg]
     limits: LimitsConfig = LimitsConfig()  # type: ignore[call-arg]
     knowledge: KnowledgeConfig = KnowledgeConfig()  # type: ignore[call-arg]
+    broadcast: BroadcastConfig = BroadcastConfig()  # type: ignore[call-arg]
 
     def step(self, name: str) -> dict[str, Any]:
         """Parameters of a pipeline step, empty when the step is absent."""
@@ -74,12 +89,22 @@ class Settings(BaseSettings):
     sapa_key_prefix: str = "sp"
     sapa_config: Path = PROJECT_ROOT / "config.yml"
     sapa_nlu_data: Path = PROJECT_ROOT / "nlu_data"
+    # Channels: a channel whose settings are missing is off (see bot/channels/switchboard.py).
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: SecretStr | None = None
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_base_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
 
 
 def load_config(path: Path) -> BotConfig:
     """Read and validate config.yml, with an error that names the file and the field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
         return BotConfig.model_validate(raw)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file not found: {path}") from exc

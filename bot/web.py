@@ -20,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.admin import site as admin_site
 from bot.app import JAKARTA, Runtime, open_runtime
+from bot.channels import switchboard
 from bot.errors import BadRequest
 from bot.messages import IncomingMessage, Reply
 from bot.settings import Settings
@@ -127,7 +129,9 @@ def create_app(settings: Settings | None = None, *,
 
     return Starlette(
         routes=[Route("/webhooks/rest/webhook", rest_webhook, methods=["POST"]),
-                Route("/health", health, methods=["GET"])],
+                Route("/health", health, methods=["GET"]),
+                *switchboard.routes(lambda: holder["rt"].channels),
+                admin_site.mount(lambda: holder["rt"])],
         exception_handlers={BadRequest: bad_request, RedisError: redis_down, Exception: crashed},
         lifespan=lifespan,
     )

@@ -14,14 +14,18 @@ from tests.conftest import Conversation
 
 async def test_fee_for_an_ojol_shows_discount_and_normal_amount(worker: Conversation) -> None:
     text = await worker.text("brp iuran bpjs tk buat ojol")
-    assert "Rp16.800" in text and "Rp8.400" in text and "Maret 2027" in text
+    assert "Rp16.800" in text
+    assert "Rp8.400" in text
+    assert "Maret 2027" in text
     assert "penghasilan" in text.lower()  # asks for the income
 
 
 async def test_calculator_asks_for_income_then_computes(worker: Conversation) -> None:
     await worker.text("iurane piro sak wulan")
     text = await worker.text("2jt")
-    assert "Rp2.000.000" in text and "Rp26.800" in text and "perkiraan" in text.lower()
+    assert "Rp2.000.000" in text
+    assert "Rp26.800" in text
+    assert "perkiraan" in text.lower()
 
 
 async def test_income_in_words_and_with_thousand_separators(worker: Conversation) -> None:
@@ -34,13 +38,15 @@ async def test_correction_replaces_the_income(worker: Conversation) -> None:
     first = await worker.text("kalau penghasilan 2 juta iurannya berapa")
     assert "Rp2.000.000" in first
     corrected = await worker.text("eh, 3 juta maksudnya")
-    assert "Rp3.000.000" in corrected and "Rp2.000.000" not in corrected
+    assert "Rp3.000.000" in corrected
+    assert "Rp2.000.000" not in corrected
 
 
 async def test_follow_up_about_jht_after_a_fee(worker: Conversation) -> None:
     await worker.text("iuran bpjs tk kalau gaji 2 juta")
     text = await worker.text("kalau JHT-nya?")
-    assert "JHT" in text and "Rp40.000" in text
+    assert "JHT" in text
+    assert "Rp40.000" in text
 
 
 async def test_follow_up_lewat_hp_after_registration(worker: Conversation) -> None:
@@ -51,7 +57,16 @@ async def test_follow_up_lewat_hp_after_registration(worker: Conversation) -> No
 
 async def test_bpjs_kesehatan_is_redirected_to_165(worker: Conversation) -> None:
     text = await worker.text("kartu kis saya tidak aktif buat berobat ke puskesmas")
-    assert "165" in text and "Rp" not in text
+    assert "165" in text
+    assert "Rp" not in text
+
+
+async def test_gibberish_gets_the_fallback_reply_and_reaches_the_inbox(
+        runtime: Runtime, worker: Conversation) -> None:
+    text = await worker.text("qwx zzkj vbnm")
+    assert text == runtime.knowledge.current.answer("fallback").text
+    entries = await runtime.redis.xrange(runtime.keys.fallbacks())
+    assert [e[1]["text"] for e in entries] == ["qwx zzkj vbnm"]
 
 
 async def test_out_of_scope_never_gets_a_fee(worker: Conversation) -> None:
@@ -84,14 +99,16 @@ async def test_profile_keeps_channel_times_and_occupation(runtime: Runtime,
     await worker.text("saya ojol, iurannya berapa")
     contact = await runtime.contacts.get("rest", worker.user_id)
     assert contact is not None
-    assert contact.get("channel") == "rest" and contact.get("first_seen")
+    assert contact.get("channel") == "rest"
+    assert contact.get("first_seen")
     assert contact.get("pekerjaan") == "ojol"
 
 
 async def test_nik_is_never_stored_or_echoed(runtime: Runtime, worker: Conversation) -> None:
     nik = "3578012345670001"
     replies = await worker.text(f"nik saya {nik} sudah terdaftar belum")
-    assert nik not in replies and "NIK" in replies
+    assert nik not in replies
+    assert "NIK" in replies
     binary = {runtime.keys.model_blob()}
     keys = [k async for k in runtime.redis.scan_iter(match=f"{runtime.keys.prefix}:*")
             if k not in binary]
@@ -108,19 +125,22 @@ async def test_nik_is_never_stored_or_echoed(runtime: Runtime, worker: Conversat
 async def test_pendataan_with_consent_then_export_and_delete(runtime: Runtime,
                                                              worker: Conversation) -> None:
     consent = await worker.text("saya mau ikut, tolong didata")
-    assert "27 Tahun 2022" in consent and "setuju" in consent.lower()
+    assert "27 Tahun 2022" in consent
+    assert "setuju" in consent.lower()
     await worker.text("setuju")
     await worker.text("Siti Aminah")
     await worker.text("pedagang sayur")
     await worker.text("Kel. Ketabang, Kec. Genteng")
     done = await worker.text("081234567890")
-    assert "Siti Aminah" in done and "hapus data saya" in done
+    assert "Siti Aminah" in done
+    assert "hapus data saya" in done
 
     import io
 
     out = io.StringIO()
     assert await write_csv(runtime.leads.all(), out) == 1
-    assert "Siti Aminah" in out.getvalue() and "081234567890" in out.getvalue()
+    assert "Siti Aminah" in out.getvalue()
+    assert "081234567890" in out.getvalue()
 
     confirm = await worker.text("hapus data saya")
     assert "hapus" in confirm.lower()
@@ -145,8 +165,10 @@ async def test_cancel_in_the_middle_of_pendataan(runtime: Runtime, worker: Conve
 async def test_stop_opts_out_with_time_and_channel(runtime: Runtime, worker: Conversation) -> None:
     await worker.text("stop")
     contact = await runtime.contacts.get("rest", worker.user_id)
-    assert contact is not None and contact.get("consent") == "opt_out"
-    assert contact.get("consent_at") and contact.get("consent_channel") == "rest"
+    assert contact is not None
+    assert contact.get("consent") == "opt_out"
+    assert contact.get("consent_at")
+    assert contact.get("consent_channel") == "rest"
 
 
 async def test_two_workers_keep_separate_state(runtime: Runtime) -> None:
@@ -159,7 +181,8 @@ async def test_two_workers_keep_separate_state(runtime: Runtime) -> None:
 
 async def test_branch_office_for_a_city(worker: Conversation) -> None:
     text = await worker.text("kantor bpjs ketenagakerjaan di blitar dimana")
-    assert "Blitar" in text and "Jl. Palem" in text
+    assert "Blitar" in text
+    assert "Jl. Palem" in text
 
 
 async def test_the_discount_ends_on_the_date_in_the_facts(settings: Settings, redis_url: str,
@@ -170,7 +193,8 @@ async def test_the_discount_ends_on_the_date_in_the_facts(settings: Settings, re
         text = await Conversation(rt, "ojol-2027").text("brp iuran bpjs tk buat ojol")
     finally:
         await rt.close()
-    assert "Rp16.800" in text and "Rp8.400" not in text
+    assert "Rp16.800" in text
+    assert "Rp8.400" not in text
 
 
 async def test_concurrent_messages_from_many_workers(runtime: Runtime) -> None:

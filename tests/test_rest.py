@@ -28,7 +28,8 @@ def test_reply_shape_is_rasa_rest(client: TestClient) -> None:
     response = client.post(URL, json={"sender": "ani", "message": "halo"})
     assert response.status_code == 200
     body = response.json()
-    assert isinstance(body, list) and body
+    assert isinstance(body, list)
+    assert body
     assert set(body[0]) <= {"recipient_id", "text", "buttons"}
     assert body[0]["recipient_id"] == "ani"
     assert all({"title", "payload"} == set(b) for item in body for b in item.get("buttons", []))
@@ -59,12 +60,14 @@ def test_bad_input_gets_a_clear_4xx(client: TestClient, payload: bytes, status: 
 
 def test_over_long_message_is_413(client: TestClient) -> None:
     response = client.post(URL, json={"sender": "x", "message": "a" * 5000})
-    assert response.status_code == 413 and "2000" in response.json()["error"]
+    assert response.status_code == 413
+    assert "2000" in response.json()["error"]
 
 
 def test_health_reports_redis_and_model(client: TestClient) -> None:
     body = client.get("/health").json()
-    assert body["status"] == "ok" and body["redis"] == "ok"
+    assert body["status"] == "ok"
+    assert body["redis"] == "ok"
     assert body["model"]["intents"] > 20
 
 

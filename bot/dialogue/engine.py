@@ -14,17 +14,18 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from bot.contacts import ContactStore
+from bot.contacts import Contact, ContactStore
 from bot.dialogue.action import Action, ActionContext, ActionResult
-from bot.dialogue.policy import keyword_intent, next_action
-from bot.dialogue.state import StateStore
+from bot.dialogue.counters import DailyCounters
+from bot.dialogue.policy import FALLBACK_ACTION, keyword_intent, next_action
+from bot.dialogue.state import ConversationState, StateStore
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.store import Live
 from bot.leads import LeadStore
 from bot.messages import IncomingMessage, IntentScore, ParseResult, Reply
 from bot.nlu.entities import has_nik, mask_nik
-from bot.nlu.model import FALLBACK_INTENT, NLU
+from bot.nlu.model import NLU
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Engine:
         leads: LeadStore,
         actions: Mapping[str, Action],
         fallbacks: FallbackLog,
+        counters: DailyCounters,
         clock: Callable[[], datetime],
     ) -> None:
         self._nlu = nlu
@@ -76,6 +78,7 @@ class Engine:
         self._leads = leads
         self._actions = actions
         self._fallbacks = fallbacks
+        self._counters = counters
         self._clock = clock
 
     def parse(self, text: str) -> ParseResult:
@@ -93,21 +96,31 @@ class Engine:
         if has_nik(message.text):
             message = replace(message, text=mask_nik(message.text))
             replies.append(NIK_WARNING)
-        contact, state = await asyncio.gather(
-            self._contacts.touch(message),
-            self._states.load(message.channel, message.user_id),
-        )
+        # one after the other: two round trips cost less than two tasks and two connections
+        contact = await self._contacts.touch(message)
+        state = await self._states.load(message.channel, message.user_id)
         parse = self.parse(message.text)
         action = self._actions[next_action(state, parse)]
-        ctx = ActionContext(message, parse, state, contact, self._knowledge.current,
-                            self._clock())
+        now = self._clock()
+        ctx = ActionContext(message, parse, state, contact, self._knowledge.current, now)
         result = await action.run(ctx)
         await self._apply(message, result)
-        if parse.intent.name == FALLBACK_INTENT:
+        self._counters.count(now.date(), message.channel, parse.intent.name)
+        if action.name == FALLBACK_ACTION:  # not understood, whatever the classifier said
             await self._fallbacks.record(message, parse)
         log.debug("%s:%s intent=%s action=%s", message.channel, message.user_id,
                   parse.intent.name, action.name)
         return replies + list(result.replies)
+
+    async def preview(self, text: str) -> tuple[ParseResult, list[Reply]]:
+        """How a new conversation would be answered now; reads and writes no state (console)."""
+        parse = self.parse(text)
+        state = ConversationState()
+        action = self._actions[next_action(state, parse)]
+        now = self._clock()
+        ctx = ActionContext(IncomingMessage("preview", "console", text, now), parse, state,
+                            Contact("preview", "console"), self._knowledge.current, now)
+        return parse, list((await action.run(ctx)).replies)
 
     async def _apply(self, message: IncomingMessage, result: ActionResult) -> None:
         channel, user = message.channel, message.user_id

@@ -15,6 +15,8 @@ from bot.dialogue.state import ConversationState
 from bot.messages import ParseResult
 from bot.nlu.model import FALLBACK_INTENT
 
+FALLBACK_ACTION = "action_fallback"
+
 INTENT_ACTIONS: dict[str, str] = {
     "sapa": "utter_sapa",
     "terima_kasih": "utter_terima_kasih",
@@ -40,8 +42,8 @@ INTENT_ACTIONS: dict[str, str] = {
     "berhenti_langganan": "action_berhenti",
     "bpjs_kesehatan": "utter_bpjs_kesehatan",
     "out_of_scope": "utter_out_of_scope",
-    "inform": "action_fallback",
-    FALLBACK_INTENT: "action_fallback",
+    "inform": FALLBACK_ACTION,
+    FALLBACK_INTENT: FALLBACK_ACTION,
 }
 
 # Exact messages (lowercased, trimmed) that mean one intent: opting out must never depend on a
@@ -104,4 +106,4 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
                 return action
     if intent.startswith("faq/"):
         return "action_faq"
-    return INTENT_ACTIONS.get(intent, "action_fallback")
+    return INTENT_ACTIONS.get(intent, FALLBACK_ACTION)

@@ -6,6 +6,7 @@ memory and swaps it whole when an admin saves, so a reply never mixes two versio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from bot.errors import ConfigError
 from bot.messages import Button, Reply
 from bot.nlu.data import Example
+from bot.yaml_files import parse_yaml
 
 SEED_DIR = Path(__file__).parent / "data"
 
@@ -72,11 +74,17 @@ class BranchModel(BaseModel):
 
 
 class KnowledgeDocument(BaseModel):
-    """The whole knowledge base, as stored in Redis and exported to YAML."""
+    """The whole knowledge base, as stored in Redis and exported to YAML.
+
+    `examples` holds extra training sentences for core intents (`tanya_iuran`), added by admins
+    from the unanswered inbox; they are versioned, diffed and rolled back with the rest, and
+    train beside nlu_data/. FAQ intents keep theirs in the answer's `questions`.
+    """
 
     answers: list[AnswerModel]
     facts: list[FactModel]
     branches: list[BranchModel] = Field(default_factory=list)
+    examples: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> KnowledgeDocument:
@@ -87,13 +95,17 @@ class KnowledgeDocument(BaseModel):
             if duplicates:
                 raise ValueError(f"duplicate {kind} ids: {', '.join(duplicates)}")
         known = {f.id for f in self.facts}
-        for item in [*self.answers, *self.branches]:
+        citing: list[AnswerModel | BranchModel] = [*self.answers, *self.branches]
+        for item in citing:
             missing = [f for f in item.facts if f not in known]
             if missing:
                 raise ValueError(f"{item.id} cites unknown facts: {', '.join(missing)}")
         for answer in self.answers:
             if answer.is_faq and len(answer.questions) < 3:
                 raise ValueError(f"FAQ {answer.id} needs at least 3 example questions")
+        for intent in self.examples:
+            if not re.fullmatch(r"[a-z0-9_]+", intent):
+                raise ValueError(f"extra examples need a core intent name, not {intent!r}")
         return self
 
 
@@ -129,6 +141,12 @@ class KnowledgeBase:
         return [Example(q, a.intent) for a in self.document.answers if a.is_faq
                 for q in a.questions]
 
+    def training_examples(self) -> list[Example]:
+        """Everything the knowledge base adds to nlu_data/: FAQ questions and extra examples."""
+        extra = [Example(text, intent) for intent, texts in self.document.examples.items()
+                 for text in texts]
+        return [*self.faq_examples(), *extra]
+
     def fact(self, fact_id: str) -> FactModel:
         """A fact by id."""
         return self._facts[fact_id]
@@ -152,7 +170,7 @@ def parse_document(raw: dict[str, Any], source: str) -> KnowledgeDocument:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = parse_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     if not isinstance(loaded, dict):
@@ -186,7 +204,8 @@ def merge_answers(document: KnowledgeDocument, answers: Iterable[AnswerModel],
     """A new document with answers added or replaced by id (validated as a whole)."""
     merged = {a.id: a for a in document.answers}
     for answer in answers:
-        merged[answer.id] = answer.model_copy(update={"updated": answer.updated or today.isoformat()})
+        updated = answer.updated or today.isoformat()
+        merged[answer.id] = answer.model_copy(update={"updated": updated})
     raw = document.model_dump()
     raw["answers"] = [a.model_dump() for a in merged.values()]
     return parse_document(raw, "import")
