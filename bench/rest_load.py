@@ -1,8 +1,10 @@
 """REST channel load benchmark: throughput, latency at a fixed rate, and server memory.
 
-Starts `python -m bot serve` as its own process on loopback (Redis from REDIS_URL, default the
-machine's db 14, under a throwaway key prefix), then drives it from this process with a small
-keep-alive HTTP/1.1 client (httpx itself would be the bottleneck). Prints a table.
+Publishes a model with `python -m bot nlu train`, then starts `python -m bot serve` as its
+own process on loopback (Redis from REDIS_URL, default the machine's db 14, under a throwaway
+key prefix), so it loads that model as a production process does, and drives it from this
+process with a small keep-alive HTTP/1.1 client (httpx itself would be the bottleneck).
+Prints a table.
 
     .venv/bin/python bench/rest_load.py [--seconds 10] [--connections 32] [--rate 200]
 """
@@ -106,6 +108,9 @@ def main() -> None:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
     prefix = f"spbench-{uuid.uuid4().hex[:6]}"
     env = {**os.environ, "REDIS_URL": redis_url, "SAPA_KEY_PREFIX": prefix}
+    # As in production, the model is trained and published once; the server only loads it.
+    subprocess.run([sys.executable, "-m", "bot", "nlu", "train"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(args.port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

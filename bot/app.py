@@ -21,7 +21,7 @@ from bot.channels.switchboard import Channels, open_channels
 from bot.contacts import RedisContactStore
 from bot.dialogue.counters import DailyCounters
 from bot.dialogue.engine import Engine, FallbackLog
-from bot.dialogue.state import RedisStateStore
+from bot.dialogue.state import RedisConversationOpener, RedisStateStore
 from bot.embedded_redis import ensure_embedded_redis
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed
@@ -140,6 +140,7 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
     states = RedisStateStore(redis, keys, config.dialogue.session_ttl_minutes * 60)
     counters = DailyCounters(redis, keys)
     engine = Engine(nlu=nlu, knowledge=knowledge, states=states, contacts=contacts, leads=leads,
+                    opener=RedisConversationOpener(contacts, keys),
                     actions=registry(), fallbacks=FallbackLog(redis, keys), counters=counters,
                     clock=clock)
     channels = open_channels(settings, ChannelContext(engine, contacts, redis, keys,

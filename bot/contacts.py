@@ -60,14 +60,17 @@ end
 """
 
 # One call per inbound message (the hot path): first/last seen, display name, clear the
-# unreachable mark, restart the TTL, and return the profile. KEYS[1]: the profile; ARGV: seen,
-# ttl, then field, value pairs to set.
+# unreachable mark, restart the TTL; returns the profile and, when a second key is given, that
+# key's string value (the conversation state, under the same hash tag, so in the same slot).
+# KEYS[1]: the profile, KEYS[2] (optional): a key to read; ARGV: seen, ttl, field, value pairs.
 _TOUCH = """
 redis.call('HSETNX', KEYS[1], 'first_seen', ARGV[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('HDEL', KEYS[1], 'unreachable', 'unreachable_at')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return redis.call('HGETALL', KEYS[1])
+local extra = false
+if #KEYS > 1 then extra = redis.call('GET', KEYS[2]) end
+return {redis.call('HGETALL', KEYS[1]), extra}
 """
 
 # KEYS: profiles; ARGV: the fields wanted (none: all, as name, value, name, value ...).
@@ -94,6 +97,12 @@ class RedisContactStore:
 
     async def touch(self, message: IncomingMessage) -> Contact:
         """Record an inbound message (first/last seen) and return the profile."""
+        contact, _ = await self.touch_reading(message, None)
+        return contact
+
+    async def touch_reading(self, message: IncomingMessage, read: str | None,
+                            ) -> tuple[Contact, str | None]:
+        """`touch`, and read one more key of the same contact in the same round trip."""
         key = self._keys.profile(message.channel, message.user_id)
         seen = message.received_at.isoformat()
         fresh = ["channel", message.channel, "user_id", message.user_id,
@@ -101,12 +110,13 @@ class RedisContactStore:
         if message.display_name:
             fresh += ["display_name", message.display_name]
         async with self._redis.pipeline(transaction=False) as pipe:
-            await self._touch(keys=[key], args=[seen, self._ttl, *fresh], client=pipe)
+            await self._touch(keys=[key, read] if read else [key],
+                              args=[seen, self._ttl, *fresh], client=pipe)
             pipe.zadd(self._keys.contacts_index(),
                       {f"{message.channel}:{message.user_id}": message.received_at.timestamp()})
-            flat, _ = await pipe.execute()
-        return Contact(message.channel, message.user_id, dict(zip(flat[::2], flat[1::2],
-                                                                  strict=True)))
+            (flat, extra), _ = await pipe.execute()
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        return Contact(message.channel, message.user_id, fields), extra
 
     async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
         """Set profile fields."""

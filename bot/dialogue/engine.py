@@ -18,7 +18,7 @@ from bot.contacts import Contact, ContactStore
 from bot.dialogue.action import Action, ActionContext, ActionResult
 from bot.dialogue.counters import DailyCounters
 from bot.dialogue.policy import FALLBACK_ACTION, keyword_intent, next_action
-from bot.dialogue.state import ConversationState, StateStore
+from bot.dialogue.state import ConversationOpener, ConversationState, StateStore
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.store import Live
@@ -63,6 +63,7 @@ class Engine:
         *,
         nlu: Live[NLU],
         knowledge: Live[KnowledgeBase],
+        opener: ConversationOpener,
         states: StateStore,
         contacts: ContactStore,
         leads: LeadStore,
@@ -73,6 +74,7 @@ class Engine:
     ) -> None:
         self._nlu = nlu
         self._knowledge = knowledge
+        self._opener = opener
         self._states = states
         self._contacts = contacts
         self._leads = leads
@@ -96,9 +98,7 @@ class Engine:
         if has_nik(message.text):
             message = replace(message, text=mask_nik(message.text))
             replies.append(NIK_WARNING)
-        # one after the other: two round trips cost less than two tasks and two connections
-        contact = await self._contacts.touch(message)
-        state = await self._states.load(message.channel, message.user_id)
+        contact, state = await self._opener.open(message)
         parse = self.parse(message.text)
         action = self._actions[next_action(state, parse)]
         now = self._clock()

@@ -12,7 +12,9 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from bot.contacts import Contact, RedisContactStore
 from bot.keys import Keys
+from bot.messages import IncomingMessage
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,28 @@ class RedisStateStore:
     async def delete(self, channel: str, user_id: str) -> None:
         """Forget a conversation."""
         await self._redis.delete(self._keys.state(channel, user_id))
+
+
+class ConversationOpener(Protocol):
+    """Starts handling a message: records the contact and reads the conversation state."""
+
+    async def open(self, message: IncomingMessage) -> tuple[Contact, ConversationState]:
+        """The contact (touched) and its conversation state."""
+
+
+class RedisConversationOpener:
+    """Both in one round trip.
+
+    The profile and the state share the contact's hash tag, so one script touches the profile
+    and reads the state (still one slot in a Redis Cluster).
+    """
+
+    def __init__(self, contacts: RedisContactStore, keys: Keys) -> None:
+        self._contacts = contacts
+        self._keys = keys
+
+    async def open(self, message: IncomingMessage) -> tuple[Contact, ConversationState]:
+        """The contact (touched) and its conversation state."""
+        contact, raw = await self._contacts.touch_reading(
+            message, self._keys.state(message.channel, message.user_id))
+        return contact, ConversationState.from_json(raw)

@@ -172,7 +172,8 @@ def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU
     vectorizers = build_vectorizers(config)
     clf_params = config.step("LogisticRegressionClassifier")
     classifier = LogisticRegression(
-        C=float(clf_params.get("C", 20.0)), max_iter=int(clf_params.get("max_iter", 2000))
+        C=float(clf_params.get("C", 20.0)), max_iter=int(clf_params.get("max_iter", 2000)),
+        tol=float(clf_params.get("tol", 1e-4)),
     )
     extractor = build_extractor(data)
     inputs = [featurizer_inputs(normalizer(e.text, extractor.extract(e.text)), stemmer)
