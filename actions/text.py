@@ -16,8 +16,3 @@ def rupiah(amount: int) -> str:
 def month_year(day: date) -> str:
     """`date(2027, 3, 31)` -> `Maret 2027`."""
     return f"{MONTHS[day.month - 1]} {day.year}"
-
-
-def full_date(day: date) -> str:
-    """`date(2026, 12, 31)` -> `31 Desember 2026`."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -53,13 +53,13 @@ def sklearn_variant(train_set: list[Example], test: list[Example], normalize: No
 def main() -> None:
     config = load_config(PROJECT_ROOT / "config.yml")
     data = load_nlu_data(PROJECT_ROOT / "nlu_data")
-    faq = KnowledgeBase(load_seed()).faq_examples()
+    kb_examples = KnowledgeBase(load_seed()).training_examples()
     test = load_examples(HELD_OUT)
-    train_set = [*data.examples, *faq]
+    train_set = [*data.examples, *kb_examples]
     normalizer = Normalizer(data.slang)
 
     started = time.perf_counter()
-    model, report = train(data, faq, config)
+    model, report = train(data, kb_examples, config)
     train_seconds = time.perf_counter() - started
     rows = [
         ("baseline (words, raw text)", evaluate_baseline(train_set, test)),

@@ -63,14 +63,3 @@ def ensure_embedded_redis(data_dir: Path) -> str:
                 return url
             time.sleep(0.05)
     raise ConfigError(f"embedded Redis did not answer on {sock}; see {folder / 'redis.log'}")
-
-
-def stop_embedded_redis(data_dir: Path) -> bool:
-    """Shut the embedded server down (used by tests and `python -m bot redis stop`)."""
-    sock = (data_dir / "redis" / "redis.sock").resolve()
-    if not _answers_ping(sock):
-        return False
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.connect(str(sock))
-        conn.sendall(b"SHUTDOWN\r\n")
-    return True

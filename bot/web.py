@@ -75,9 +75,6 @@ async def parse_rest_body(request: Request, max_chars: int, max_sender: int) -> 
     return body
 
 
-Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-
-
 def create_app(settings: Settings | None = None, *,
                runtime: Callable[[Settings], Coroutine[Any, Any, Runtime]] = open_runtime,
                ) -> Starlette:

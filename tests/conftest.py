@@ -58,7 +58,7 @@ def seed_kb() -> KnowledgeBase:
 def trained_model(seed_kb: KnowledgeBase, config_path: Path) -> NLU:
     """One model for the whole run, trained exactly as `nlu train` does."""
     data = load_nlu_data(PROJECT_ROOT / "nlu_data")
-    model, _ = train(data, seed_kb.faq_examples(), load_config(config_path))
+    model, _ = train(data, seed_kb.training_examples(), load_config(config_path))
     return model
 
 

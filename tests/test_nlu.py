@@ -80,5 +80,5 @@ def test_held_out_file_is_never_in_training_data(seed_kb) -> None:
         return re.sub(r"[^\w ]", "", text.lower()).strip()
 
     held_out = {plain(e.text) for e in load_examples(PROJECT_ROOT / "tests/data/nlu_test.yml")}
-    training = [*load_nlu_data(PROJECT_ROOT / "nlu_data").examples, *seed_kb.faq_examples()]
+    training = [*load_nlu_data(PROJECT_ROOT / "nlu_data").examples, *seed_kb.training_examples()]
     assert held_out & {plain(e.text) for e in training} == set()
