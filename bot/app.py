@@ -21,7 +21,7 @@ from bot.channels.switchboard import Channels, open_channels
 from bot.contacts import RedisContactStore
 from bot.dialogue.counters import DailyCounters
 from bot.dialogue.engine import Engine, FallbackLog
-from bot.dialogue.state import RedisConversationOpener, RedisStateStore
+from bot.dialogue.state import RedisConversations, RedisStateStore
 from bot.embedded_redis import ensure_embedded_redis
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed
@@ -137,10 +137,11 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
     nlu = Live(model, model.fingerprint)
     contacts = RedisContactStore(redis, keys, config.dialogue.profile_ttl_days * 86400)
     leads = RedisLeadStore(redis, keys)
-    states = RedisStateStore(redis, keys, config.dialogue.session_ttl_minutes * 60)
+    states = RedisStateStore(redis, keys)
     counters = DailyCounters(redis, keys)
     engine = Engine(nlu=nlu, knowledge=knowledge, states=states, contacts=contacts, leads=leads,
-                    opener=RedisConversationOpener(contacts, keys),
+                    conversations=RedisConversations(
+                        redis, contacts, keys, config.dialogue.session_ttl_minutes * 60),
                     actions=registry(), fallbacks=FallbackLog(redis, keys), counters=counters,
                     clock=clock)
     channels = open_channels(settings, ChannelContext(engine, contacts, redis, keys,

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from bot.keys import Keys
 from bot.messages import IncomingMessage
@@ -62,10 +63,16 @@ end
 # One call per inbound message (the hot path): first/last seen, display name, clear the
 # unreachable mark, restart the TTL; returns the profile and, when a second key is given, that
 # key's string value (the conversation state, under the same hash tag, so in the same slot).
-# KEYS[1]: the profile, KEYS[2] (optional): a key to read; ARGV: seen, ttl, field, value pairs.
+# With a third key (the conversation's turn) it first takes the turn with `SET NX PX`; when
+# another message of the contact holds it, it returns false and changes nothing.
+# KEYS[1]: the profile, KEYS[2], KEYS[3] (optional): a key to read, the turn;
+# ARGV: seen, ttl, turn token, turn ms, then field, value pairs.
 _TOUCH = """
+if #KEYS > 2 and not redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then
+  return false
+end
 redis.call('HSETNX', KEYS[1], 'first_seen', ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('HDEL', KEYS[1], 'unreachable', 'unreachable_at')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 local extra = false
@@ -97,26 +104,49 @@ class RedisContactStore:
 
     async def touch(self, message: IncomingMessage) -> Contact:
         """Record an inbound message (first/last seen) and return the profile."""
-        contact, _ = await self.touch_reading(message, None)
-        return contact
-
-    async def touch_reading(self, message: IncomingMessage, read: str | None,
-                            ) -> tuple[Contact, str | None]:
-        """`touch`, and read one more key of the same contact in the same round trip."""
         key = self._keys.profile(message.channel, message.user_id)
+        touched = await self._touch_keys(message, [key])
+        assert touched is not None  # no turn asked for, so nothing can refuse it
+        return touched[0]
+
+    async def touch_in_turn(self, message: IncomingMessage, read: str, turn: str, token: str,
+                            turn_ms: int) -> tuple[Contact, str | None] | None:
+        """`touch` and read `read`, after taking `turn` (a key of the same contact) for `turn_ms`.
+
+        None, and nothing touched, when another holder has the turn.
+        """
+        key = self._keys.profile(message.channel, message.user_id)
+        return await self._touch_keys(message, [key, read, turn], token, turn_ms)
+
+    async def _touch_keys(self, message: IncomingMessage, keys: list[str], token: str = "",
+                          turn_ms: int = 0) -> tuple[Contact, str | None] | None:
         seen = message.received_at.isoformat()
-        fresh = ["channel", message.channel, "user_id", message.user_id,
-                 "last_seen", seen, "last_inbound", seen]
+        args = [seen, str(self._ttl), token, str(turn_ms),
+                                 "channel", message.channel, "user_id", message.user_id,
+                                 "last_seen", seen, "last_inbound", seen]
         if message.display_name:
-            fresh += ["display_name", message.display_name]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            await self._touch(keys=[key, read] if read else [key],
-                              args=[seen, self._ttl, *fresh], client=pipe)
-            pipe.zadd(self._keys.contacts_index(),
-                      {f"{message.channel}:{message.user_id}": message.received_at.timestamp()})
-            (flat, extra), _ = await pipe.execute()
+            args += ["display_name", message.display_name]
+        member = {f"{message.channel}:{message.user_id}": message.received_at.timestamp()}
+        try:
+            touched = await self._touch_pipelined(keys, args, member)
+        except NoScriptError:  # a restarted Redis: load the script once and go again
+            await self._redis.script_load(_TOUCH)
+            touched = await self._touch_pipelined(keys, args, member)
+        if not touched:
+            return None
+        flat, extra = touched
         fields = dict(zip(flat[::2], flat[1::2], strict=True))
         return Contact(message.channel, message.user_id, fields), extra
+
+    async def _touch_pipelined(self, keys: list[str], args: list[str],
+                               member: dict[str, float]) -> Any:
+        # EVALSHA queued by hand: a registered Script in a pipeline costs a SCRIPT EXISTS round
+        # trip on every execute.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.evalsha(self._touch.sha, len(keys), *keys, *args)
+            pipe.zadd(self._keys.contacts_index(), member)
+            touched, _ = await pipe.execute()
+        return touched
 
     async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
         """Set profile fields."""

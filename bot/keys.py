@@ -23,6 +23,10 @@ class Keys:
         """Conversation state of one contact (JSON string, expires after the idle TTL)."""
         return f"{self._contact(channel, user_id)}:state"
 
+    def turn(self, channel: str, user_id: str) -> str:
+        """Held while one message of the contact is answered, so the next waits its turn."""
+        return f"{self._contact(channel, user_id)}:turn"
+
     def profile(self, channel: str, user_id: str) -> str:
         """Contact profile hash: channel, first/last seen, occupation, area, consent."""
         return f"{self._contact(channel, user_id)}:profile"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,7 +23,7 @@ from starlette.routing import Route
 from bot.admin import site as admin_site
 from bot.app import JAKARTA, Runtime, open_runtime
 from bot.channels import switchboard
-from bot.errors import BadRequest
+from bot.errors import BadRequest, TransientError
 from bot.messages import IncomingMessage, Reply
 from bot.settings import Settings
 
@@ -32,7 +32,8 @@ UNAVAILABLE_TEXT = ("Maaf, layanan sedang gangguan. Silakan coba lagi beberapa s
                     "atau hubungi call center 175.")
 
 
-class RestMessage(BaseModel):
+@dataclass(frozen=True)
+class RestMessage:
     """Rasa's REST channel request body."""
 
     sender: str
@@ -62,12 +63,14 @@ async def parse_rest_body(request: Request, max_chars: int, max_sender: int) -> 
         decoded = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("request body must be JSON: {\"sender\": ..., \"message\": ...}") from exc
-    try:
-        body = RestMessage.model_validate(decoded)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                             for e in exc.errors())
-        raise BadRequest(f"invalid request: {problems}", status=422) from exc
+    # Checked by hand: a pydantic model costs this, the hottest route, a tenth of its time.
+    if not isinstance(decoded, dict):
+        raise BadRequest("invalid request: body must be a JSON object", status=422)
+    problems = [f"{name}: {'missing' if name not in decoded else 'must be a string'}"
+                for name in ("sender", "message") if not isinstance(decoded.get(name), str)]
+    if problems:
+        raise BadRequest(f"invalid request: {'; '.join(problems)}", status=422)
+    body = RestMessage(decoded["sender"], decoded["message"])
     if not body.sender.strip() or len(body.sender) > max_sender:
         raise BadRequest(f"sender must be 1 to {max_sender} characters", status=422)
     if len(body.message) > max_chars:
@@ -120,6 +123,10 @@ def create_app(settings: Settings | None = None, *,
         log.error("redis error on %s: %s", request.url.path, exc)
         return json_response({"error": "storage unavailable", "text": UNAVAILABLE_TEXT}, 503)
 
+    async def busy(request: Request, exc: Exception) -> Response:
+        log.warning("busy on %s: %s", request.url.path, exc)
+        return json_response({"error": "busy, try again", "text": UNAVAILABLE_TEXT}, 503)
+
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path, exc_info=exc)
         return json_response({"error": "internal error", "text": UNAVAILABLE_TEXT}, 500)
@@ -129,6 +136,7 @@ def create_app(settings: Settings | None = None, *,
                 Route("/health", health, methods=["GET"]),
                 *switchboard.routes(lambda: holder["rt"].channels),
                 admin_site.mount(lambda: holder["rt"])],
-        exception_handlers={BadRequest: bad_request, RedisError: redis_down, Exception: crashed},
+        exception_handlers={BadRequest: bad_request, RedisError: redis_down, TransientError: busy,
+                            Exception: crashed},
         lifespan=lifespan,
     )

@@ -6,10 +6,11 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from bot.app import JAKARTA, Runtime, open_runtime
-from bot.dialogue.state import ConversationState
+from bot.dialogue.state import ConversationState, RedisConversations
 from bot.leads import write_csv
+from bot.messages import IncomingMessage
 from bot.settings import Settings
-from tests.conftest import Conversation
+from tests.conftest import TODAY, Conversation
 
 
 async def test_fee_for_an_ojol_shows_discount_and_normal_amount(worker: Conversation) -> None:
@@ -207,3 +208,34 @@ async def test_corrupted_state_starts_fresh(runtime: Runtime, worker: Conversati
     client: Redis = runtime.redis
     await client.set(runtime.keys.state("rest", worker.user_id), "{not json")
     assert "Rp" in await worker.text("brp iuran bpjs tk")
+
+
+async def test_a_second_message_of_one_sender_waits_for_the_first(runtime: Runtime) -> None:
+    conversations = RedisConversations(runtime.redis, runtime.contacts, runtime.keys, 3600)
+    message = IncomingMessage("rest", "628222", "halo", TODAY)
+    first = await conversations.open(message)
+    second = asyncio.create_task(conversations.open(message))
+    await asyncio.sleep(0.2)
+    assert not second.done()  # a save by the first would otherwise be overwritten
+    await conversations.close(first, ConversationState(topic="klaim"))
+    turn = await asyncio.wait_for(second, 2)
+    assert turn.state.topic == "klaim"
+    await conversations.close(turn, None)
+    assert not await runtime.redis.exists(runtime.keys.turn("rest", "628222"))
+    assert (await runtime.states.load("rest", "628222")).topic == "klaim"
+
+
+async def test_a_turn_its_process_never_ended_expires(runtime: Runtime) -> None:
+    conversations = RedisConversations(runtime.redis, runtime.contacts, runtime.keys, 3600)
+    conversations.TURN_MS = 300
+    message = IncomingMessage("rest", "628333", "halo", TODAY)
+    await conversations.open(message)  # its process "dies": never closed
+    turn = await asyncio.wait_for(conversations.open(message), 2)
+    await conversations.close(turn, None)
+
+
+async def test_one_senders_burst_is_answered_in_full(runtime: Runtime) -> None:
+    worker = Conversation(runtime, "628444")
+    texts = await asyncio.gather(*(worker.text("brp iuran bpjs tk") for _ in range(5)))
+    assert all("Rp16.800" in t for t in texts)
+    assert not await runtime.redis.exists(runtime.keys.turn("rest", "628444"))

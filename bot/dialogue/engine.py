@@ -18,7 +18,7 @@ from bot.contacts import Contact, ContactStore
 from bot.dialogue.action import Action, ActionContext, ActionResult
 from bot.dialogue.counters import DailyCounters
 from bot.dialogue.policy import FALLBACK_ACTION, keyword_intent, next_action
-from bot.dialogue.state import ConversationOpener, ConversationState, StateStore
+from bot.dialogue.state import Conversations, ConversationState, StateStore, Turn
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.store import Live
@@ -63,7 +63,7 @@ class Engine:
         *,
         nlu: Live[NLU],
         knowledge: Live[KnowledgeBase],
-        opener: ConversationOpener,
+        conversations: Conversations,
         states: StateStore,
         contacts: ContactStore,
         leads: LeadStore,
@@ -74,7 +74,7 @@ class Engine:
     ) -> None:
         self._nlu = nlu
         self._knowledge = knowledge
-        self._opener = opener
+        self._conversations = conversations
         self._states = states
         self._contacts = contacts
         self._leads = leads
@@ -98,13 +98,18 @@ class Engine:
         if has_nik(message.text):
             message = replace(message, text=mask_nik(message.text))
             replies.append(NIK_WARNING)
-        contact, state = await self._opener.open(message)
-        parse = self.parse(message.text)
-        action = self._actions[next_action(state, parse)]
-        now = self._clock()
-        ctx = ActionContext(message, parse, state, contact, self._knowledge.current, now)
-        result = await action.run(ctx)
-        await self._apply(message, result)
+        turn = await self._conversations.open(message)
+        try:
+            parse = self.parse(message.text)
+            action = self._actions[next_action(turn.state, parse)]
+            now = self._clock()
+            ctx = ActionContext(message, parse, turn.state, turn.contact,
+                                self._knowledge.current, now)
+            result = await action.run(ctx)
+            await self._apply(turn, result)
+        except BaseException:
+            await self._conversations.close(turn, None)  # the next message need not wait
+            raise
         self._counters.count(now.date(), message.channel, parse.intent.name)
         if action.name == FALLBACK_ACTION:  # not understood, whatever the classifier said
             await self._fallbacks.record(message, parse)
@@ -122,16 +127,19 @@ class Engine:
                             Contact("preview", "console"), self._knowledge.current, now)
         return parse, list((await action.run(ctx)).replies)
 
-    async def _apply(self, message: IncomingMessage, result: ActionResult) -> None:
-        channel, user = message.channel, message.user_id
+    async def _apply(self, turn: Turn, result: ActionResult) -> None:
+        """Store what the turn changed, then end it, so the next message sees all of it."""
+        channel, user = turn.channel, turn.user_id
         if result.forget:
             await asyncio.gather(self._states.delete(channel, user),
                                  self._contacts.delete(channel, user),
                                  self._leads.delete(channel, user))
+            await self._conversations.close(turn, None)
             return
-        writes = [self._states.save(channel, user, result.state)]
+        writes = []
         if result.profile:
             writes.append(self._contacts.update(channel, user, result.profile))
         if result.lead is not None:
             writes.append(self._leads.save(result.lead))
         await asyncio.gather(*writes)
+        await self._conversations.close(turn, result.state)

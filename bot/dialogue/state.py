@@ -6,13 +6,17 @@ Kept in Redis as a small JSON string with an idle TTL: a conversation left alone
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
+import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
 from bot.contacts import Contact, RedisContactStore
+from bot.errors import TransientError
 from bot.keys import Keys
 from bot.messages import IncomingMessage
 
@@ -60,60 +64,103 @@ _FIELDS = {"topic", "form", "requested", "offer", "slots"}
 
 
 class StateStore(Protocol):
-    """Where conversation state lives."""
+    """Where conversation state lives, read and forgotten outside a turn (tests, the console)."""
 
     async def load(self, channel: str, user_id: str) -> ConversationState:
         """The state of a conversation (a fresh one when none or expired)."""
-
-    async def save(self, channel: str, user_id: str, state: ConversationState) -> None:
-        """Store the state and restart its idle timer."""
 
     async def delete(self, channel: str, user_id: str) -> None:
         """Forget a conversation."""
 
 
 class RedisStateStore:
-    """State as `SET key json EX ttl`."""
+    """State as a JSON string with the idle TTL (`SET key json EX ttl`, written by a turn)."""
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._ttl = ttl_seconds
 
     async def load(self, channel: str, user_id: str) -> ConversationState:
         """The state of a conversation (a fresh one when none or expired)."""
         raw = await self._redis.get(self._keys.state(channel, user_id))
         return ConversationState.from_json(raw)
 
-    async def save(self, channel: str, user_id: str, state: ConversationState) -> None:
-        """Store the state and restart its idle timer."""
-        await self._redis.set(self._keys.state(channel, user_id), state.to_json(), ex=self._ttl)
-
     async def delete(self, channel: str, user_id: str) -> None:
         """Forget a conversation."""
         await self._redis.delete(self._keys.state(channel, user_id))
 
 
-class ConversationOpener(Protocol):
-    """Starts handling a message: records the contact and reads the conversation state."""
+@dataclass(frozen=True)
+class Turn:
+    """One message's hold on its conversation: the contact, the state, the holder's token."""
 
-    async def open(self, message: IncomingMessage) -> tuple[Contact, ConversationState]:
-        """The contact (touched) and its conversation state."""
+    channel: str
+    user_id: str
+    contact: Contact
+    state: ConversationState
+    token: str
 
 
-class RedisConversationOpener:
-    """Both in one round trip.
+class Conversations(Protocol):
+    """Answers one message of a contact at a time.
 
-    The profile and the state share the contact's hash tag, so one script touches the profile
-    and reads the state (still one slot in a Redis Cluster).
+    Two messages of one sender that arrive together (a double tap, a webhook retried while the
+    first is answered) would otherwise both read the same state and the later save would drop
+    what the earlier one learned. `open` waits until the contact's previous message is done.
     """
 
-    def __init__(self, contacts: RedisContactStore, keys: Keys) -> None:
+    async def open(self, message: IncomingMessage) -> Turn:
+        """Take the contact's turn: the contact (touched) and its conversation state."""
+
+    async def close(self, turn: Turn, state: ConversationState | None) -> None:
+        """Save the new state (None: leave it as it is) and give the turn back."""
+
+
+# KEYS[1]: the turn, KEYS[2]: the state; ARGV: holder token, state JSON ('' to keep), ttl.
+# The turn is deleted only by its holder: one that outlived TURN_MS must not end another's.
+_CLOSE = """
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+"""
+
+
+class RedisConversations:
+    """A turn is a short-lived key taken and released in the round trips a message makes anyway.
+
+    Opening touches the profile, reads the state and takes the turn in one script (the three
+    keys share the contact's hash tag: one slot in a Redis Cluster); closing saves the state and
+    releases the turn in another. A process that dies mid-turn holds it for TURN_MS at most.
+    """
+
+    TURN_MS = 5000
+    WAIT_SECONDS = (0.005, 0.01, 0.02, 0.05)  # between tries while another message holds it
+
+    def __init__(self, redis: Redis, contacts: RedisContactStore, keys: Keys,
+                 ttl_seconds: int) -> None:
         self._contacts = contacts
         self._keys = keys
+        self._ttl = ttl_seconds
+        self._close = redis.register_script(_CLOSE)
 
-    async def open(self, message: IncomingMessage) -> tuple[Contact, ConversationState]:
-        """The contact (touched) and its conversation state."""
-        contact, raw = await self._contacts.touch_reading(
-            message, self._keys.state(message.channel, message.user_id))
-        return contact, ConversationState.from_json(raw)
+    async def open(self, message: IncomingMessage) -> Turn:
+        """Take the contact's turn, waiting for the message before it to be answered."""
+        channel, user = message.channel, message.user_id
+        state_key, turn_key = self._keys.state(channel, user), self._keys.turn(channel, user)
+        token = secrets.token_hex(8)
+        deadline = time.monotonic() + 2 * self.TURN_MS / 1000
+        waits = 0
+        while (opened := await self._contacts.touch_in_turn(
+                message, state_key, turn_key, token, self.TURN_MS)) is None:
+            if time.monotonic() > deadline:  # only if turns keep coming faster than TURN_MS
+                raise TransientError(f"conversation {channel}:{user} stayed busy")
+            await asyncio.sleep(self.WAIT_SECONDS[min(waits, len(self.WAIT_SECONDS) - 1)])
+            waits += 1
+        contact, raw = opened
+        return Turn(channel, user, contact, ConversationState.from_json(raw), token)
+
+    async def close(self, turn: Turn, state: ConversationState | None) -> None:
+        """Save the new state (None: leave it as it is) and give the turn back."""
+        await self._close(
+            keys=[self._keys.turn(turn.channel, turn.user_id),
+                  self._keys.state(turn.channel, turn.user_id)],
+            args=[turn.token, state.to_json() if state is not None else "", self._ttl])
