@@ -19,7 +19,6 @@ from bot.errors import ConfigError
 from bot.knowledge.base import KnowledgeBase, load_seed, merge_answers, read_answers_file
 from bot.leads import write_csv
 from bot.messages import IncomingMessage
-from bot.nlu import evaluate
 from bot.nlu.data import load_examples, load_nlu_data
 from bot.nlu.model import train
 from bot.settings import PROJECT_ROOT, Settings, load_config
@@ -101,6 +100,8 @@ def cmd_nlu_train(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_nlu_test(settings: Settings, args: argparse.Namespace) -> int:
     """Score a fresh model on a held-out file (or k-fold on the training data); write reports."""
+    from bot.nlu import evaluate  # scikit-learn's metrics: only this command needs them
+
     config = load_config(settings.sapa_config)
     data = load_nlu_data(settings.sapa_nlu_data)
     # the repository's knowledge base, so a score is reproducible from a clean clone

@@ -1,6 +1,8 @@
 """The NLU engine: compiled inference equals scikit-learn, normalization, entities, payloads."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +26,23 @@ def test_compiled_classifier_matches_scikit_learn(config_path: Path) -> None:
     matrix = sparse.hstack([v.fit_transform(TEXTS) for v in vectorizers]).tocsr()
     classifier = LogisticRegression(C=20.0, max_iter=2000).fit(matrix, LABELS)
     compiled = CompiledClassifier(vectorizers, classifier)
-    for text in [*TEXTS, "iuran jht brp", "kata yang tidak dikenal sama sekali"]:
+    for text in [*TEXTS, "iuran jht brp", "kata yang tidak dikenal sama sekali",
+                 "a  b   IURAN\tjht  x", "jht", ""]:
         row = sparse.hstack([v.transform([text]) for v in vectorizers]).tocsr()
         expected = classifier.predict_proba(row)[0]
         assert np.allclose(compiled.probabilities([text, text]), expected, atol=1e-5)
+
+
+def test_a_serving_process_never_loads_scikit_learn(trained_model: NLU, tmp_path: Path) -> None:
+    model = tmp_path / "model.joblib"
+    model.write_bytes(trained_model.dumps())
+    script = ("import sys; import bot.__main__, bot.web; from bot.nlu.model import NLU; "
+              f"m = NLU.loads(open({str(model)!r}, 'rb').read()); "
+              "assert m.parse('brp iuran bpjs tk').intent.name == 'tanya_iuran'; "
+              "print(sorted({n.split('.')[0] for n in sys.modules} & {'sklearn', 'scipy'}))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, check=True)
+    assert result.stdout.strip() == "[]"  # about 80 MB a web process does not need
 
 
 def test_normalizer_handles_slang_repeats_amounts_and_emoji() -> None:

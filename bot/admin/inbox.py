@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from redis.asyncio import Redis
-from sklearn.cluster import AgglomerativeClustering
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.keys import Keys
 
@@ -91,6 +89,11 @@ class Inbox:
 def group(messages: Sequence[Unanswered], normalize: Callable[[str], str],
           threshold: float = 0.6) -> list[Group]:
     """Similar messages together, biggest groups first."""
+    # Imported here, when a console user opens the inbox: a serving process that is never
+    # asked for it does not carry scikit-learn (about 80 MB).
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     by_text: dict[str, list[Unanswered]] = {}
     for message in messages:
         by_text.setdefault(normalize(message.text) or message.text.strip().lower(),

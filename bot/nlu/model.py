@@ -2,7 +2,8 @@
 
 A trained `NLU` is self-contained (it carries its slang map and gazetteers), so a process can load
 it from Redis without the training files. `parse` is the hot path: one normalization, one sparse
-transform, one small matrix product.
+transform, one small matrix product. scikit-learn is imported only to train, so a process that
+only serves never loads it (see bot/nlu/linear.py).
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import joblib
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from bot.messages import IntentScore, ParseResult
 from bot.nlu.data import PROGRAMS, Example, NLUData
@@ -29,6 +27,9 @@ from bot.nlu.linear import CompiledClassifier
 from bot.nlu.normalize import Normalizer
 from bot.nlu.stem import Stemmer
 from bot.settings import BotConfig
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 FALLBACK_INTENT = "nlu_fallback"
 _PAYLOAD = re.compile(r"^/(?P<intent>[\w/]+)(?P<entities>\{.*\})?$", re.DOTALL)
@@ -146,6 +147,8 @@ def fingerprint(data: NLUData, faq: Sequence[Example], config: BotConfig) -> str
 
 def build_vectorizers(config: BotConfig) -> list[TfidfVectorizer]:
     """The featurizers named in config.yml's pipeline: words, then characters."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # training only: see above
+
     word = config.step("WordTfidfFeaturizer")
     char = config.step("CharTfidfFeaturizer")
     return [
@@ -164,6 +167,10 @@ def featurizer_inputs(plain: str, stemmer: Stemmer | None) -> tuple[str, str]:
 
 def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU, TrainingReport]:
     """Fit a model on the training data plus the knowledge base's FAQ questions."""
+    from scipy import sparse  # training only, as scikit-learn: see the module docstring
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
     started = time.perf_counter()
     faq_examples = list(faq)
     examples = [*data.examples, *faq_examples]

@@ -23,6 +23,10 @@ _WORD = "|".join(
     sorted([*_UNITS, "belas", "puluh", "ratus", *_SCALES, "setengah"], key=len, reverse=True)
 )
 _WORD_SEQ = re.compile(rf"\b(?:(?:{_WORD})\b\s*)+", re.IGNORECASE)
+# Every scale word (and seribu, sejuta) contains one of these: most messages have none, and
+# skip the slow word-sequence scan (the same for digits and the digit scan).
+_SCALE_HINT = re.compile(r"rb|ribu|rebu|jt|jut|yuto", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
 
 _UNIT_RE = r"(?P<unit>juta|jutaan|jt|jtan|jta|yuto|ribu|rb|rebu|k|m)\b"
 _DIGIT_MONEY = re.compile(
@@ -94,7 +98,7 @@ def _digit_value(num: str, unit: str | None) -> float:
 def find_money(text: str) -> list[Span]:
     """Every rupiah amount in the text, in order. Bare small numbers are not money."""
     spans: list[Span] = []
-    for m in _DIGIT_MONEY.finditer(text):
+    for m in _DIGIT_MONEY.finditer(text) if _DIGIT.search(text) else ():
         unit = (m.group("unit") or "").lower() or None
         num = m.group("num")
         if unit is None and not m.group("rp"):
@@ -112,7 +116,7 @@ def find_money(text: str) -> list[Span]:
         if unit == "m" and value < 1_000_000:
             continue
         spans.append(Span(round(value), m.start(), m.end()))
-    for m in _WORD_SEQ.finditer(text):
+    for m in _WORD_SEQ.finditer(text) if _SCALE_HINT.search(text) else ():
         words = m.group(0).lower().split()
         if not any(w in _SCALES or w in ("seribu", "sejuta") for w in words):
             continue
