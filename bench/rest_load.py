@@ -90,6 +90,13 @@ async def fixed_rate(port: int, seconds: float, rate: float, connections: int) -
     return latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -121,7 +128,9 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         asyncio.run(saturate(args.port, 2, args.connections))  # warm-up
+        cpu_before = cpu_seconds(server.pid)
         ok, failed = asyncio.run(saturate(args.port, args.seconds, args.connections))
+        cpu_per_message = (cpu_seconds(server.pid) - cpu_before) / max(ok + failed, 1)
         latencies = sorted(asyncio.run(fixed_rate(args.port, args.seconds, args.rate, 16)))
         memory = rss_mb(server.pid)
     finally:
@@ -134,6 +143,8 @@ def main() -> None:
     print("| metric | value |\n|---|---|")
     print(f"| throughput, {args.connections} connections, {args.seconds:.0f} s | "
           f"{ok / args.seconds:,.0f} messages/s ({failed} non-200) |")
+    print(f"| server CPU per message (saturated) | {cpu_per_message * 1000:.2f} ms, "
+          f"so at most {1 / cpu_per_message:,.0f} messages/s on a free core |")
     print(f"| latency at {args.rate:.0f} messages/s: p50 | {p[49]:.2f} ms |")
     print(f"| latency at {args.rate:.0f} messages/s: p99 | {p[98]:.2f} ms |")
     print(f"| server resident memory after the run | {memory:.0f} MB |")
