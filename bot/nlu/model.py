@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
 FALLBACK_INTENT = "nlu_fallback"
+# Part of the fingerprint: bump it when the pickled classes change shape, so a model an older
+# release stored in Redis is retrained at start-up instead of loaded (2: own analyzers).
+MODEL_FORMAT = 2
 _PAYLOAD = re.compile(r"^/(?P<intent>[\w/]+)(?P<entities>\{.*\})?$", re.DOTALL)
 
 
@@ -134,6 +137,7 @@ def build_extractor(data: NLUData) -> EntityExtractor:
 def fingerprint(data: NLUData, faq: Sequence[Example], config: BotConfig) -> str:
     """A stable hash of everything that shapes a model: retrain exactly when it changes."""
     payload = {
+        "format": MODEL_FORMAT,
         "examples": sorted((e.text, e.intent) for e in [*data.examples, *faq]),
         "synonyms": sorted(data.synonyms.items()),
         "lookups": {k: sorted(v) for k, v in sorted(data.lookups.items())},
