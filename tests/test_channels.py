@@ -56,6 +56,61 @@ async def test_too_long_a_wait_is_transient_and_reserves_nothing(
         assert 9 < (caught.value.retry_after or 0) <= 10  # not pushed further by the refusals
 
 
+async def test_the_cap_counts_each_request_until_a_window_after_its_answer(
+        two_processes: tuple[RateLimiter, RateLimiter]) -> None:
+    spans: list[tuple[float, float]] = []
+
+    async def request(limiter: RateLimiter, flight: float) -> None:
+        async with limiter.capped("cap:1", 3, longest_flight=10, arrival_allowance=1,
+                                  window=0.3):
+            sent = time.monotonic()
+            await asyncio.sleep(flight)  # in flight: the platform counts it somewhere in here
+            spans.append((sent, time.monotonic()))
+
+    await asyncio.gather(*(request(two_processes[i % 2], 0.01 * (i % 4)) for i in range(10)))
+    assert len(spans) == 10
+    for sent, _ in spans:  # at each send, fewer than 3 others sent before and not a window done
+        counting = [s for s, answered in spans if s < sent and answered + 0.3 > sent]
+        assert len(counting) < 3
+
+
+async def test_a_slow_answer_counts_from_the_arrival_allowance(
+        two_processes: tuple[RateLimiter, RateLimiter]) -> None:
+    first, second = two_processes
+    started = time.monotonic()
+
+    async def slow() -> None:
+        async with first.capped("cap:3", 1, longest_flight=10, arrival_allowance=0.05,
+                                window=0.3):
+            await asyncio.sleep(0.2)  # answered late: it reached the platform by 0.05 s
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0.01)
+    async with second.capped("cap:3", 1, longest_flight=10, arrival_allowance=0.05, window=0.3):
+        waited = time.monotonic() - started
+    await task
+    assert 0.33 <= waited < 0.48  # 0.05 + 0.3, not the answer's 0.2 + 0.3
+
+
+async def test_a_place_whose_sender_died_frees_after_the_longest_flight(
+        two_processes: tuple[RateLimiter, RateLimiter]) -> None:
+    dead, alive = two_processes
+    entered = asyncio.Event()
+
+    async def hang() -> None:
+        async with dead.capped("cap:2", 1, longest_flight=0.2, arrival_allowance=1,
+                               window=0.1):
+            entered.set()
+            await asyncio.sleep(30)  # never answered
+
+    hung = asyncio.create_task(hang())
+    await entered.wait()
+    started = time.monotonic()
+    async with alive.capped("cap:2", 1, longest_flight=0.2, arrival_allowance=1, window=0.1):
+        assert time.monotonic() - started >= 0.25  # 0.2 s in flight + 0.1 s window, less slack
+    hung.cancel()
+
+
 async def test_retries_are_bounded() -> None:
     calls = 0
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -48,6 +49,12 @@ class Pacing:
 
 
 REPLY_PACING = Pacing()
+# Longer than a request can take (the channels' HTTP timeouts are 10-15 s): the place under a
+# cap that a killed process held frees after it.
+LONGEST_REQUEST = 60.0
+# How soon after its send a request reaches the platform, at most, when the answer is slower
+# (see RateLimiter.capped): the way there, not the platform's work or the way back.
+ARRIVAL_ALLOWANCE = 0.04
 
 
 # KEYS[1] bucket; ARGV: interval ms, burst tolerance ms, longest acceptable wait ms.
@@ -66,29 +73,46 @@ redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now) + 1000)
 return wait
 """
 
-# KEYS[1] log of send times; ARGV: limit, window ms, a unique member. Returns 0 when counted, or
-# the ms until the oldest send leaves the window.
-_ADMIT = """
+# The cap's log: one member per request, scored (µs) with the time from which it counts for one
+# more window: while in flight, its send plus the longest a request may take, so a dead
+# sender's place comes back eventually; once answered, the latest it reached the platform.
+# KEYS[1] the log; ARGV: limit, window µs, longest flight µs, a unique member. Returns 0 when
+# taken, or the ms until the first place frees.
+_TAKE = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(ARGV[2]) + tonumber(ARGV[3])) / 1000))
   return 0
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tonumber(oldest[2]) + tonumber(ARGV[2]) - now + 1
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.ceil((tonumber(first[2]) + tonumber(ARGV[2]) - now) / 1000)
+"""
+
+# KEYS[1] the log; ARGV: the member, longest flight µs, arrival allowance µs. Answered now: the
+# request reached the platform by now, and (if it was slower) by its send plus the allowance.
+_ANSWERED = """
+local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not held then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local reached = tonumber(held) - tonumber(ARGV[2]) + tonumber(ARGV[3])
+return redis.call('ZADD', KEYS[1], 'XX', math.min(now, reached), ARGV[1])
 """
 
 
 class RateLimiter:
     """Named buckets in Redis; `acquire` waits for a slot or says how long to come back after."""
 
+    CAP_POLL = 0.01  # seconds between looks while every place under a cap is taken
+
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._keys = keys
         self._reserve = redis.register_script(_RESERVE)
-        self._admit = redis.register_script(_ADMIT)
+        self._take = redis.register_script(_TAKE)
+        self._answered = redis.register_script(_ANSWERED)
 
     async def acquire(self, bucket: str, rate: Rate, max_wait: float) -> None:
         """Wait for a slot in `bucket`; TransientError when it is more than `max_wait` s away."""
@@ -101,18 +125,34 @@ class RateLimiter:
         if wait_ms:
             await asyncio.sleep(wait_ms / 1000)
 
-    async def admit(self, bucket: str, limit: int, window: float = 1.0) -> None:
-        """Wait until fewer than `limit` sends started in the last `window` s, then count one.
+    @asynccontextmanager
+    async def capped(self, bucket: str, limit: int, *, longest_flight: float = LONGEST_REQUEST,
+                     arrival_allowance: float = ARRIVAL_ALLOWANCE, window: float = 1.0,
+                     ) -> AsyncIterator[None]:
+        """Hold one of `limit` places from before a request until a `window` after it arrived.
 
-        A sliding log beside `acquire`'s pacing, for hard caps: a process that wakes late
-        from its reserved slot (a busy CPU) would otherwise send together with the next slots.
+        A hard cap beside `acquire`'s pacing. A platform counts a request when it arrives, some
+        time between the send and the answer: an answer within `arrival_allowance` bounds it;
+        a slower one is taken to have arrived within the allowance (the rest is the platform's
+        work and the way back). So every `window` of arrivals holds `limit` or fewer whenever
+        requests reach the platform within `arrival_allowance` of their send, and always when
+        the answers come sooner. A send whose retries wait a `window` or more between attempts
+        still counts once a window.
         """
+        key = self._keys.rate(f"{bucket}:log")
+        member = uuid.uuid4().hex
+        window_us, flight_us = int(window * 1_000_000), int(longest_flight * 1_000_000)
         while True:
-            wait_ms = int(await self._admit(keys=[self._keys.rate(f"{bucket}:log")],
-                                            args=[limit, int(window * 1000), uuid.uuid4().hex]))
+            wait_ms = int(await self._take(keys=[key], args=[limit, window_us, flight_us, member]))
             if wait_ms <= 0:
-                return
-            await asyncio.sleep(wait_ms / 1000)
+                break
+            # an answer may free a place sooner than the log can tell: look again soon
+            await asyncio.sleep(min(wait_ms / 1000, self.CAP_POLL))
+        try:
+            yield
+        finally:  # if this fails, the place frees itself after `longest_flight`
+            await self._answered(keys=[key], args=[member, flight_us,
+                                                   int(arrival_allowance * 1_000_000)])
 
 
 async def retry_transient(call: Callable[[], Awaitable[T]], pacing: Pacing) -> T:

@@ -287,9 +287,10 @@ class TelegramChannel:
             await limiter.acquire(f"{self._bucket}:chat:{chat_id}", PER_CHAT, max_wait)
             await limiter.acquire(self._bucket, OVERALL, max_wait)
             try:
-                sent = await self.bot.send_message(
-                    chat_id, to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup,
-                    link_preview_options=NO_PREVIEW)
+                async with limiter.capped(self._bucket, OVERALL.count):
+                    sent = await self.bot.send_message(
+                        chat_id, to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup,
+                        link_preview_options=NO_PREVIEW)
             except TelegramError as exc:
                 error = mapped_error(exc)
                 if isinstance(error, RecipientError) and error.reason == "blocked":

@@ -366,10 +366,12 @@ class WhatsAppChannel:
                    "to": user_id, **message}
 
         async def attempt() -> str:
-            await self._ctx.limiter.acquire(self._bucket, PER_NUMBER, self._pacing.max_wait)
+            limiter = self._ctx.limiter
+            await limiter.acquire(self._bucket, PER_NUMBER, self._pacing.max_wait)
             try:
-                response = await self._http.post(f"/{self.config.phone_number_id}/messages",
-                                                 json=payload)
+                async with limiter.capped(self._bucket, PER_NUMBER.count):
+                    response = await self._http.post(
+                        f"/{self.config.phone_number_id}/messages", json=payload)
             except httpx.HTTPError as exc:
                 raise TransientError(f"WhatsApp: {exc!r}") from exc
             if response.is_success:
