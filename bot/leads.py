@@ -86,7 +86,7 @@ class RedisLeadStore:
             start += len(ids)
 
 
-def _cell(value: str) -> str:
+def csv_cell(value: str) -> str:
     """A worker's text as a CSV cell that a spreadsheet will not run as a formula."""
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
@@ -97,6 +97,6 @@ async def write_csv(leads: AsyncIterator[Lead], out: TextIO) -> int:
     writer.writeheader()
     count = 0
     async for lead in leads:
-        writer.writerow({k: _cell(v) for k, v in asdict(lead).items()})
+        writer.writerow({k: csv_cell(v) for k, v in asdict(lead).items()})
         count += 1
     return count

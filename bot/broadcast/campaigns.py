@@ -21,6 +21,7 @@ import orjson
 from redis.asyncio import Redis
 
 from bot.broadcast.segments import Segment
+from bot.channels import telegram, whatsapp
 from bot.channels.base import Template
 from bot.contacts import Contact
 from bot.errors import BadRequest
@@ -30,8 +31,8 @@ from bot.messages import Button, Reply
 # bot.app's zone too; not imported from there, which would load the NLU into every worker.
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MAX_TEXT = 900  # a WhatsApp interactive body holds 1024: room for a name and the footer
-MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20  # WhatsApp reply buttons
-MAX_PAYLOAD_BYTES = 64  # Telegram's callback_data
+MAX_BUTTONS, MAX_BUTTON_TITLE = whatsapp.MAX_BUTTONS, whatsapp.BUTTON_TITLE_LIMIT  # reply buttons
+MAX_PAYLOAD_BYTES = telegram.CALLBACK_DATA_LIMIT
 FOOTER = "\n\nBalas *stop* jika tidak ingin menerima info seperti ini lagi."
 NAME_FALLBACK = "Bapak/Ibu"
 GROUP = "workers"  # the consumer group every worker joins
@@ -126,35 +127,96 @@ class Campaign:
     note: str = ""  # why it was paused, when a worker paused it
     enqueued: bool = False  # the whole segment is in the queue
 
+    def hold(self, now: datetime) -> tuple[str, datetime] | None:
+        """Why sends must wait and until when ("scheduled" or "quiet_hours"), else None."""
+        if self.send_at is not None and now < self.send_at:
+            return "scheduled", self.send_at
+        if self.quiet_hours is not None and self.quiet_hours.holds(now):
+            return "quiet_hours", self.quiet_hours.ends_after(now)
+        return None
+
+    def situation(self, now: datetime) -> tuple[str, str, datetime | None]:
+        """The status, why and until when, as staff are told it.
+
+        A running campaign held back gives "scheduled" or "quiet_hours" and when it goes on; a
+        paused one its note; any other just its status.
+        """
+        hold = self.hold(now)
+        if self.status == "running" and hold is not None:
+            return self.status, *hold
+        return self.status, self.note if self.status == "paused" else "", None
+
     def held_until(self, now: datetime) -> datetime | None:
         """When sends may start if they must wait (scheduled time, quiet hours), else None."""
-        if self.send_at is not None and now < self.send_at:
-            return self.send_at
-        if self.quiet_hours is not None and self.quiet_hours.holds(now):
-            return self.quiet_hours.ends_after(now)
-        return None
+        hold = self.hold(now)
+        return hold[1] if hold else None
+
+
+def wib(text: str) -> datetime:
+    """A wall-clock time staff typed ("2026-11-22 08:00", "2026-11-22T08:00") as WIB.
+
+    Raises ValueError for anything else.
+    """
+    return datetime.fromisoformat(text.strip()).replace(tzinfo=JAKARTA)
+
+
+def button(title: str, payload: str = "") -> Button:
+    """A campaign button; without a payload it sends its title, which the NLU reads as typed."""
+    return Button(title.strip(), payload.strip() or title.strip())
+
+
+# What a platform would refuse, by code, in English for the CLI; the console words the same
+# codes in Indonesian.
+PROBLEMS = {
+    "name_empty": "a campaign needs a name",
+    "text_empty": "the message text is empty",
+    "text_too_long": "the text has {value} characters; at most {limit}",
+    "too_many_buttons": "at most {limit} buttons (WhatsApp's limit)",
+    "button_title": "button title {value!r} must have 1-{limit} characters",
+    "button_payload": "button payload {value!r} is over {limit} bytes",
+    "template_name": "the template needs its approved name",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a campaign is refused: the part it concerns, a code of PROBLEMS, the numbers."""
+
+    field: str  # "name", "text", "buttons" or "template"
+    code: str
+    value: str = ""
+    limit: int = 0
+
+    def __str__(self) -> str:
+        return PROBLEMS[self.code].format(value=self.value, limit=self.limit)
+
+
+def problems(name: str, message: Message) -> list[Problem]:
+    """Everything a platform would refuse in a campaign, in the order of the form."""
+    found = []
+    if not name.strip():
+        found.append(Problem("name", "name_empty"))
+    if not message.text.strip():
+        found.append(Problem("text", "text_empty"))
+    if len(message.text) > MAX_TEXT:
+        found.append(Problem("text", "text_too_long", str(len(message.text)), MAX_TEXT))
+    if len(message.buttons) > MAX_BUTTONS:
+        found.append(Problem("buttons", "too_many_buttons", limit=MAX_BUTTONS))
+    for b in message.buttons:
+        if not b.title.strip() or len(b.title) > MAX_BUTTON_TITLE:
+            found.append(Problem("buttons", "button_title", b.title, MAX_BUTTON_TITLE))
+        if len(b.payload.encode()) > MAX_PAYLOAD_BYTES:
+            found.append(Problem("buttons", "button_payload", b.payload, MAX_PAYLOAD_BYTES))
+    if message.template is not None and not message.template.name.strip():
+        found.append(Problem("template", "template_name"))
+    return found
 
 
 def validate(name: str, message: Message) -> None:
     """Refuse what a platform would refuse, with a message staff can act on."""
-    problems = []
-    if not name.strip():
-        problems.append("a campaign needs a name")
-    if not message.text.strip():
-        problems.append("the message text is empty")
-    if len(message.text) > MAX_TEXT:
-        problems.append(f"the text has {len(message.text)} characters; at most {MAX_TEXT}")
-    if len(message.buttons) > MAX_BUTTONS:
-        problems.append(f"at most {MAX_BUTTONS} buttons (WhatsApp's limit)")
-    for b in message.buttons:
-        if not b.title.strip() or len(b.title) > MAX_BUTTON_TITLE:
-            problems.append(f"button title {b.title!r} must have 1-{MAX_BUTTON_TITLE} characters")
-        if len(b.payload.encode()) > MAX_PAYLOAD_BYTES:
-            problems.append(f"button payload {b.payload!r} is over {MAX_PAYLOAD_BYTES} bytes")
-    if message.template is not None and not message.template.name.strip():
-        problems.append("the template needs its approved name")
-    if problems:
-        raise BadRequest("; ".join(problems))
+    found = problems(name, message)
+    if found:
+        raise BadRequest("; ".join(map(str, found)))
 
 
 def _encode(campaign: Campaign) -> bytes:
@@ -253,9 +315,11 @@ class CampaignStore:
             raise BadRequest(f"no campaign {campaign_id!r}", 404)
         return campaign
 
-    async def recent(self, limit: int = 20) -> list[Campaign]:
-        """The newest campaigns first."""
-        ids = await self._redis.zrevrange(self._keys.campaigns_index(), 0, limit - 1)
+    async def recent(self, limit: int = 20, since: datetime | None = None) -> list[Campaign]:
+        """The newest campaigns first (only those created at `since` or later, if given)."""
+        ids = await self._redis.zrevrangebyscore(
+            self._keys.campaigns_index(), "+inf", since.timestamp() if since else "-inf",
+            start=0, num=limit)
         found = [await self.get(i) for i in ids]
         return [c for c in found if c is not None]
 

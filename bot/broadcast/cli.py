@@ -15,16 +15,23 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
-from bot.broadcast.campaigns import JAKARTA, Campaign, CampaignStore, Message, QuietHours
+from bot.broadcast.campaigns import (
+    JAKARTA,
+    Campaign,
+    CampaignStore,
+    Message,
+    QuietHours,
+    button,
+    wib,
+)
 from bot.broadcast.imports import import_contacts
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.report import Progress, progress, write_report
 from bot.broadcast.runtime import Sender, open_sender
-from bot.broadcast.segments import Segment, preview
+from bot.broadcast.segments import Segment, preview, tag_set, yes_no
 from bot.broadcast.worker import Worker
 from bot.channels.base import Template
 from bot.errors import BadRequest, ConfigError
-from bot.messages import Button
 from bot.settings import Settings
 
 FINAL = ("done", "cancelled")
@@ -46,44 +53,33 @@ def _run(settings: Settings, work: Callable[[Sender], Awaitable[int]]) -> int:
 
 def _when(text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=JAKARTA)
+        return wib(text)
     except ValueError as exc:
         raise ConfigError(f"--at wants a WIB time like '2026-11-22 08:00', not {text!r}") from exc
-
-
-def _button(text: str) -> Button:
-    title, _, payload = text.partition("=")
-    return Button(title.strip(), payload.strip() or title.strip())
-
-
-def _yes_no(text: str | None) -> bool | None:
-    return None if text is None else text.lower() in ("ya", "yes", "y", "1", "true")
 
 
 def segment_from(args: argparse.Namespace) -> Segment:
     """The segment options of `create`."""
     return Segment(tuple(args.channel), tuple(args.pekerjaan), tuple(args.wilayah),
-                   tuple(args.kabupaten), tuple(t.lower() for t in args.tag), True,
-                   args.active_days, _yes_no(args.registered))
+                   tuple(args.kabupaten), tuple(sorted(tag_set(",".join(args.tag)))), True,
+                   args.active_days, yes_no(args.registered))
 
 
 def message_from(args: argparse.Namespace) -> Message:
     """The message options of `create`."""
     template = (Template(args.template, args.template_language, tuple(args.template_param))
                 if args.template else None)
-    return Message(args.text, tuple(_button(b) for b in args.button), template)
+    return Message(args.text, tuple(button(*b.partition("=")[::2]) for b in args.button),
+                   template)
 
 
 def describe(campaign: Campaign, now: datetime) -> str:
     """Status in words: running, scheduled or held by quiet hours, paused (why) ..."""
-    if campaign.status == "running":
-        held = campaign.held_until(now)
-        if held is not None:
-            why = "scheduled" if campaign.send_at and now < campaign.send_at else "quiet hours"
-            return f"running, {why} until {held.astimezone(JAKARTA):%Y-%m-%d %H:%M} WIB"
-    if campaign.status == "paused" and campaign.note:
-        return f"paused: {campaign.note}"
-    return campaign.status
+    status, why, until = campaign.situation(now)
+    if until is not None:
+        until = until.astimezone(JAKARTA)
+        return f"{status}, {why.replace('_', ' ')} until {until:%Y-%m-%d %H:%M} WIB"
+    return f"{status}: {why}" if why else status
 
 
 def progress_line(p: Progress, now: datetime, width: int = 30) -> str:
@@ -168,7 +164,8 @@ def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
             statuses = ", ".join(f"{name} {n:,}" for name, n in s.statuses.most_common())
             print(f"wrote {s.rows:,} recipients to {args.out}: {statuses or 'none'}")
             print(f"WhatsApp delivered {s.delivered:,}, read {s.read:,}; after the message "
-                  f"{s.replied:,} replied and {s.opted_out_after:,} opted out")
+                  f"{s.replied:,} replied, {s.opted_out_after:,} opted out and {s.leads:,} "
+                  "left a lead")
         return 0
 
     return _run(settings, work)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from bot.broadcast.campaigns import JAKARTA
-from bot.broadcast.segments import tags_of
+from bot.broadcast.segments import tag_set, tags_of
 from bot.contacts import RedisContactStore
 
 CHANNEL = "whatsapp"
@@ -56,10 +56,6 @@ def _consent_time(row: Mapping[str, str], now: datetime) -> datetime:
     return datetime.combine(date.fromisoformat(given), time(0, 0), JAKARTA)
 
 
-def _tags(text: str) -> set[str]:
-    return {t.strip().lower() for t in re.split(r"[;,]", text) if t.strip()}
-
-
 async def import_contacts(contacts: RedisContactStore, rows: Iterable[Mapping[str, str]],
                           now: datetime, source: str) -> ImportResult:
     """Store the consenting rows of a list (a csv.DictReader); line numbers count the header."""
@@ -88,7 +84,7 @@ async def import_contacts(contacts: RedisContactStore, rows: Iterable[Mapping[st
                   if row.get(name) and not known.get(name)}
         if terdaftar:
             values["terdaftar"] = terdaftar
-        tags = (tags_of(existing) if existing else set()) | _tags(row.get("tags", ""))
+        tags = (tags_of(existing) if existing else set()) | tag_set(row.get("tags", ""))
         if tags:
             values["tags"] = ",".join(sorted(tags))
         if not known.get("consent"):

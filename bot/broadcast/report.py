@@ -2,8 +2,8 @@
 
 Progress reads only the campaign's counters. The report walks every recipient once, in batches:
 its outcome, WhatsApp's delivery status of the message sent (stored per message id by the
-adapter), and whether the contact wrote to us or opted out after the send. Telegram has no
-delivery receipts, so delivered and read are counted for WhatsApp only.
+adapter), and whether the contact wrote to us, opted out or left a pendataan lead after the send.
+Telegram has no delivery receipts, so delivered and read are counted for WhatsApp only.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bot.broadcast.ledger import QUEUED, SENT, STATES, Entry, Ledger
 from bot.channels.delivery import RANKS
 from bot.contacts import Contact, RedisContactStore
 from bot.keys import Keys
+from bot.leads import csv_cell
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Row:
     delivery: str
     replied: str
     opted_out_after: str
+    lead_after: str
 
 
 REPORT_COLUMNS = tuple(f.name for f in fields(Row))
@@ -82,13 +84,26 @@ class Summary:
     read: int = 0
     replied: int = 0
     opted_out_after: int = 0
+    leads: int = 0
+
+    def add(self, row: Row) -> None:
+        """Count one recipient's row."""
+        self.rows += 1
+        self.statuses[row.status] += 1
+        rank = RANKS.get(row.delivery, 0)
+        self.delivered += RANKS["delivered"] <= rank < RANKS["failed"]
+        self.read += rank == RANKS["read"]
+        self.replied += row.replied == "yes"
+        self.opted_out_after += row.opted_out_after == "yes"
+        self.leads += row.lead_after == "yes"
 
 
 def _after(value: str | None, moment: str) -> bool:
     return bool(value and moment and datetime.fromisoformat(value) > datetime.fromisoformat(moment))
 
 
-def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: str) -> Row:
+def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: str,
+         lead_at: str | None) -> Row:
     channel, _, user_id = entry.recipient.partition(":")
     status = STATES[entry.state]
     if entry.state == QUEUED and campaign.status == "cancelled":
@@ -97,10 +112,11 @@ def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: st
     opted_out = contact is not None and contact.get("consent") == "opt_out" and \
         _after(contact.get("consent_at"), entry.at)
     name = (contact.get("nama") or contact.get("display_name") or "") if contact else ""
-    return Row(channel, user_id, name, status, entry.detail if entry.state != SENT else "",
-               entry.detail if entry.state == SENT else "", entry.message_id, entry.at,
-               delivery, "yes" if replied and entry.state == SENT else "",
-               "yes" if opted_out and entry.state == SENT else "")
+    sent = entry.state == SENT
+    return Row(channel, user_id, name, status, entry.detail if not sent else "",
+               entry.detail if sent else "", entry.message_id, entry.at,
+               delivery, "yes" if replied and sent else "", "yes" if opted_out and sent else "",
+               "yes" if sent and _after(lead_at, entry.at) else "")
 
 
 async def rows(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,
@@ -108,15 +124,30 @@ async def rows(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactS
     """Every recipient's row, read a batch at a time."""
     async for batch in ledger.entries(campaign.id):
         found = await contacts.get_many([e.recipient for e in batch])
-        sent_on_whatsapp = [e for e in batch
-                            if e.state == SENT and e.recipient.startswith("whatsapp:")]
+        sent_to = [e for e in batch if e.state == SENT]
+        on_whatsapp = [e for e in sent_to if e.recipient.startswith("whatsapp:")]
         async with redis.pipeline(transaction=False) as pipe:
-            for e in sent_on_whatsapp:
+            for e in on_whatsapp:
                 pipe.hget(keys.delivery_status("whatsapp", e.message_id), "status")
-            statuses = dict(zip([e.recipient for e in sent_on_whatsapp], await pipe.execute(),
-                                strict=True))
+            for e in sent_to:
+                pipe.hget(keys.lead(*e.recipient.split(":", 1)), "created_at")
+            answers = await pipe.execute()
+        statuses = dict(zip([e.recipient for e in on_whatsapp], answers[:len(on_whatsapp)],
+                            strict=True))
+        leads = dict(zip([e.recipient for e in sent_to], answers[len(on_whatsapp):],
+                         strict=True))
         for entry, contact in zip(batch, found, strict=True):
-            yield _row(campaign, entry, contact, statuses.get(entry.recipient) or "")
+            yield _row(campaign, entry, contact, statuses.get(entry.recipient) or "",
+                       leads.get(entry.recipient))
+
+
+async def summarise(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,
+                    campaign: Campaign) -> Summary:
+    """The report's totals without writing it (one walk over the recipients)."""
+    summary = Summary()
+    async for row in rows(redis, keys, ledger, contacts, campaign):
+        summary.add(row)
+    return summary
 
 
 async def write_report(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,
@@ -126,12 +157,6 @@ async def write_report(redis: Redis, keys: Keys, ledger: Ledger, contacts: Redis
     writer.writeheader()
     summary = Summary()
     async for row in rows(redis, keys, ledger, contacts, campaign):
-        writer.writerow(asdict(row))
-        summary.rows += 1
-        summary.statuses[row.status] += 1
-        rank = RANKS.get(row.delivery, 0)
-        summary.delivered += RANKS["delivered"] <= rank < RANKS["failed"]
-        summary.read += rank == RANKS["read"]
-        summary.replied += row.replied == "yes"
-        summary.opted_out_after += row.opted_out_after == "yes"
+        writer.writerow({k: csv_cell(v) for k, v in asdict(row).items()})
+        summary.add(row)
     return summary

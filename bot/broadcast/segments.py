@@ -10,6 +10,7 @@ be reached by a broadcast.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -24,11 +25,22 @@ BROADCAST_CHANNELS = ("telegram", "whatsapp")
 SEGMENT_FIELDS = ("consent", "pekerjaan", "wilayah", "kabupaten", "tags", "terdaftar",
                   "last_seen")
 SAMPLE_SIZE = 5
+YES = frozenset({"ya", "y", "yes", "1", "true"})
 
 
 def tags_of(contact: Contact) -> set[str]:
     """A contact's tags (stored comma-separated)."""
     return {t for t in (contact.get("tags") or "").split(",") if t}
+
+
+def tag_set(text: str) -> set[str]:
+    """Tags as typed ("pasar; FGD", "fgd,pasar") in the form they are stored and matched."""
+    return {t.strip().lower() for t in re.split(r"[;,]", text) if t.strip()}
+
+
+def yes_no(text: str | None) -> bool | None:
+    """A yes/no filter as typed ("ya", "tidak"); nothing typed matches either."""
+    return None if not text else text.strip().lower() in YES
 
 
 def _contains_any(value: str | None, wanted: tuple[str, ...]) -> bool:

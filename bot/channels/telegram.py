@@ -138,6 +138,16 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
                                  for b in buttons])
 
 
+def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """A reply as Bot API messages: pieces under 4096 characters, the keyboard on the last.
+
+    Each piece is sent as `to_html(piece)`.
+    """
+    pieces = split_text(reply.text, MESSAGE_LIMIT)
+    return [(piece, keyboard(reply.buttons) if index == len(pieces) - 1 else None)
+            for index, piece in enumerate(pieces)]
+
+
 def _callback_data(button: Button) -> str:
     if len(button.payload.encode()) <= CALLBACK_DATA_LIMIT:
         return button.payload
@@ -268,13 +278,8 @@ class TelegramChannel:
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> list[str]:
         """Deliver replies in order, each split under 4096 characters; returns message ids."""
-        ids: list[str] = []
-        for reply in replies:
-            pieces = split_text(reply.text, MESSAGE_LIMIT)
-            for index, piece in enumerate(pieces):
-                markup = keyboard(reply.buttons) if index == len(pieces) - 1 else None
-                ids.append(await self._send_one(user_id, piece, markup))
-        return ids
+        return [await self._send_one(user_id, text, markup)
+                for reply in replies for text, markup in render(reply)]
 
     async def send_template(self, user_id: str, template: Template) -> str:
         """Telegram has no templates (and no 24-hour window): broadcasts send a Reply instead."""
