@@ -9,10 +9,13 @@ own key prefix. Users are stored with one argon2 hash made once, so setting up c
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +24,20 @@ from argon2 import PasswordHasher
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
+from bot.admin import campaigns as campaigns_module
 from bot.admin import console as console_module
 from bot.admin.accounts import RedisUserStore, User
 from bot.admin.site import GUARDED
 from bot.app import open_runtime
+from bot.broadcast.campaigns import CampaignStore
+from bot.broadcast.ledger import Ledger, sent, skipped
+from bot.broadcast.worker import enqueue_campaign
+from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
+from bot.contacts import RedisContactStore
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
+from bot.leads import Lead, RedisLeadStore
+from bot.messages import IncomingMessage
 from bot.nlu.model import NLU
 from bot.settings import Settings
 from bot.web import create_app
@@ -35,8 +46,9 @@ from tests.conftest import TODAY, delete_prefix, publish_model
 PASSWORD = "kata-sandi-panjang"
 REST = "/webhooks/rest/webhook"
 PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
+# campaign_id: a cancelled campaign made by `shared`, which no request can change any more.
 SAMPLE_PARAMS = {"answer_id": "sapa", "fact_id": "bpu_iuran_jkk_rate", "version": "1",
-                 "username": "budi", "channel": "rest", "user_id": "628111"}
+                 "username": "budi", "channel": "rest", "user_id": "628111", "campaign_id": ""}
 NEW_FAQ = {"text": "Lomba foto peserta dibuka tiap Agustus; info di kantor cabang.",
            "questions": ["ada lomba foto bpjs?", "lomba foto peserta bpjs kapan",
                          "info lomba foto bpjs ketenagakerjaan"],
@@ -87,8 +99,22 @@ def shared(redis_url: str, config_path: Path, model_blob: bytes,
     prefix = f"sptest-{uuid.uuid4().hex[:8]}"
     settings = Settings(redis_url=redis_url, sapa_key_prefix=prefix, sapa_config=config_path)
     with make_client(settings, redis_url, prefix, model_blob, trained_model) as test_client:
+        SAMPLE_PARAMS["campaign_id"] = cancelled_campaign(test_client)
         yield test_client
     delete_prefix(redis_url, prefix)
+
+
+def cancelled_campaign(client: TestClient) -> str:
+    """A campaign whose every route answers, and which no start, pause or resume can move."""
+    headers = {"x-csrf-token": login(client, "budi")}
+    created = client.post("/admin/api/campaigns", json={"name": "Matriks", "text": "Halo"},
+                          headers=headers)
+    assert created.status_code == 201, created.text
+    campaign_id = str(created.json()["id"])
+    assert client.post(f"/admin/api/campaigns/{campaign_id}/cancel",
+                       headers=headers).json()["status"] == "cancelled"
+    client.cookies.clear()
+    return campaign_id
 
 
 @pytest.fixture(scope="module")
@@ -621,6 +647,272 @@ def test_cli_creates_the_first_admin(settings: Settings, monkeypatch: pytest.Mon
     monkeypatch.setattr("sys.stdin", io.StringIO("pendek\n"))
     assert main(["admin", "create-user", "lain", "--password-stdin"]) == 2
     assert "minimal 10" in capsys.readouterr().err
+
+
+# -- campaigns -------------------------------------------------------------------------------
+
+LATER = TODAY + timedelta(minutes=5)
+
+
+async def _add_contacts(settings: Settings, contacts: list[tuple[str, str, dict[str, str]]],
+                        ) -> None:
+    redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
+    store = RedisContactStore(redis, Keys(settings.sapa_key_prefix), 86400)
+    for channel, user_id, profile in contacts:
+        seen = TODAY - timedelta(hours=1)
+        await store.touch(IncomingMessage(channel, user_id, "halo", seen))
+        await store.update(channel, user_id, {"consent": "opt_in", "consent_at": seen.isoformat(),
+                                              "consent_channel": channel, **profile})
+    await redis.aclose()
+
+
+def add_contacts(settings: Settings, *contacts: tuple[str, str, dict[str, str]]) -> None:
+    """Contacts who wrote an hour before the app's clock and opted in (unless `consent` says)."""
+    asyncio.run(_add_contacts(settings, list(contacts)))
+
+
+TRADERS = (("telegram", "101", {"nama": "Siti <script>alert(1)</script>",
+                                "pekerjaan": "pedagang sayur", "wilayah": "Kec. Genteng"}),
+           ("telegram", "102", {"nama": "Joko", "pekerjaan": "ojol", "wilayah": "Kec. Genteng"}),
+           ("whatsapp", "6281300000001", {"nama": '=HYPERLINK("http://contoh.invalid")',
+                                          "pekerjaan": "pedagang pasar", "tags": "fgd"}),
+           ("whatsapp", "6281300000002", {"nama": "Rina", "pekerjaan": "pedagang",
+                                          "wilayah": "Kec. Tegalsari"}),
+           ("telegram", "103", {"nama": "Budi", "pekerjaan": "pedagang", "consent": "opt_out"}))
+ALL_FIELDS = {"name": "Undangan FGD", "channels": "", "opted_in": "ya", "pekerjaan": "",
+              "wilayah": "", "kabupaten": "", "tags": "", "active_within_days": "",
+              "registered": "", "text": "Halo {nama}, ada FGD *Sabtu* jam 9 <di balai RW>.",
+              "button_title_0": "Saya datang", "button_payload_0": "/setuju",
+              "button_title_1": "", "button_payload_1": "", "button_title_2": "",
+              "button_payload_2": "", "template": "undangan_fgd", "template_language": "id",
+              "template_params": "{nama}\nSabtu jam 9", "send": "now", "send_at": "",
+              "quiet": "1", "quiet_start": "21:00", "quiet_end": "07:00"}
+
+
+def test_preview_counts_the_segment_and_shows_the_message_per_platform(
+        client: TestClient, settings: Settings) -> None:
+    add_contacts(settings, *TRADERS)
+    login(client, "budi")
+    preview = "/admin/api/campaigns/preview"
+    everyone = client.get(preview).json()
+    assert everyone["total"] == 4  # the opted-out trader is never counted
+    assert everyone["by_channel"] == {"telegram": 2, "whatsapp": 2}
+    assert client.get(preview, params={"opted_in": "semua"}).json()["total"] == 5
+    traders = client.get(preview, params={**ALL_FIELDS, "pekerjaan": "pedagang",
+                                          "wilayah": "genteng"}).json()
+    assert traders["total"] == 1
+    assert traders["sample"][0]["name"] == "Siti <script>alert(1)</script>"  # JSON, as stored
+    assert traders["name"] == "Siti <script>alert(1)</script>"
+    telegram = traders["telegram"][0]
+    assert telegram["html"].startswith("Halo Siti &lt;script&gt;alert(1)&lt;/script&gt;, ada "
+                                       "FGD <b>Sabtu</b> jam 9 &lt;di balai RW&gt;.")
+    assert "Balas <b>stop</b>" in telegram["html"]
+    assert telegram["rows"] == [["Saya datang"]]
+    whatsapp = traders["whatsapp"][0]
+    assert "&lt;script&gt;" in whatsapp["html"]
+    assert whatsapp["rows"] == [["Saya datang"]]
+    assert traders["template"]["parameters"] == ["Siti <script>alert(1)</script>",
+                                                 "Sabtu jam 9"]
+    assert client.get(preview, params={"tags": "FGD"}).json()["total"] == 1
+    assert client.get(preview, params={"channels": "whatsapp",
+                                       "registered": "tidak"}).json()["total"] == 0
+    refused = client.get(preview, params={"active_within_days": "seminggu"})
+    assert refused.status_code == 422
+    assert "active_within_days" in refused.json()["fields"]
+
+
+def test_campaign_lifecycle_through_the_api_is_audited(client: TestClient,
+                                                       settings: Settings) -> None:
+    add_contacts(settings, *TRADERS)
+    headers = {"x-csrf-token": login(client, "budi")}
+    created = client.post("/admin/api/campaigns", headers=headers, json={
+        "name": "Pengingat iuran", "segment": {"pekerjaan": ["pedagang"], "tags": ["FGD"]},
+        "text": "Halo {nama}", "buttons": [{"title": "Menu"}],
+        "template": {"name": "pengingat", "parameters": ["{nama}"]}, "quiet_hours": "off"})
+    assert created.status_code == 201, created.text
+    campaign = created.json()
+    assert (campaign["status"], campaign["created_by"], campaign["quiet_hours"]) == \
+        ("draft", "budi", "off")
+    assert campaign["segment"]["tags"] == ["fgd"]
+    assert campaign["message"]["buttons"] == [{"title": "Menu", "payload": "Menu"}]
+    url = f"/admin/api/campaigns/{campaign['id']}"
+    assert client.get("/admin/api/campaigns").json()[0]["id"] == campaign["id"]
+
+    started = client.post(f"{url}/start", headers=headers,
+                          json={"send_at": "2026-11-22T08:00"}).json()
+    assert (started["before"], started["status"], started["changed"]) == \
+        ("draft", "running", True)
+    assert started["send_at"] == "2026-11-22T08:00:00+07:00"
+    assert started["status_text"] == "berjalan, terjadwal sampai 22/11/2026 08:00 WIB"
+    again = client.post(f"{url}/start", headers=headers).json()
+    assert (again["changed"], again["status"]) == (False, "running")  # starting twice: once
+    assert client.post(f"{url}/pause", headers=headers).json()["status_text"] == \
+        "dijeda: oleh budi"
+    assert client.post(f"{url}/resume", headers=headers).json()["status"] == "running"
+    cancelled = client.post(f"{url}/cancel", headers=headers).json()
+    assert (cancelled["before"], cancelled["status"]) == ("running", "cancelled")
+    assert client.post(f"{url}/resume", headers=headers).json()["changed"] is False
+    assert client.get(url).json()["progress"]["queued"] == 0  # no worker ran
+
+    login(client)
+    audit = [(e["action"], e["target"]) for e in client.get("/admin/api/audit").json()[1:6]]
+    assert audit == [(action, campaign["id"]) for action in (
+        "kampanye.batal", "kampanye.lanjut", "kampanye.jeda", "kampanye.mulai", "kampanye.buat")]
+    missing = client.get("/admin/api/campaigns/20261121-000000")
+    assert (missing.status_code, missing.json()["error"]) == \
+        (404, "Kampanye 20261121-000000 tidak ada.")
+
+
+def test_campaign_api_refuses_field_by_field(client: TestClient) -> None:
+    headers = {"x-csrf-token": login(client, "budi")}
+    refused = client.post("/admin/api/campaigns", headers=headers, json={
+        "name": " ", "segment": {"opted_in": None, "channels": ["sms"]}, "text": "x" * 901,
+        "buttons": [{"title": "Judul yang jauh terlalu panjang"}], "quiet_hours": "malam",
+        "start": True, "send_at": "2026-11-20T08:00"})
+    assert refused.status_code == 422
+    assert set(refused.json()["fields"]) == {"name", "opted_in", "channels", "text", "buttons",
+                                             "quiet_hours", "send_at"}
+    assert refused.json()["fields"]["text"] == "901 karakter; maksimal 900"
+    assert client.get("/admin/api/campaigns").json() == []
+    assert client.post("/admin/api/campaigns", headers=headers,
+                       content=b"name=x").status_code == 415
+
+
+def test_campaign_form_keeps_what_was_typed_and_counts_without_script(
+        client: TestClient, settings: Settings) -> None:
+    add_contacts(settings, *TRADERS)
+    login(client, "budi")
+    page = client.get("/admin/kampanye/baru")
+    assert 'name="quiet" value="1" checked' in page.text  # config.yml's quiet hours
+    assert 'value="21:00"' in page.text
+    csrf = page_csrf(client, "/admin/kampanye/baru")
+    counted = client.post("/admin/kampanye/baru", data={
+        **ALL_FIELDS, "csrf": csrf, "aksi": "hitung", "pekerjaan": "pedagang"})
+    assert counted.status_code == 200
+    assert re.search(r'id="live-count">3<', counted.text)
+    assert "Siti &lt;script&gt;alert(1)&lt;/script&gt;" in counted.text
+    assert "<script>alert" not in counted.text
+    assert "FGD <b>Sabtu</b> jam 9 &lt;di balai RW&gt;" in counted.text  # the Telegram bubble
+    assert client.get("/admin/api/campaigns").json() == []  # counting creates nothing
+
+    refused = client.post("/admin/kampanye/baru", data={
+        **ALL_FIELDS, "csrf": csrf, "aksi": "mulai", "name": "", "opted_in": "semua",
+        "text": "Pesan saya {nama}", "send": "at", "send_at": "2026-11-21T09:00",
+        "quiet_start": ""})
+    assert refused.status_code == 422
+    assert "Belum tersimpan" in refused.text
+    for shown in ("Pesan saya {nama}", "undangan_fgd", 'value="2026-11-21T09:00"',
+                  "setuju menerima info (UU 27/2022)", "waktu ini sudah lewat",
+                  "isi jam mulai dan jam selesai"):
+        assert shown in refused.text
+    assert client.get("/admin/api/campaigns").json() == []
+
+
+def test_campaign_pages_create_start_pause_and_cancel(client: TestClient,
+                                                      settings: Settings) -> None:
+    add_contacts(settings, *TRADERS)
+    login(client, "budi")
+    csrf = page_csrf(client, "/admin/kampanye/baru")
+    created = client.post("/admin/kampanye/baru", follow_redirects=False, data={
+        **ALL_FIELDS, "csrf": csrf, "aksi": "simpan", "name": "FGD <b>Genteng</b>"})
+    assert created.status_code == 303
+    location = created.headers["location"]
+    assert re.fullmatch(r"/admin/kampanye/\d{8}-[0-9a-f]{6}\?ok=campaign_created", location)
+    page = client.get(location)
+    assert "Kampanye tersimpan sebagai draf" in page.text
+    assert "FGD &lt;b&gt;Genteng&lt;/b&gt;" in page.text
+    assert 'data-status="draft"' in page.text
+    path = location.split("?")[0]
+    scheduled = client.post(f"{path}/mulai", data={"csrf": csrf, "send": "at", "send_at": ""})
+    assert scheduled.status_code == 422
+    assert "isi tanggal dan jam" in scheduled.text
+    started = client.post(f"{path}/mulai", data={"csrf": csrf, "send": "now"})
+    assert "Kampanye dimulai" in started.text
+    assert "berjalan" in started.text
+    again = client.post(f"{path}/mulai", data={"csrf": csrf, "send": "now"})
+    assert "Tidak ada yang berubah" in again.text
+    assert "Kampanye dijeda" in client.post(f"{path}/jeda", data={"csrf": csrf}).text
+    assert "Kampanye dilanjutkan" in client.post(f"{path}/lanjutkan", data={"csrf": csrf}).text
+    cancelled = client.post(f"{path}/batalkan", data={"csrf": csrf})
+    assert "Kampanye dibatalkan" in cancelled.text
+    assert 'action="' + path + '/lanjutkan"' not in cancelled.text  # nothing left to press
+    listing = client.get("/admin/kampanye")
+    assert "FGD &lt;b&gt;Genteng&lt;/b&gt;" in listing.text
+    assert "dibatalkan" in listing.text
+    assert client.get("/admin/kampanye/20261121-000000").status_code == 404
+
+
+async def _play_worker(settings: Settings, campaign_id: str) -> None:
+    """What a worker would record: every recipient sent at the app's clock but one blocked;
+    then, five minutes later, one WhatsApp message is read, its reader replies and leaves a
+    lead, and the other WhatsApp recipient opts out."""
+    redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
+    keys = Keys(settings.sapa_key_prefix)
+    contacts = RedisContactStore(redis, keys, 86400)
+    ledger = Ledger(redis, keys)
+    campaign = await CampaignStore(redis, keys).require(campaign_id)
+    await enqueue_campaign(contacts, ledger, campaign, lambda: TODAY)
+    recipients = [e.recipient async for batch in ledger.entries(campaign_id) for e in batch]
+    for recipient in recipients:
+        assert (await ledger.claim(campaign_id, recipient, TODAY)).kind == "go"
+        outcome = (skipped(TODAY, "blocked") if recipient == "telegram:102" else
+                   sent(TODAY, "text", f"wamid.{recipient}"))
+        await ledger.finish(campaign_id, recipient, outcome, TODAY)
+    reader, leaver = "6281300000001", "6281300000002"
+    await DeliveryStatuses(redis, keys, "whatsapp").record(
+        DeliveryStatus(f"wamid.whatsapp:{reader}", "read", LATER, reader))
+    await contacts.touch(IncomingMessage("whatsapp", reader, "saya datang", LATER))
+    await RedisLeadStore(redis, keys).save(Lead("whatsapp", reader, "Sri", "pedagang",
+                                                "Kec. Genteng", reader, LATER.isoformat(),
+                                                LATER.isoformat()))
+    await contacts.update("whatsapp", leaver, {"consent": "opt_out",
+                                               "consent_at": LATER.isoformat()})
+    await redis.aclose()
+
+
+def test_progress_report_and_funnel_come_from_what_was_recorded(
+        client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(campaigns_module, "TOTALS_SECONDS", 0.0)
+    monkeypatch.setattr(campaigns_module, "TOTALS_SHARE", 0)
+    add_contacts(settings, *TRADERS)
+    headers = {"x-csrf-token": login(client, "budi")}
+    created = client.post("/admin/api/campaigns", headers=headers, json={
+        "name": "FGD", "text": "Halo {nama}", "start": True}).json()
+    assert created["status"] == "running"
+    asyncio.run(_play_worker(settings, created["id"]))
+
+    detail = client.get(f"/admin/api/campaigns/{created['id']}").json()
+    assert detail["status"] == "done"
+    progress = detail["progress"]
+    assert {k: progress[k] for k in ("queued", "finished", "pending", "sent", "skipped",
+                                     "delivered", "read", "replied", "opted_out", "lead")} == \
+        {"queued": 4, "finished": 4, "pending": 0, "sent": 3, "skipped": 1, "delivered": 1,
+         "read": 1, "replied": 1, "opted_out": 1, "lead": 1}
+    assert detail["skipped"] == [{"reason": "blocked", "label": "memblokir bot", "count": 1}]
+
+    page = client.get(f"/admin/kampanye/{created['id']}")
+    assert 'data-key="lead"' in page.text
+    assert 'value="3"' in page.text  # the "sent" bar
+    assert "Siti &lt;script&gt;" in page.text
+    assert "<script>alert" not in page.text
+    for url in (f"/admin/kampanye/{created['id']}/laporan.csv",
+                f"/admin/api/campaigns/{created['id']}/report.csv"):
+        report = client.get(url)
+        assert report.headers["content-type"].startswith("text/csv")
+        rows = {r["user_id"]: r for r in csv.DictReader(io.StringIO(report.text))}
+        assert rows["102"]["reason"] == "blocked"
+        assert (rows["6281300000001"]["delivery"], rows["6281300000001"]["replied"],
+                rows["6281300000001"]["lead_after"]) == ("read", "yes", "yes")
+        assert rows["6281300000001"]["nama"].startswith("'=HYPERLINK")  # never a formula
+        assert rows["6281300000002"]["opted_out_after"] == "yes"
+
+    stats = client.get("/admin/api/stats", params={"hari": "7"}).json()
+    assert stats["campaign_funnel"] == {"sent": 3, "delivered": 1, "read": 1, "replied": 1,
+                                        "lead": 1}
+    dashboard = client.get("/admin/?hari=7").text
+    funnel = dashboard[dashboard.index('id="funnel-kampanye"'):]
+    assert "Jadi prospek" in funnel
+    assert '<rect width="33.3"' in funnel  # one lead out of three sent
 
 
 # -- the real thing: a saved FAQ is answered without a restart -------------------------------

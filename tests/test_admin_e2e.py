@@ -3,13 +3,15 @@ driven by Playwright, and the bot asked through its REST channel.
 
 Chromium comes from Debian (`apt-get install chromium`), never from Playwright's download
 (which cannot reach its CDN here): the fixture installs it when it is missing and skips, saying
-why, only when it cannot. The campaign walk-through belongs to the broadcast issue.
+why, only when it cannot. The campaign walk-through runs a real `python -m bot worker` against
+the Bot API stand-in of tests/standins.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import socket
@@ -23,10 +25,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.broadcast.runtime import open_sender
 from bot.nlu.model import NLU
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import delete_prefix, publish_model
+from tests.standins import BotApiStandIn
 from tests.test_admin_api import NEW_FAQ, PASSWORD, add_users, clueless
+from tests.test_broadcast import add_contact, now
+from tests.test_broadcast_kill import spawn_worker, worker_config
 
 pytest.importorskip("playwright.async_api", reason="Playwright for Python (the dev extra)")
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -190,3 +196,55 @@ async def test_a_script_sent_by_a_worker_stays_text_in_the_inbox(
     await expect(page.locator("article.group h2")).to_contain_text(SCRIPT)
     assert dialogs == []  # the alert never ran
     assert await page.get_by_role("button", name="Jadikan FAQ baru").count() == 0  # staff
+
+
+async def test_staff_create_a_campaign_and_watch_it_sent(server: str, browser: Browser,
+                                                         settings: Settings,
+                                                         tmp_path: Path) -> None:
+    sender = await open_sender(settings)
+    for user, name, job in (("7001", "Ani", "ojol"), ("7002", "Budi", "ojol motor"),
+                            ("7003", "Citra", "ojol"), ("7004", "Dedi", "petani")):
+        await add_contact(sender, "telegram", user, seen=now(), nama=name, pekerjaan=job)
+    await add_contact(sender, "telegram", "7005", seen=now(), consent="opt_out", pekerjaan="ojol")
+    await sender.close()
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))  # "Mulai kirim?"
+    await log_in(page, server, "budi")
+    await page.get_by_role("navigation").get_by_role("link", name="Kampanye").click()
+    await page.get_by_role("link", name="+ Kampanye baru").click()
+
+    count = page.locator("#live-count")
+    await expect(count).to_have_text("4")  # everyone who opted in
+    await page.fill("#pekerjaan", "ojol")
+    await expect(count).to_have_text("3")  # counted again as the filter is typed
+    await page.fill("#name", "Sosialisasi JKK ojol")
+    await page.fill("#text", "Halo {nama}, ada sosialisasi *JKK* untuk ojol.")
+    await page.fill("#bt0", "Saya ikut")
+    await page.fill("#template", "sosialisasi_jkk")
+    await page.fill("#template_params", "{nama}")
+    sample = re.compile(r"^(Ani|Budi|Citra)$")
+    telegram = page.locator("[data-chat=telegram] .bubble").first
+    await expect(telegram).to_contain_text(re.compile(r"Halo (Ani|Budi|Citra), ada sosialisasi"))
+    await expect(telegram.locator("b").first).to_have_text("JKK")
+    await expect(page.locator("[data-chat=whatsapp] .key")).to_have_text("Saya ikut")
+    await expect(page.locator("[data-template-params] li")).to_have_text(sample)
+    await expect(page.locator("[data-preview-name]")).to_have_text(sample)
+    await page.uncheck("input[name=quiet]")  # send at any hour the test runs
+    await page.get_by_role("button", name="Simpan sebagai draf").click()
+    await expect(page.locator(".notice.ok")).to_contain_text("draf")
+    await page.get_by_role("button", name="Mulai kirim").click()
+    await expect(page.locator(".notice.ok")).to_contain_text("Kampanye dimulai")
+    await expect(page.locator("[data-key=sent] .value")).to_have_text("0")
+
+    async with BotApiStandIn() as bot_api:
+        worker = await spawn_worker(settings, worker_config(tmp_path), bot_api)
+        try:  # the page polls and reloads itself: nobody touches it from here
+            await expect(page.locator("[data-field=status_text]")).to_have_text(
+                "selesai", timeout=60_000)
+            await expect(page.locator("[data-key=sent] .value")).to_have_text("3")
+            await expect(page.locator("[data-key=sent] progress")).to_have_attribute("value", "3")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert await worker.wait() == 0
+    chats = sorted(str(call.params["chat_id"]) for call in bot_api.recorder.of("sendMessage"))
+    assert chats == ["7001", "7002", "7003"]

@@ -6,14 +6,20 @@ import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
 
+from bot.admin import campaigns as campaigns_module
 from bot.admin.accounts import User
+from bot.admin.audit import RedisAuditLog
+from bot.admin.bubbles import preview_message
+from bot.admin.campaigns import Campaigns, status_text
 from bot.admin.changes import Retrainer, TrainingStatus
-from bot.admin.dashboard import fallback_rates, messages_by_channel, top_rows
+from bot.admin.dashboard import fallback_rates, funnel_rows, messages_by_channel, top_rows
+from bot.admin.drafts import PROBLEM_WORDS, CampaignInput, check, send_time
 from bot.admin.editor import (
     add_examples,
     answer_form_values,
@@ -29,10 +35,18 @@ from bot.admin.history import RedisKnowledgeHistory, diff
 from bot.admin.inbox import Unanswered, group
 from bot.admin.leads import Area, LeadFilter, area
 from bot.admin.sessions import LoginLimiter, RedisSessionStore
+from bot.broadcast.campaigns import JAKARTA, PROBLEMS, Campaign, Message, QuietHours
+from bot.broadcast.ledger import sent
+from bot.broadcast.segments import Segment
+from bot.broadcast.worker import enqueue_campaign
+from bot.channels.base import Template
+from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
+from bot.contacts import Contact, RedisContactStore
 from bot.dialogue.counters import DailyCounters, DayCounts
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
 from bot.leads import Lead
+from bot.messages import Button, IncomingMessage
 from bot.nlu.model import NLU
 from tests.conftest import TODAY
 
@@ -180,6 +194,151 @@ def test_charts_stack_channels_and_rate_fallbacks() -> None:
     rates = fallback_rates(days)
     assert [p.rate for p in rates.points] == [0.0, 0.25]
     assert top_rows(Counter({"a": 4, "b": 1}))[1].share == 25.0
+
+
+# -- campaigns -------------------------------------------------------------------------------
+
+CAMPAIGN_FORM = {"name": " FGD pasar ", "channels": "whatsapp", "opted_in": "ya",
+                 "pekerjaan": "pedagang, ojol", "wilayah": "genteng", "kabupaten": "surabaya",
+                 "tags": "Pasar; FGD", "active_within_days": "30", "registered": "tidak",
+                 "text": "Halo {nama}", "button_title_0": "Saya datang",
+                 "button_payload_0": "/setuju", "button_title_1": "Menu",
+                 "button_payload_1": "", "template": "undangan", "template_language": "",
+                 "template_params": "{nama}\n{nama}\n", "quiet": "1", "quiet_start": "21:30",
+                 "quiet_end": "06:00", "send": "at", "send_at": "2026-11-22T08:00"}
+
+
+def test_the_campaign_form_and_the_api_make_the_same_draft() -> None:
+    from bot.admin.api import CampaignBody
+
+    from_form = check(CampaignInput.from_form(CAMPAIGN_FORM), "21:00-07:00", TODAY)
+    from_json = check(CampaignBody.model_validate({
+        "name": "FGD pasar", "segment": {
+            "channels": ["whatsapp"], "pekerjaan": ["pedagang", "ojol"], "wilayah": ["genteng"],
+            "kabupaten": ["surabaya"], "tags": ["pasar", "FGD"], "active_within_days": 30,
+            "registered": False},
+        "text": "Halo {nama}", "buttons": [{"title": "Saya datang", "payload": "/setuju"},
+                                          {"title": "Menu"}],
+        "template": {"name": "undangan", "parameters": ["{nama}", "{nama}"]},
+        "quiet_hours": "21:30-06:00", "send_at": "2026-11-22 08:00"}).entered(),
+        "21:00-07:00", TODAY)
+    assert from_form == from_json
+    assert from_form.segment == Segment(("whatsapp",), ("pedagang", "ojol"), ("genteng",),
+                                        ("surabaya",), ("fgd", "pasar"), True, 30, False)
+    assert from_form.message.buttons == (Button("Saya datang", "/setuju"), Button("Menu", "Menu"))
+    assert from_form.message.template == Template("undangan", "id", ("{nama}", "{nama}"))
+    assert str(from_form.quiet_hours) == "21:30-06:00"
+    assert from_form.send_at == datetime(2026, 11, 22, 8, 0, tzinfo=JAKARTA)
+
+
+def test_a_campaign_form_defaults_and_refusals() -> None:
+    unchecked = CampaignInput.from_form({"name": "x", "text": "y", "send_at": "2026-11-22T08:00"})
+    draft = check(unchecked, "21:00-07:00", TODAY)
+    assert draft.quiet_hours is None  # the box left unticked: no quiet hours
+    assert draft.send_at is None  # a time typed but "now" chosen
+    assert draft.segment == Segment()
+    assert check(CampaignInput(name="x", text="y"), "21:00-07:00", TODAY).quiet_hours == \
+        QuietHours.parse("21:00-07:00")  # the API without quiet_hours: config.yml's
+    with pytest.raises(FormErrors) as unreadable:
+        CampaignInput.from_form({"channels": "sms", "active_within_days": "-3"})
+    assert set(unreadable.value.fields) == {"channels", "active_within_days"}
+    with pytest.raises(FormErrors) as refused:
+        check(CampaignInput(text="x" * 901, template_params=("a",), active_within_days=0,
+                            buttons=(("", "/menu"),), send_at="besok"), "off", TODAY)
+    assert refused.value.fields == {
+        "active_within_days": "antara 1 dan 3650 hari", "name": "wajib diisi",
+        "text": "901 karakter; maksimal 900", "buttons": 'judul tombol "" harus 1-20 karakter',
+        "template": "isi nama template, atau kosongkan parameternya",
+        "send_at": "isi tanggal dan jam (WIB)"}
+    assert PROBLEM_WORDS.keys() == PROBLEMS.keys()  # every refusal has its Indonesian words
+
+
+def test_send_time_is_now_or_a_time_to_come() -> None:
+    assert send_time(None, TODAY) is None
+    assert send_time("2026-11-21 10:30", TODAY) == TODAY + timedelta(minutes=30)
+    for typed in ("", "besok pagi", "2026-11-21T10:00"):
+        with pytest.raises(FormErrors):
+            send_time(typed, TODAY)
+
+
+def test_bubbles_are_what_each_adapter_sends() -> None:
+    contact = Contact("telegram", "1", {"nama": "Siti & <Ani>"})
+    long_title = Message("Halo {nama}, *FGD* Sabtu", (Button("Saya pasti datang ke FGD", "/ya"),))
+    shown = preview_message(long_title, contact)
+    assert shown.name == "Siti & <Ani>"
+    wa, tg = shown.whatsapp[0], shown.telegram[0]
+    assert wa.html.startswith("Halo Siti &amp; &lt;Ani&gt;, <b>FGD</b> Sabtu")
+    assert wa.rows == (("Saya pasti datang k…",),)  # WhatsApp cuts titles at 20 characters
+    assert tg.html == shown.telegram[0].html
+    assert tg.rows == (("Saya pasti datang ke FGD",),)
+    many = Message("x " * 600, tuple(Button(f"Pilihan {i}", f"/p{i}") for i in range(4)))
+    shown = preview_message(many, None)
+    assert shown.name == "Bapak/Ibu"
+    assert [b.rows for b in shown.whatsapp] == [(), (("Lihat pilihan",),)]  # text, then a list
+    assert shown.whatsapp[1].html == "Silakan pilih:"
+    assert shown.whatsapp[1].menu == ("Pilihan 0", "Pilihan 1", "Pilihan 2", "Pilihan 3")
+    assert len(shown.telegram) == 1
+    assert shown.telegram[0].rows == tuple((f"Pilihan {i}",) for i in range(4))  # a row each
+
+
+def test_campaign_status_in_words_and_the_funnel_as_bars() -> None:
+    draft = Campaign("20261121-abcdef", "FGD", Segment(), Message("Halo"),
+                     QuietHours.parse("21:00-07:00"), TODAY)
+    running = replace(draft, status="running")
+    assert status_text(draft, TODAY) == "draf"
+    assert status_text(replace(running, send_at=TODAY + timedelta(hours=2)), TODAY) == \
+        "berjalan, terjadwal sampai 21/11/2026 12:00 WIB"
+    night = TODAY.replace(hour=22)
+    assert status_text(running, night) == "berjalan, jam tenang sampai 22/11/2026 07:00 WIB"
+    assert status_text(running, TODAY) == "berjalan"
+    assert status_text(replace(draft, status="paused", note="oleh budi"), TODAY) == \
+        "dijeda: oleh budi"
+    bars = funnel_rows([("Terkirim", 4), ("Dibaca", 1), ("Prospek", 0)])
+    assert [b.share for b in bars] == [100.0, 25.0, 0.0]
+    assert [b.share for b in funnel_rows([("Terkirim", 0), ("Dibaca", 0)])] == [0.0, 0.0]
+
+
+async def test_campaign_totals_are_walked_again_when_sends_move_on(
+        redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = Keys(prefix)
+    contacts = RedisContactStore(redis, keys, 86400)
+    for user in ("6281", "6282"):
+        await contacts.touch(IncomingMessage("whatsapp", user, "halo", TODAY))
+        await contacts.update("whatsapp", user, {"consent": "opt_in"})
+    audit = RedisAuditLog(redis, keys)
+    campaigns = Campaigns(redis, keys, contacts, audit, lambda: TODAY, "off")
+    draft = check(CampaignInput(name="FGD", text="Halo"), "off", TODAY)
+    campaign = (await campaigns.create("budi", draft, start=True)).campaign
+    await enqueue_campaign(contacts, campaigns.ledger, campaign, lambda: TODAY)
+    statuses = DeliveryStatuses(redis, keys, "whatsapp")
+
+    async def send(user: str) -> None:
+        await campaigns.ledger.claim(campaign.id, f"whatsapp:{user}", TODAY)
+        await campaigns.ledger.finish(campaign.id, f"whatsapp:{user}",
+                                      sent(TODAY, "text", f"wamid.{user}"), TODAY)
+
+    async def seen(user: str, status: str) -> None:
+        await statuses.record(DeliveryStatus(f"wamid.{user}", status, TODAY, user))
+
+    async def counted() -> tuple[int, int, int]:
+        counts = (await campaigns.detail(campaign.id)).counts()
+        return counts["sent"], counts["delivered"], counts["read"]
+
+    monkeypatch.setattr(campaigns_module, "TOTALS_SHARE", 0)  # as if walks took no time
+    await send("6281")
+    assert await counted() == (1, 0, 0)
+    await seen("6281", "delivered")
+    assert await counted() == (1, 0, 0)  # no send finished since: the totals are reused
+    await send("6282")
+    assert await counted() == (2, 1, 0)  # a send finished: walked again
+    await seen("6282", "delivered")
+    assert await counted() == (2, 1, 0)
+    monkeypatch.setattr(campaigns_module, "TOTALS_SECONDS", 0.0)  # a few seconds later
+    assert await counted() == (2, 2, 0)
+    monkeypatch.setattr(campaigns_module, "TOTALS_SHARE", 10**9)  # as if walks were slow
+    await seen("6281", "read")
+    assert await counted() == (2, 2, 0)  # not walked again that soon, whatever changed
+    assert [e.action for e in await audit.recent()] == ["kampanye.mulai", "kampanye.buat"]
 
 
 # -- retrains --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -17,12 +18,16 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.admin.bubbles import Bubble, preview_message
+from bot.admin.campaigns import Change, Detail, status_text
+from bot.admin.drafts import CampaignInput, check, send_time
 from bot.admin.editor import fingerprint, search
 from bot.admin.forms import field_errors
 from bot.admin.http import COOKIE, PREFIX, Ctx, Public
 from bot.admin.inbox import STREAM_ID
 from bot.admin.leads import LeadFilter
 from bot.admin.pages import period
+from bot.broadcast.campaigns import Campaign
 from bot.errors import BadRequest
 
 M = TypeVar("M", bound=BaseModel)
@@ -71,6 +76,66 @@ class UserBody(BaseModel):
     username: str
     role: str
     password: str
+
+
+class SegmentBody(BaseModel):
+    """Who a campaign reaches: a contact must match every filter given, any value within one."""
+
+    channels: list[str] = Field(default_factory=list)
+    pekerjaan: list[str] = Field(default_factory=list)
+    wilayah: list[str] = Field(default_factory=list)
+    kabupaten: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    opted_in: bool | None = True
+    active_within_days: int | None = None
+    registered: bool | None = None
+
+
+class ButtonBody(BaseModel):
+    """A reply button; without a payload it sends its title."""
+
+    title: str
+    payload: str = ""
+
+
+class TemplateBody(BaseModel):
+    """An approved WhatsApp template for contacts outside the 24-hour window."""
+
+    name: str
+    language: str = "id"
+    parameters: list[str] = Field(default_factory=list)
+
+
+class CampaignBody(BaseModel):
+    """POST /admin/api/campaigns: a draft, started at once (or at `send_at`, WIB) if `start`."""
+
+    name: str
+    segment: SegmentBody = Field(default_factory=SegmentBody)
+    text: str
+    buttons: list[ButtonBody] = Field(default_factory=list)
+    template: TemplateBody | None = None
+    quiet_hours: str | None = None  # "21:00-07:00" or "off"; none for config.yml's
+    start: bool = False
+    send_at: str | None = None
+
+    def entered(self) -> CampaignInput:
+        """The same input the console's form gives."""
+        s, t = self.segment, self.template
+        return CampaignInput(
+            name=self.name, channels=tuple(s.channels), pekerjaan=tuple(s.pekerjaan),
+            wilayah=tuple(s.wilayah), kabupaten=tuple(s.kabupaten), tags=tuple(s.tags),
+            opted_in=s.opted_in, active_within_days=s.active_within_days,
+            registered=s.registered, text=self.text,
+            buttons=tuple((b.title, b.payload) for b in self.buttons),
+            template=t.name.strip() if t else "", template_language=t.language if t else "id",
+            template_params=tuple(t.parameters) if t else (), quiet_hours=self.quiet_hours,
+            send_at=self.send_at)
+
+
+class StartBody(BaseModel):
+    """POST /admin/api/campaigns/{id}/start (a body is optional): `send_at` in WIB, or now."""
+
+    send_at: str | None = None
 
 
 async def body(request: Request, model: type[M]) -> M:
@@ -126,6 +191,7 @@ async def stats(c: Ctx) -> Response:
                     for col in data.per_day.columns],
         "top_intents": [{"intent": r.label, "count": r.value} for r in data.intents],
         "leads_by_kecamatan": [{"kecamatan": r.label, "count": r.value} for r in data.areas],
+        "campaign_funnel": data.funnel,
     })
 
 
@@ -243,3 +309,113 @@ async def user_create(c: Ctx) -> Response:
     data = await body(c.request, UserBody)
     user = await c.console.add_user(c.user, data.username, data.role, data.password)
     return ok(asdict(user), 201)
+
+
+# -- campaigns -------------------------------------------------------------------------------
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def campaign_json(campaign: Campaign, now: datetime) -> dict[str, Any]:
+    """A campaign's definition and state."""
+    message, template = campaign.message, campaign.message.template
+    return {
+        "id": campaign.id, "name": campaign.name, "status": campaign.status,
+        "status_text": status_text(campaign, now), "note": campaign.note,
+        "created_at": _time(campaign.created_at), "created_by": campaign.created_by,
+        "send_at": _time(campaign.send_at), "started_at": _time(campaign.started_at),
+        "finished_at": _time(campaign.finished_at), "enqueued": campaign.enqueued,
+        "quiet_hours": str(campaign.quiet_hours or "off"),
+        "segment": campaign.segment.to_dict(),
+        "message": {"text": message.text,
+                    "buttons": [{"title": b.title, "payload": b.payload}
+                                for b in message.buttons],
+                    "template": None if template is None else asdict(template)}}
+
+
+def detail_json(detail: Detail, now: datetime) -> dict[str, Any]:
+    """A campaign with its progress (what the detail page polls)."""
+    return {**campaign_json(detail.campaign, now), "progress": detail.counts(),
+            "skipped": [{"reason": reason, "label": label, "count": n}
+                        for reason, label, n in detail.skipped()],
+            "totals_at": detail.totals_at.isoformat(timespec="seconds")}
+
+
+def _bubbles(bubbles: tuple[Bubble, ...]) -> list[dict[str, Any]]:
+    return [{"html": str(b.html), "rows": [list(row) for row in b.rows], "menu": list(b.menu)}
+            for b in bubbles]
+
+
+async def campaigns(c: Ctx) -> Response:
+    """GET /admin/api/campaigns: the newest campaigns with their counters."""
+    now = c.console.rt.clock()
+    return ok([{**campaign_json(p.campaign, now), "counts": p.counts}
+               for p in await c.console.campaigns.recent()])
+
+
+async def campaign_preview(c: Ctx) -> Response:
+    """GET /admin/api/campaigns/preview?<the new-campaign form's fields>: the audience now.
+
+    With `text` (and buttons, template) also the message as WhatsApp and Telegram show it to
+    the first contact of the sample.
+    """
+    entered = CampaignInput.from_form(c.request.query_params)
+    found = await c.console.campaigns.preview(entered.segment())
+    sample = found.sample[0] if found.sample else None
+    shown = preview_message(entered.message(), sample)
+    return ok({"total": found.total, "by_channel": found.by_channel,
+               "outside_window": found.outside_window,
+               "sample": [{"channel": s.channel, "name": s.get("nama") or s.get("display_name"),
+                           "pekerjaan": s.get("pekerjaan"), "wilayah": s.get("wilayah")}
+                          for s in found.sample],
+               "name": shown.name, "whatsapp": _bubbles(shown.whatsapp),
+               "telegram": _bubbles(shown.telegram),
+               "template": None if shown.template is None else asdict(shown.template)})
+
+
+async def campaign_create(c: Ctx) -> Response:
+    """POST /admin/api/campaigns -> 201 and the campaign (running if `start`)."""
+    data = await body(c.request, CampaignBody)
+    now = c.console.rt.clock()
+    draft = check(data.entered(), c.console.campaigns.default_quiet_hours, now)
+    change = await c.console.campaigns.create(c.user, draft, start=data.start)
+    return ok(campaign_json(change.campaign, now), 201)
+
+
+async def campaign(c: Ctx) -> Response:
+    """GET /admin/api/campaigns/{id}: the campaign, its counters and its report totals."""
+    detail = await c.console.campaigns.detail(c.request.path_params["campaign_id"])
+    return ok(detail_json(detail, c.console.rt.clock()))
+
+
+def _moved(c: Ctx, change: Change) -> Response:
+    return ok({"before": change.before, "changed": change.changed,
+               **campaign_json(change.campaign, c.console.rt.clock())})
+
+
+async def campaign_start(c: Ctx) -> Response:
+    """POST /admin/api/campaigns/{id}/start {send_at?}: safe to repeat (`changed` says)."""
+    data = await body(c.request, StartBody) if await c.request.body() else StartBody()
+    send_at = send_time(data.send_at, c.console.rt.clock())
+    return _moved(c, await c.console.campaigns.start(c.user, c.request.path_params["campaign_id"],
+                                                     send_at))
+
+
+async def campaign_pause(c: Ctx) -> Response:
+    """POST /admin/api/campaigns/{id}/pause."""
+    return _moved(c, await c.console.campaigns.pause(c.user,
+                                                     c.request.path_params["campaign_id"]))
+
+
+async def campaign_resume(c: Ctx) -> Response:
+    """POST /admin/api/campaigns/{id}/resume."""
+    return _moved(c, await c.console.campaigns.resume(c.user,
+                                                      c.request.path_params["campaign_id"]))
+
+
+async def campaign_cancel(c: Ctx) -> Response:
+    """POST /admin/api/campaigns/{id}/cancel."""
+    return _moved(c, await c.console.campaigns.cancel(c.user,
+                                                      c.request.path_params["campaign_id"]))
+

@@ -24,12 +24,14 @@ from bot.admin.accounts import (
     check_user,
 )
 from bot.admin.audit import AuditLog, RedisAuditLog
+from bot.admin.campaigns import FUNNEL, Campaigns
 from bot.admin.changes import Edited, KnowledgeChanges, Retrainer, TrainingStatus
 from bot.admin.dashboard import (
     LineChart,
     Row,
     StackedChart,
     fallback_rates,
+    funnel_rows,
     messages_by_channel,
     top_rows,
     total_intents,
@@ -97,6 +99,8 @@ class Dashboard:
     fallbacks: LineChart
     intents: list[Row]
     areas: list[Row]
+    funnel: dict[str, int]  # the campaigns' funnel by stage (campaigns.FUNNEL)
+    funnel_bars: list[Row]
 
 
 async def register_user(users: UserStore, passwords: Passwords, audit: AuditLog, actor: str,
@@ -149,6 +153,8 @@ class Console:
                                         self._serve_knowledge)
         self.counters = DailyCounters(rt.redis, rt.keys)
         self.inbox = Inbox(rt.redis, rt.keys)
+        self.campaigns = Campaigns(rt.redis, rt.keys, rt.contacts, self.audit, rt.clock,
+                                   rt.config.broadcast.quiet_hours)
 
     @classmethod
     def open(cls, rt: Runtime) -> Console:
@@ -352,11 +358,13 @@ class Console:
         leads = [lead async for lead in self.rt.leads.all()]
         messages = sum(d.messages for d in counts)
         fallbacks = sum(d.intents.get(FALLBACK_INTENT, 0) for d in counts)
+        funnel = await self.campaigns.funnel(days)
         return Dashboard(
             days=days, messages=messages, fallback_rate=fallbacks / messages if messages else 0,
             leads=len(leads), unanswered=int(await self.rt.redis.xlen(self.rt.keys.fallbacks())),
             per_day=messages_by_channel(counts), fallbacks=fallback_rates(counts),
-            intents=top_rows(total_intents(counts)), areas=top_rows(by_kecamatan(leads)))
+            intents=top_rows(total_intents(counts)), areas=top_rows(by_kecamatan(leads)),
+            funnel=funnel, funnel_bars=funnel_rows([(label, funnel[key]) for key, label in FUNNEL]))
 
     # -- users ------------------------------------------------------------------------------
 

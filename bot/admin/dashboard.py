@@ -116,6 +116,12 @@ def top_rows(counts: Counter[str], limit: int = 10) -> list[Row]:
     return [Row(label, value, 100.0 * value / peak if peak else 0.0) for label, value in best]
 
 
+def funnel_rows(stages: Sequence[tuple[str, int]]) -> list[Row]:
+    """Funnel stages as bars, each a share of the first stage."""
+    first = stages[0][1] if stages else 0
+    return [Row(label, value, 100.0 * value / first if first else 0.0) for label, value in stages]
+
+
 def total_intents(days: Sequence[DayCounts]) -> Counter[str]:
     """Intents over the period, without the fallback (shown as its own rate)."""
     total: Counter[str] = Counter()

@@ -50,9 +50,10 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"cache-control", b"no-store"),
 ]
-# The menu: (path, label, role). Campaign pages (issue 5) join as ("/kampanye", ..., "staff").
+# The menu: (path, label, role).
 NAV = (("/", "Dasbor", "staff"), ("/inbox", "Kotak masuk", "staff"),
-       ("/leads", "Prospek", "staff"), ("/faq", "FAQ", "admin"), ("/facts", "Fakta", "admin"),
+       ("/leads", "Prospek", "staff"), ("/kampanye", "Kampanye", "staff"),
+       ("/faq", "FAQ", "admin"), ("/facts", "Fakta", "admin"),
        ("/versions", "Versi", "admin"), ("/audit", "Audit", "admin"),
        ("/users", "Pengguna", "admin"))
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TextIO
 
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from bot.admin.accounts import ROLE_NAMES
+from bot.admin.bubbles import preview_message
+from bot.admin.campaigns import BARS, Change, status_text
+from bot.admin.drafts import MAX_NAME, CampaignInput, check, scheduled, send_time
 from bot.admin.editor import (
     CONFIDENCE,
     MAX_BUTTONS,
@@ -29,6 +33,8 @@ from bot.admin.forms import FormErrors, words
 from bot.admin.http import COOKIE, LOGIN_COOKIE, PREFIX, Ctx, Public, same_token
 from bot.admin.inbox import STREAM_ID
 from bot.admin.leads import LeadFilter
+from bot.broadcast import campaigns as broadcast
+from bot.broadcast.segments import BROADCAST_CHANNELS, Preview
 from bot.errors import BadRequest
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import write_csv
@@ -41,8 +47,17 @@ FLASH = {
     "taught": "Ditambahkan sebagai contoh. Model dilatih ulang di latar belakang.",
     "restored": "Versi dikembalikan sebagai versi baru. Model dilatih ulang di latar belakang.",
     "user_saved": "Pengguna tersimpan. Sesi lamanya (jika ada) sudah diakhiri.",
+    "campaign_created": "Kampanye tersimpan sebagai draf. Periksa lalu mulai kirim di bawah.",
+    "campaign_started": "Kampanye dimulai. Pekerja siaran (python -m bot worker) mengirimnya; "
+                        "kemajuan tampil di bawah.",
+    "campaign_paused": "Kampanye dijeda.",
+    "campaign_resumed": "Kampanye dilanjutkan.",
+    "campaign_cancelled": "Kampanye dibatalkan. Penerima yang belum dikirimi tidak akan dikirimi.",
+    "campaign_unchanged": "Tidak ada yang berubah: status kampanye sudah tidak mengizinkan "
+                          "tindakan itu.",
 }
 DAY_CHOICES = (7, 14, 30)
+REPORT_ROWS = 100  # recipients shown on a campaign's page; the CSV has them all
 
 
 def done(path: str, ok: str) -> RedirectResponse:
@@ -160,24 +175,144 @@ async def leads(c: Ctx) -> Response:
     return c.render("leads.html", leads=await c.console.leads(where), where=where, errors={})
 
 
+def csv_download(name: str, write: Callable[[TextIO], Awaitable[Any]]) -> Response:
+    """A CSV file to save, written by `write` when the response is sent."""
+    async def body() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        await write(buffer)
+        yield buffer.getvalue()
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
+                             headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
 async def leads_csv(c: Ctx) -> Response:
     """GET /admin/leads.csv: the filtered leads as CSV."""
     where = LeadFilter.from_query(c.request.query_params)
-
-    async def rows() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        await write_csv(c.console.lead_rows(where), buffer)
-        yield buffer.getvalue()
-
-    name = f"prospek-{c.console.rt.clock():%Y%m%d-%H%M}.csv"
-    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
-                             headers={"content-disposition": f'attachment; filename="{name}"'})
+    return csv_download(f"prospek-{c.console.rt.clock():%Y%m%d-%H%M}.csv",
+                        lambda out: write_csv(c.console.lead_rows(where), out))
 
 
 async def lead_delete(c: Ctx) -> Response:
     """POST /admin/leads/delete: honour a worker's deletion request."""
     await c.console.delete_lead(c.user, c.form.get("channel", ""), c.form.get("user_id", ""))
     return done("/leads", "deleted")
+
+
+# -- staff: campaigns ------------------------------------------------------------------------
+
+async def campaigns(c: Ctx) -> Response:
+    """GET /admin/kampanye: the newest campaigns with their progress."""
+    now = c.console.rt.clock()
+    return c.render("campaigns.html", campaigns=[
+        (p, status_text(p.campaign, now)) for p in await c.console.campaigns.recent()])
+
+
+def campaign_defaults(quiet_hours: str) -> dict[str, str]:
+    """The new-campaign form before anything is typed: everyone who opted in, quiet hours on."""
+    quiet = broadcast.QuietHours.parse(quiet_hours)
+    return {"opted_in": "ya", "template_language": "id", "send": "now",
+            "quiet": "1" if quiet else "", "quiet_start": f"{quiet.start:%H:%M}" if quiet else "",
+            "quiet_end": f"{quiet.end:%H:%M}" if quiet else ""}
+
+
+async def _campaign_form(c: Ctx, values: Mapping[str, str], errors: dict[str, str],
+                         status: int = 200) -> Response:
+    """The form with what was typed, its errors, the audience now and the message preview."""
+    found: Preview | None = None
+    message = None
+    try:
+        entered = CampaignInput.from_form(values)
+        message = entered.message()
+        found = await c.console.campaigns.preview(entered.segment())
+    except FormErrors as exc:
+        errors, status = {**exc.fields, **errors}, 422
+    sample = found.sample[0] if found and found.sample else None
+    return c.render("campaign_form.html", status, values=values, errors=errors, found=found,
+                    shown=preview_message(message, sample) if message else None,
+                    channels=BROADCAST_CHANNELS, max_name=MAX_NAME,
+                    max_buttons=broadcast.MAX_BUTTONS,
+                    max_title=broadcast.MAX_BUTTON_TITLE, max_text=broadcast.MAX_TEXT)
+
+
+async def campaign_new(c: Ctx) -> Response:
+    """GET /admin/kampanye/baru."""
+    return await _campaign_form(c, campaign_defaults(c.console.campaigns.default_quiet_hours),
+                                {})
+
+
+async def campaign_create(c: Ctx) -> Response:
+    """POST /admin/kampanye/baru: `aksi` hitung (count again), simpan (draft) or mulai (start)."""
+    action = c.form.get("aksi", "simpan")
+    if action == "hitung":
+        return await _campaign_form(c, c.form, {})
+    try:
+        draft = check(CampaignInput.from_form(c.form), c.console.campaigns.default_quiet_hours,
+                      c.console.rt.clock())
+    except FormErrors as exc:
+        return await _campaign_form(c, c.form, exc.fields, 422)
+    change = await c.console.campaigns.create(c.user, draft, start=action == "mulai")
+    return done(f"/kampanye/{change.campaign.id}",
+                "campaign_started" if change.changed else "campaign_created")
+
+
+async def _campaign_page(c: Ctx, errors: dict[str, str] | None = None,
+                         status: int = 200) -> Response:
+    campaigns = c.console.campaigns
+    detail = await campaigns.detail(c.request.path_params["campaign_id"])
+    return c.render("campaign.html", status, detail=detail, counts=detail.counts(), bars=BARS,
+                    status_text=status_text(detail.campaign, c.console.rt.clock()),
+                    shown=preview_message(detail.campaign.message, None),
+                    report=await campaigns.first_rows(detail.campaign, REPORT_ROWS),
+                    report_rows=REPORT_ROWS, errors=errors or {}, values=c.form)
+
+
+async def campaign(c: Ctx) -> Response:
+    """GET /admin/kampanye/{id}: status, audience, message, live progress and the report."""
+    return await _campaign_page(c)
+
+
+def _moved(change: Change, ok: str) -> Response:
+    return done(f"/kampanye/{change.campaign.id}",
+                ok if change.changed else "campaign_unchanged")
+
+
+async def campaign_start(c: Ctx) -> Response:
+    """POST /admin/kampanye/{id}/mulai: now, or at the WIB time chosen."""
+    try:
+        send_at = send_time(scheduled(c.form), c.console.rt.clock())
+    except FormErrors as exc:
+        return await _campaign_page(c, exc.fields, 422)
+    return _moved(await c.console.campaigns.start(c.user, c.request.path_params["campaign_id"],
+                                                  send_at), "campaign_started")
+
+
+async def campaign_pause(c: Ctx) -> Response:
+    """POST /admin/kampanye/{id}/jeda."""
+    return _moved(await c.console.campaigns.pause(c.user, c.request.path_params["campaign_id"]),
+                  "campaign_paused")
+
+
+async def campaign_resume(c: Ctx) -> Response:
+    """POST /admin/kampanye/{id}/lanjutkan."""
+    return _moved(await c.console.campaigns.resume(c.user,
+                                                   c.request.path_params["campaign_id"]),
+                  "campaign_resumed")
+
+
+async def campaign_cancel(c: Ctx) -> Response:
+    """POST /admin/kampanye/{id}/batalkan."""
+    return _moved(await c.console.campaigns.cancel(c.user,
+                                                   c.request.path_params["campaign_id"]),
+                  "campaign_cancelled")
+
+
+async def campaign_csv(c: Ctx) -> Response:
+    """GET /admin/kampanye/{id}/laporan.csv: one row per recipient."""
+    campaigns = c.console.campaigns
+    found = await campaigns.campaign(c.request.path_params["campaign_id"])
+    return csv_download(f"kampanye-{found.id}.csv",
+                        lambda out: campaigns.write_report(found, out))
 
 
 # -- admin: FAQ ------------------------------------------------------------------------------

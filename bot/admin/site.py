@@ -25,7 +25,7 @@ PUBLIC: list[tuple[str, str, PublicHandler]] = [
 ]
 
 GUARDED: list[tuple[str, str, str, Handler]] = [
-    # staff (and admins): dashboard, inbox, leads. Campaign pages (issue 5) belong here.
+    # staff (and admins): dashboard, inbox, leads, campaigns.
     ("POST", "/logout", "staff", pages.logout),
     ("GET", "/", "staff", pages.dashboard),
     ("GET", "/inbox", "staff", pages.inbox),
@@ -33,6 +33,15 @@ GUARDED: list[tuple[str, str, str, Handler]] = [
     ("GET", "/leads", "staff", pages.leads),
     ("GET", "/leads.csv", "staff", pages.leads_csv),
     ("POST", "/leads/delete", "staff", pages.lead_delete),
+    ("GET", "/kampanye", "staff", pages.campaigns),
+    ("GET", "/kampanye/baru", "staff", pages.campaign_new),
+    ("POST", "/kampanye/baru", "staff", pages.campaign_create),
+    ("GET", "/kampanye/{campaign_id}", "staff", pages.campaign),
+    ("POST", "/kampanye/{campaign_id}/mulai", "staff", pages.campaign_start),
+    ("POST", "/kampanye/{campaign_id}/jeda", "staff", pages.campaign_pause),
+    ("POST", "/kampanye/{campaign_id}/lanjutkan", "staff", pages.campaign_resume),
+    ("POST", "/kampanye/{campaign_id}/batalkan", "staff", pages.campaign_cancel),
+    ("GET", "/kampanye/{campaign_id}/laporan.csv", "staff", pages.campaign_csv),
     ("POST", "/api/logout", "staff", api.logout),
     ("GET", "/api/status", "staff", api.status),
     ("GET", "/api/stats", "staff", api.stats),
@@ -40,6 +49,15 @@ GUARDED: list[tuple[str, str, str, Handler]] = [
     ("POST", "/api/inbox/handled", "staff", api.inbox_handled),
     ("GET", "/api/leads", "staff", api.leads),
     ("DELETE", "/api/leads/{channel}/{user_id:path}", "staff", api.lead_delete),
+    ("GET", "/api/campaigns", "staff", api.campaigns),
+    ("POST", "/api/campaigns", "staff", api.campaign_create),
+    ("GET", "/api/campaigns/preview", "staff", api.campaign_preview),
+    ("GET", "/api/campaigns/{campaign_id}", "staff", api.campaign),
+    ("POST", "/api/campaigns/{campaign_id}/start", "staff", api.campaign_start),
+    ("POST", "/api/campaigns/{campaign_id}/pause", "staff", api.campaign_pause),
+    ("POST", "/api/campaigns/{campaign_id}/resume", "staff", api.campaign_resume),
+    ("POST", "/api/campaigns/{campaign_id}/cancel", "staff", api.campaign_cancel),
+    ("GET", "/api/campaigns/{campaign_id}/report.csv", "staff", pages.campaign_csv),
     # admins: what the bot knows, its history, and who may use the console.
     ("POST", "/inbox/teach", "admin", pages.inbox_teach),
     ("POST", "/inbox/faq", "admin", pages.inbox_to_faq),
