@@ -99,6 +99,7 @@ class Engine:
             message = replace(message, text=mask_nik(message.text))
             replies.append(NIK_WARNING)
         turn = await self._conversations.open(message)
+        kept: ConversationState | None = None  # what the turn saves; None keeps what is stored
         try:
             parse = self.parse(message.text)
             action = self._actions[next_action(turn.state, parse)]
@@ -106,10 +107,9 @@ class Engine:
             ctx = ActionContext(message, parse, turn.state, turn.contact,
                                 self._knowledge.current, now)
             result = await action.run(ctx)
-            await self._apply(turn, result)
-        except BaseException:
-            await self._conversations.close(turn, None)  # the next message need not wait
-            raise
+            kept = await self._apply(turn, result)
+        finally:  # the sender's next message waits for this, even when answering failed
+            await self._conversations.close(turn, kept)
         self._counters.count(now.date(), message.channel, parse.intent.name)
         if action.name == FALLBACK_ACTION:  # not understood, whatever the classifier said
             await self._fallbacks.record(message, parse)
@@ -127,19 +127,18 @@ class Engine:
                             Contact("preview", "console"), self._knowledge.current, now)
         return parse, list((await action.run(ctx)).replies)
 
-    async def _apply(self, turn: Turn, result: ActionResult) -> None:
-        """Store what the turn changed, then end it, so the next message sees all of it."""
+    async def _apply(self, turn: Turn, result: ActionResult) -> ConversationState | None:
+        """Store the profile and lead the turn changed; the state to save (None: forgotten)."""
         channel, user = turn.channel, turn.user_id
         if result.forget:
             await asyncio.gather(self._states.delete(channel, user),
                                  self._contacts.delete(channel, user),
                                  self._leads.delete(channel, user))
-            await self._conversations.close(turn, None)
-            return
+            return None
         writes = []
         if result.profile:
             writes.append(self._contacts.update(channel, user, result.profile))
         if result.lead is not None:
             writes.append(self._leads.save(result.lead))
         await asyncio.gather(*writes)
-        await self._conversations.close(turn, result.state)
+        return result.state
