@@ -1,10 +1,11 @@
 """Broadcast enqueue benchmark: a segment of N contacts into a campaign's queue.
 
 Starts its own redis-server on a free port (so INFO memory measures only this), writes N opted-in
-contacts with a server-side script, then runs the worker's enqueue job (`enqueue_campaign`, the
-same code a worker runs) and reports the time, this process's memory while it streams, and the
-Redis memory each pending recipient costs (INFO used_memory before/after, and MEMORY USAGE of
-the outcomes hash and the queue stream). Prints a table.
+contacts with a server-side script, times a segment preview over them (exact, and the console's
+live count from a random draw), then runs the worker's enqueue job (`enqueue_campaign`, the same
+code a worker runs) and reports the time, this process's memory while it streams, and the Redis
+memory each pending recipient costs (INFO used_memory before/after, and MEMORY USAGE of the
+outcomes hash and the queue stream). Prints a table.
 
     .venv/bin/python bench/broadcast_enqueue.py [--contacts 1000000]
 """
@@ -28,9 +29,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.admin.campaigns import LIVE_BUDGET
 from bot.broadcast.campaigns import JAKARTA, CampaignStore, Message
 from bot.broadcast.ledger import Ledger
-from bot.broadcast.segments import Segment
+from bot.broadcast.segments import Segment, preview
 from bot.broadcast.worker import enqueue_campaign
 from bot.contacts import RedisContactStore
 from bot.keys import Keys
@@ -90,6 +92,11 @@ async def main(count: int) -> None:
         contacts = RedisContactStore(redis, keys, 365 * 86400)
         store, ledger = CampaignStore(redis, keys), Ledger(redis, keys)
         now = datetime.now(JAKARTA)
+        previews = []
+        for budget in (None, LIVE_BUDGET):
+            started = time.perf_counter()
+            counted = await preview(contacts, Segment(pekerjaan=("pedagang",)), now, budget)
+            previews.append((time.perf_counter() - started, counted.total))
         campaign = await store.create("bench", Segment(pekerjaan=("pedagang",)),
                                       Message("Halo {nama}"), quiet_hours=None, now=now)
         await store.start(campaign.id, now)
@@ -113,6 +120,9 @@ async def main(count: int) -> None:
         outcomes = await redis.memory_usage(keys.campaign_outcomes(campaign.id), samples=0)
         stream = await redis.memory_usage(keys.campaign_queue(campaign.id), samples=0)
         print(f"{'contacts seeded':<44}{count:>14,} ({seeded:.1f} s)")
+        for (seconds, total), what in zip(previews, ("exact (s)", "live count (s)"),
+                                          strict=True):
+            print(f"{'segment preview, ' + what:<44}{seconds:>14.2f} ({total:,} counted)")
         print(f"{'recipients queued':<44}{queued:>14,}")
         print(f"{'enqueue time (s)':<44}{elapsed:>14.1f}")
         print(f"{'enqueue rate (recipients/s)':<44}{queued / elapsed:>14,.0f}")

@@ -201,6 +201,20 @@ class RedisContactStore:
             if cursor == 0:
                 return
 
+    async def draw(self, count: int, fields: tuple[str, ...] = ()) -> tuple[int, list[Contact]]:
+        """`count` contacts drawn at random (only `fields`), and how many the registry holds.
+
+        Every contact when the registry holds no more than `count`; fewer than `count` when
+        some ids outlived their profiles.
+        """
+        index = self._keys.contacts_index()
+        size = int(await self._redis.zcard(index))
+        ids: list[str] = await self._redis.zrandmember(index, min(count, size)) if size else []
+        found: list[Contact | None] = []
+        for start in range(0, len(ids), 1000):
+            found += await self.get_many(ids[start:start + 1000], fields)
+        return size, [contact for contact in found if contact is not None]
+
     async def get_many(self, contact_ids: list[str],
                        fields: tuple[str, ...] = ()) -> list[Contact | None]:
         """Profiles of `channel:user_id` ids (only `fields`, if given), None for unknown ones.

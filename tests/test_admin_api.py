@@ -696,6 +696,9 @@ def test_preview_counts_the_segment_and_shows_the_message_per_platform(
     preview = "/admin/api/campaigns/preview"
     everyone = client.get(preview).json()
     assert everyone["total"] == 4  # the opted-out trader is never counted
+    assert everyone["estimated"] is False  # a registry this small is drawn whole
+    exact = client.get(preview, params={"exact": "1"}).json()
+    assert (exact["total"], exact["by_channel"]) == (4, everyone["by_channel"])
     assert everyone["by_channel"] == {"telegram": 2, "whatsapp": 2}
     assert client.get(preview, params={"opted_in": "semua"}).json()["total"] == 5
     traders = client.get(preview, params={**ALL_FIELDS, "pekerjaan": "pedagang",

@@ -155,6 +155,24 @@ async def test_segments_filter_on_profile_fields_and_only_reach_opted_in(sender:
     assert {c.user_id for c in found.sample} == {"1", "6281111"}
 
 
+async def test_a_preview_over_budget_estimates_from_a_random_draw(sender: Sender) -> None:
+    t = now()
+    for i in range(60):
+        await add_contact(sender, "telegram", str(i), seen=t,
+                          pekerjaan="ojol" if i % 2 else "nelayan")
+
+    exact = await preview(sender.contacts, Segment(pekerjaan=("ojol",)), t)
+    assert (exact.total, exact.estimated) == (30, False)
+    within = await preview(sender.contacts, Segment(pekerjaan=("ojol",)), t, budget=60)
+    assert (within.total, within.estimated) == (30, False)  # the registry fits: drawn whole
+    everyone = await preview(sender.contacts, Segment(), t, budget=20)
+    assert (everyone.total, everyone.estimated) == (60, True)  # 20 of 20 drawn match, x3
+    half = await preview(sender.contacts, Segment(pekerjaan=("ojol",)), t, budget=40)
+    assert half.estimated
+    assert 15 <= half.total <= 45  # 1.5 x the matches among 40 of 60 (about 20)
+    assert len(half.sample) == 5
+
+
 async def test_campaigns_refuse_contacts_without_consent_and_oversized_messages(
         sender: Sender) -> None:
     with pytest.raises(BadRequest, match="opted in"):

@@ -358,13 +358,16 @@ async def campaign_preview(c: Ctx) -> Response:
     """GET /admin/api/campaigns/preview?<the new-campaign form's fields>: the audience now.
 
     With `text` (and buttons, template) also the message as WhatsApp and Telegram show it to
-    the first contact of the sample.
+    the first contact of the sample. A large registry is estimated from a random draw
+    (`estimated`), unless `exact=1`.
     """
     entered = CampaignInput.from_form(c.request.query_params)
-    found = await c.console.campaigns.preview(entered.segment())
+    found = await c.console.campaigns.preview(entered.segment(),
+                                              exact=c.request.query_params.get("exact") == "1")
     sample = found.sample[0] if found.sample else None
     shown = preview_message(entered.message(), sample)
-    return ok({"total": found.total, "by_channel": found.by_channel,
+    return ok({"total": found.total, "estimated": found.estimated,
+               "by_channel": found.by_channel,
                "outside_window": found.outside_window,
                "sample": [{"channel": s.channel, "name": s.get("nama") or s.get("display_name"),
                            "pekerjaan": s.get("pekerjaan"), "wilayah": s.get("wilayah")}

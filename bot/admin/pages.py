@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from bot.admin.accounts import ROLE_NAMES
 from bot.admin.bubbles import preview_message
-from bot.admin.campaigns import BARS, Change, status_text
+from bot.admin.campaigns import BARS, LIVE_BUDGET, Change, status_text
 from bot.admin.drafts import MAX_NAME, CampaignInput, check, scheduled, send_time
 from bot.admin.editor import (
     CONFIDENCE,
@@ -217,18 +217,19 @@ def campaign_defaults(quiet_hours: str) -> dict[str, str]:
 
 
 async def _campaign_form(c: Ctx, values: Mapping[str, str], errors: dict[str, str],
-                         status: int = 200) -> Response:
+                         status: int = 200, *, exact: bool = False) -> Response:
     """The form with what was typed, its errors, the audience now and the message preview."""
     found: Preview | None = None
     message = None
     try:
         entered = CampaignInput.from_form(values)
         message = entered.message()
-        found = await c.console.campaigns.preview(entered.segment())
+        found = await c.console.campaigns.preview(entered.segment(), exact=exact)
     except FormErrors as exc:
         errors, status = {**exc.fields, **errors}, 422
     sample = found.sample[0] if found and found.sample else None
     return c.render("campaign_form.html", status, values=values, errors=errors, found=found,
+                    live_budget=LIVE_BUDGET,
                     shown=preview_message(message, sample) if message else None,
                     channels=BROADCAST_CHANNELS, max_name=MAX_NAME,
                     max_buttons=broadcast.MAX_BUTTONS,
@@ -245,7 +246,7 @@ async def campaign_create(c: Ctx) -> Response:
     """POST /admin/kampanye/baru: `aksi` hitung (count again), simpan (draft) or mulai (start)."""
     action = c.form.get("aksi", "simpan")
     if action == "hitung":
-        return await _campaign_form(c, c.form, {})
+        return await _campaign_form(c, c.form, {}, exact=True)
     try:
         draft = check(CampaignInput.from_form(c.form), c.console.campaigns.default_quiet_hours,
                       c.console.rt.clock())

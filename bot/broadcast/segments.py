@@ -137,22 +137,56 @@ def outside_window(contact: Contact, now: datetime) -> bool:
 
 @dataclass(frozen=True)
 class Preview:
-    """How many contacts a segment reaches now, by channel, and a few of them."""
+    """How many contacts a segment reaches now, by channel, and a few of them.
+
+    `estimated`: counted on contacts drawn at random and scaled to the whole registry.
+    """
 
     total: int
     by_channel: dict[str, int]
     outside_window: int  # WhatsApp contacts that need the campaign's template
     sample: tuple[Contact, ...] = field(default=())
+    estimated: bool = False
 
 
-async def preview(contacts: RedisContactStore, segment: Segment, now: datetime) -> Preview:
-    """Count a segment's contacts (one pass over the registry) and keep a small sample."""
-    by_channel: Counter[str] = Counter()
-    outside, sample = 0, list[Contact]()
+class _Tally:
+    """A preview's counts, one matching contact at a time."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.by_channel: Counter[str] = Counter()
+        self.outside = 0
+        self.sample: list[Contact] = []
+
+    def add(self, contact: Contact) -> None:
+        self.by_channel[contact.channel] += 1
+        self.outside += outside_window(contact, self.now)
+        if len(self.sample) < SAMPLE_SIZE:
+            self.sample.append(contact)
+
+    def preview(self, scale: float | None = None) -> Preview:
+        """The counts, multiplied by `scale` when they come from a random draw."""
+        by_channel = {channel: round(n * (scale or 1)) for channel, n in self.by_channel.items()}
+        return Preview(sum(by_channel.values()), by_channel, round(self.outside * (scale or 1)),
+                       tuple(self.sample), estimated=scale is not None)
+
+
+async def preview(contacts: RedisContactStore, segment: Segment, now: datetime,
+                  budget: int | None = None) -> Preview:
+    """Count a segment's contacts (one pass over the registry) and keep a small sample.
+
+    With a `budget`, a registry larger than it is not read whole: `budget` contacts drawn at
+    random are counted and the counts scaled to the registry (one pass over a million contacts
+    takes seconds; a console's live count cannot wait for it).
+    """
+    tally = _Tally(now)
+    if budget is not None:  # a registry within the budget is drawn whole: exact
+        size, drawn = await contacts.draw(budget, SEGMENT_FIELDS + PREVIEW_FIELDS)
+        for contact in drawn:
+            if segment.matches(contact, now):
+                tally.add(contact)
+        return tally.preview(scale=size / budget if size > budget else None)
     async for page in members(contacts, segment, now, PREVIEW_FIELDS):
         for contact in page:
-            by_channel[contact.channel] += 1
-            outside += outside_window(contact, now)
-            if len(sample) < SAMPLE_SIZE:
-                sample.append(contact)
-    return Preview(sum(by_channel.values()), dict(by_channel), outside, tuple(sample))
+            tally.add(contact)
+    return tally.preview()

@@ -38,6 +38,8 @@ if (statusBox) {
 const campaignForm = document.getElementById("campaign-form");
 if (campaignForm) {
   const count = document.getElementById("live-count");
+  const about = document.getElementById("live-about");
+  const estimate = document.getElementById("live-estimate");
   const channels = document.getElementById("live-channels");
   const windowNote = document.getElementById("live-window");
   const sample = document.getElementById("live-sample");
@@ -80,6 +82,8 @@ if (campaignForm) {
       return;
     }
     count.textContent = body.total;
+    about.textContent = body.estimated ? "sekitar " : "";
+    estimate.hidden = !body.estimated;
     const parts = Object.entries(body.by_channel).sort().map(([name, n]) => `${name} ${n}`);
     channels.textContent = parts.length ? ` (${parts.join(", ")})` : "";
     windowNote.textContent = body.outside_window
