@@ -7,12 +7,12 @@ Kept in Redis as a small JSON string with an idle TTL: a conversation left alone
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+import orjson
 from redis.asyncio import Redis
 
 from bot.contacts import Contact, RedisContactStore
@@ -45,8 +45,8 @@ class ConversationState:
         return replace(self, slots={k: v for k, v in merged.items() if v is not None})
 
     def to_json(self) -> str:
-        """Compact JSON for Redis."""
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        """Compact JSON for Redis (orjson writes the dataclass without copying it to a dict)."""
+        return orjson.dumps(self).decode()
 
     @staticmethod
     def from_json(raw: str | None) -> ConversationState:
@@ -54,7 +54,7 @@ class ConversationState:
         if not raw:
             return ConversationState()
         try:
-            data = json.loads(raw)
+            data = orjson.loads(raw)
             return ConversationState(**{k: data[k] for k in data if k in _FIELDS})
         except (ValueError, TypeError):
             return ConversationState()
