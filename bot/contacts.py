@@ -121,9 +121,8 @@ class RedisContactStore:
     async def _touch_keys(self, message: IncomingMessage, keys: list[str], token: str = "",
                           turn_ms: int = 0) -> tuple[Contact, str | None] | None:
         seen = message.received_at.isoformat()
-        args = [seen, str(self._ttl), token, str(turn_ms),
-                                 "channel", message.channel, "user_id", message.user_id,
-                                 "last_seen", seen, "last_inbound", seen]
+        args = [seen, str(self._ttl), token, str(turn_ms), "channel", message.channel,
+                "user_id", message.user_id, "last_seen", seen, "last_inbound", seen]
         if message.display_name:
             args += ["display_name", message.display_name]
         member = {f"{message.channel}:{message.user_id}": message.received_at.timestamp()}
