@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.dialogue.action import ActionContext, ActionResult
-from bot.dialogue.state import ConversationState
+from bot.dialogue.state import ConversationState, Offer
 from bot.messages import Button, Reply
 
 PROGRAM_ANSWERS = ("JKK", "JKM", "JHT", "JP", "JKP")
@@ -35,8 +35,9 @@ class MenuAction:
     name = "action_menu"
 
     async def run(self, ctx: ActionContext) -> ActionResult:
-        """Reset state and show the menu."""
-        return ActionResult((ctx.kb.reply("menu"),), ConversationState())
+        """Reset state (the worker's situation stays) and show the menu."""
+        return ActionResult((ctx.kb.reply("menu"),),
+                            ConversationState(situation=ctx.state.situation))
 
 
 class FallbackAction:
@@ -103,11 +104,9 @@ class DaftarAction:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Registration answer, then the pendataan offer as a yes/no question."""
-        offer = Reply("Mau dibantu petugas untuk mendaftar? Bapak/Ibu bisa meninggalkan data "
-                      "kontak di sini.", (Button("Ya, bantu saya", "/minta_didata"),
-                                          Button("Tidak", "/tidak_setuju")))
-        state = replace(ctx.state, topic="daftar", form=None, requested=None, offer="pendataan")
-        return ActionResult((ctx.kb.reply("daftar"), offer), state)
+        state = replace(ctx.state, topic="daftar", form=None, requested=None,
+                        offer=Offer.PENDATAAN)
+        return ActionResult((ctx.kb.reply("daftar"), ctx.kb.reply("daftar_tawaran")), state)
 
 
 class SetujuAction:
@@ -117,6 +116,4 @@ class SetujuAction:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """A short acknowledgement."""
-        reply = Reply("Baik. Ada lagi yang ingin ditanyakan? Ketik *menu* untuk melihat pilihan.",
-                      (Button("Menu", "/menu"),))
-        return ActionResult((reply,), replace(ctx.state, offer=None))
+        return ActionResult((ctx.kb.reply("ack"),), replace(ctx.state, offer=None))

@@ -199,7 +199,10 @@ class IuranAction:
         occupation = parse.first("pekerjaan")
         given = {"penghasilan": income, "bulan": months, "program": program}
         state = state.with_slots(**{k: e.value for k, e in given.items() if e is not None})
-        job = str(occupation.value) if occupation else ctx.contact.get("pekerjaan")
+        if "penghasilan" not in state.slots and state.situation.penghasilan:
+            state = state.with_slots(penghasilan=state.situation.penghasilan)
+        job = (str(occupation.value) if occupation else
+               state.situation.pekerjaan or ctx.contact.get("pekerjaan"))
         profile = {"pekerjaan": job} if occupation and job else {}
         group = occupation_group(ctx.kb, job)
         today = ctx.now.date()
@@ -209,7 +212,7 @@ class IuranAction:
             return ActionResult((reply,), state, profile)
         reply = fee_reply(ctx.kb, today, int(state.slots["penghasilan"]), group,
                           state.slots.get("bulan"), state.slots.get("program"))
-        state = replace(state, topic="iuran", form=None, requested=None)
+        state = replace(state, topic="iuran", form=None, requested=None, offer=None)
         return ActionResult((reply,), state, profile)
 
 
@@ -221,7 +224,8 @@ class DiskonAction:
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Say whether the discount is in force today, for whom and until when."""
         occupation = ctx.parse.first("pekerjaan")
-        job = str(occupation.value) if occupation else ctx.contact.get("pekerjaan")
+        job = (str(occupation.value) if occupation else
+               ctx.state.situation.pekerjaan or ctx.contact.get("pekerjaan"))
         group = occupation_group(ctx.kb, job)
         fee = bpu_fee(ctx.kb, int(ctx.kb.value("bpu_income_brackets", "lowest_bracket_nominal")))
         lines = discount_lines(ctx.kb, ctx.now.date(), group, fee)

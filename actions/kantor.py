@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.dialogue.action import ActionContext, ActionResult
+from bot.dialogue.state import Form
 from bot.knowledge.base import BranchModel, KnowledgeBase
 from bot.messages import Reply
 
@@ -32,7 +33,8 @@ class KantorAction:
         """List matching offices, or ask where the worker lives."""
         entity = ctx.parse.first("wilayah")
         regency = ctx.parse.first("kabupaten")
-        place = str(entity.value) if entity else ctx.contact.get("wilayah")
+        place = (str(entity.value) if entity else
+                 ctx.state.situation.wilayah or ctx.contact.get("wilayah"))
         area = str(regency.value) if regency else ctx.contact.get("kabupaten")
         profile = {"wilayah": place, "kabupaten": area} if entity and place and area else {}
         found = branches_for(ctx.kb, area or place) if place else []
@@ -45,7 +47,6 @@ class KantorAction:
             return ActionResult((Reply(text),), state, profile)
         replies = [ctx.kb.reply("kantor_umum")]
         if not place:
-            replies.append(Reply("Bapak/Ibu tinggal di kota atau kabupaten mana? "
-                                 "Misalnya: *Blitar*."))
-            state = replace(state, form="kantor", requested="wilayah")
+            replies.append(ctx.kb.reply("kantor_tanya_wilayah"))
+            state = replace(state, form=Form.KANTOR, requested="wilayah")
         return ActionResult(tuple(replies), state, profile)

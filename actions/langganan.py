@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.dialogue.action import ActionContext, ActionResult
-from bot.messages import Button, Reply
+from bot.dialogue.state import Offer
+from bot.knowledge.base import KnowledgeBase
+from bot.messages import Reply
 
-# The clear question before an opt-in; a "yes" to it (offer "langganan") subscribes.
-QUESTION = Reply(
-    "Mau menerima info dan undangan kegiatan dari BPJS Ketenagakerjaan lewat chat ini? "
-    "Bisa berhenti kapan saja dengan mengetik *stop*.",
-    (Button("Ya, mau", "/setuju"), Button("Tidak", "/tidak_setuju")))
+OFFER = Offer.LANGGANAN  # the clear question before an opt-in; a "yes" to it subscribes
+
+
+def question(kb: KnowledgeBase) -> Reply:
+    """The question asked before subscribing anyone."""
+    return kb.reply("langganan_tanya")
 
 
 def consent_fields(ctx: ActionContext, consent: str) -> dict[str, str]:
@@ -27,12 +30,10 @@ class LanggananAction:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Subscribe after a yes to the offer; otherwise ask the question."""
-        if ctx.state.offer == "langganan" and ctx.parse.intent.name == "setuju":
-            reply = Reply("Terima kasih, Bapak/Ibu akan menerima info dari BPJS "
-                          "Ketenagakerjaan di sini. Ketik *stop* kapan saja untuk berhenti.")
-            return ActionResult((reply,), replace(ctx.state, offer=None),
+        if ctx.state.offer == OFFER and ctx.parse.intent.name == "setuju":
+            return ActionResult((ctx.kb.reply("langganan_ya"),), replace(ctx.state, offer=None),
                                 consent_fields(ctx, "opt_in"))
-        return ActionResult((QUESTION,), replace(ctx.state, offer="langganan"))
+        return ActionResult((question(ctx.kb),), replace(ctx.state, offer=OFFER))
 
 
 class BerhentiAction:
@@ -42,9 +43,8 @@ class BerhentiAction:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Record the opt-out; every campaign not yet delivered honours it."""
-        reply = Reply("Baik, Bapak/Ibu tidak akan menerima pesan info lagi. Pertanyaan tetap "
-                      "bisa dikirim kapan saja. Ketik *langganan* jika ingin menerima info lagi.")
-        return ActionResult((reply,), replace(ctx.state, offer=None, form=None),
+        return ActionResult((ctx.kb.reply("langganan_berhenti"),),
+                            replace(ctx.state, offer=None, form=None),
                             consent_fields(ctx, "opt_out"))
 
 
@@ -55,6 +55,5 @@ class TolakAction:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Drop the offer."""
-        reply = Reply("Baik, tidak apa-apa. Ketik *menu* jika ada pertanyaan lain.",
-                      (Button("Menu", "/menu"),))
-        return ActionResult((reply,), replace(ctx.state, offer=None, form=None, requested=None))
+        return ActionResult((ctx.kb.reply("tolak"),),
+                            replace(ctx.state, offer=None, form=None, requested=None))

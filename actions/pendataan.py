@@ -2,6 +2,9 @@
 
 Nothing is kept before the worker agrees to the consent question (UU 27/2022 on personal data
 protection), "batal" stops at any step and keeps nothing, and "hapus data saya" deletes it all.
+An occupation the worker already gave in the conversation is not asked again. A question asked
+mid-form is answered by its own action and the engine calls `resume` to ask the pending question
+again. Every text comes from the knowledge base (texts.yml).
 """
 
 from __future__ import annotations
@@ -11,30 +14,54 @@ from dataclasses import replace
 
 from actions import langganan
 from bot.dialogue.action import ActionContext, ActionResult
-from bot.dialogue.state import ConversationState
+from bot.dialogue.state import ConversationState, Form
+from bot.knowledge.base import KnowledgeBase
 from bot.leads import Lead
-from bot.messages import Button, Reply
+from bot.messages import Reply
+from bot.nlu.phone import check_phone, find_phone
 
-CANCEL_WORDS = {"batal", "gak jadi", "ga jadi", "nggak jadi", "tidak jadi", "cancel", "ora sido"}
-THIS_NUMBER = {"nomor ini", "no ini", "nomer ini", "pakai nomor ini", "sama", "yang ini"}
+THIS_NUMBER = {"nomor ini", "no ini", "nomer ini", "pakai nomor ini", "sama", "yang ini",
+               "nomor wa ini", "no wa ini", "iki", "nomor iki", "nomer iki"}
 _NAME = re.compile(r"^[^\W\d_][\w .,'-]{1,59}$")
-_NAME_PREFIX = re.compile(r"^(nama (saya|sy|aku|ku)|namaku|saya|sy|aku)\s+", re.IGNORECASE)
-PROMPTS = {
-    "nama": "Siapa nama Bapak/Ibu?",
-    "pekerjaan": "Apa pekerjaan Bapak/Ibu? Misalnya: ojol, pedagang pasar, petani, nelayan.",
-    "wilayah": "Tinggal di kelurahan dan kecamatan mana? Misalnya: *Kel. Ketabang, Kec. Genteng*.",
-    "telepon": "Nomor HP yang bisa dihubungi petugas? Misalnya: *081234567890*.",
-}
+_NAME_PREFIX = re.compile(r"^(nama (saya|sy|aku|ku)|namaku|jenengku|saya|sy|aku)\s+",
+                          re.IGNORECASE)
 ORDER = ("nama", "pekerjaan", "wilayah", "telepon")
+CONSENT = "persetujuan"
 
 
-def _ask(state: ConversationState, slot: str, prefix: str = "") -> ActionResult:
-    text = f"{prefix}\n{PROMPTS[slot]}".strip() + "\n(Ketik *batal* untuk berhenti.)"
-    return ActionResult((Reply(text),), replace(state, form="pendataan", requested=slot))
+def prompt(kb: KnowledgeBase, slot: str, channel: str) -> str:
+    """The question for a slot (on WhatsApp, the phone question offers "nomor ini")."""
+    if slot == "telepon" and channel == "whatsapp":
+        return kb.text("pendataan_telepon_wa")
+    return kb.text(f"pendataan_{slot}")
 
 
-def _value(ctx: ActionContext, slot: str) -> str | None:
-    """The value for the slot asked, validated; None when the answer does not fit."""
+def _ask(ctx: ActionContext, state: ConversationState, slot: str, *before: str) -> ActionResult:
+    kb = ctx.kb
+    text = "\n".join([*before, prompt(kb, slot, ctx.message.channel),
+                      kb.text("pendataan_petunjuk_batal")])
+    return ActionResult((Reply(text),), replace(state, form=Form.PENDATAAN, requested=slot))
+
+
+def _phone(ctx: ActionContext) -> str | Reply:
+    """The number as 628..., or a reply saying why the message holds no usable number."""
+    text = " ".join(ctx.message.text.split())
+    if text.lower().strip(" .!") in THIS_NUMBER and ctx.message.channel == "whatsapp":
+        own = check_phone(ctx.message.user_id)
+        if own.international:
+            return own.international
+    phone = find_phone(text)
+    if phone is None:
+        return Reply(ctx.kb.text("telepon_tidak_ada"))
+    if phone.international is None:
+        assert phone.problem is not None  # a refused number always has its reason
+        return Reply(ctx.kb.text(f"telepon_{phone.problem.value}", nomor=phone.written,
+                                 angka=phone.digits))
+    return phone.international
+
+
+def _value(ctx: ActionContext, slot: str) -> str | Reply | None:
+    """The value for the slot asked; a refusal that says why; None when it does not fit."""
     text = " ".join(ctx.message.text.split())
     if slot == "nama":
         name = _NAME_PREFIX.sub("", text).strip(" .")
@@ -43,55 +70,62 @@ def _value(ctx: ActionContext, slot: str) -> str | None:
         job = ctx.parse.first("pekerjaan")
         return str(job.value) if job else (text.lower() if 2 <= len(text) <= 60 else None)
     if slot == "wilayah":
-        return text if 3 <= len(text) <= 120 and not ctx.parse.first("telepon") else None
-    phone = ctx.parse.first("telepon")
-    if phone:
-        return re.sub(r"\D", "", str(phone.value))
-    if text.lower() in THIS_NUMBER and ctx.message.channel == "whatsapp":
-        return ctx.message.user_id
-    return None
+        return text if 3 <= len(text) <= 120 and find_phone(text) is None else None
+    return _phone(ctx)
+
+
+def _missing(state: ConversationState) -> list[str]:
+    return [s for s in ORDER if s not in state.slots]
 
 
 class PendataanAction:
-    """The pendataan form: consent, then one question per field."""
+    """The pendataan form: consent, then one question per field not yet known."""
 
     name = "action_pendataan"
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Start the form, or take the answer to the last question and ask the next."""
         state = ctx.state
-        if state.form != "pendataan":
-            fresh = ConversationState(topic="daftar", form="pendataan", requested="persetujuan")
+        if state.form != Form.PENDATAAN:
+            fresh = replace(state, topic="daftar", form=Form.PENDATAAN, requested=CONSENT,
+                            offer=None, slots={})
             return ActionResult((ctx.kb.reply("pendataan_persetujuan"),), fresh)
-        if ctx.message.text.strip().lower() in CANCEL_WORDS:
-            return ActionResult((Reply("Baik, pendataan dibatalkan. Data tidak kami simpan."),),
-                                ConversationState(topic="daftar"))
-        if state.requested == "persetujuan":
+        if state.requested == CONSENT:
             return self._consent(ctx)
         slot = state.requested or "nama"
         value = _value(ctx, slot)
+        if isinstance(value, Reply):
+            return _ask(ctx, state, slot, value.text)
         if value is None:
-            return _ask(state, slot, "Maaf, saya belum bisa mencatat jawaban itu.")
-        state = state.with_slots(**{slot: value})
-        missing = [s for s in ORDER if s not in state.slots]
+            return _ask(ctx, state, slot, ctx.kb.text("pendataan_tidak_tercatat"))
+        return self._next(ctx, state.with_slots(**{slot: value}))
+
+    def resume(self, ctx: ActionContext) -> ActionResult:
+        """Ask the pending question again after a question asked in between was answered."""
+        again = ctx.kb.text("pendataan_lanjut")
+        if ctx.state.requested == CONSENT:
+            reply = ctx.kb.reply("pendataan_jawab_persetujuan")
+            return ActionResult((Reply(f"{again}\n{reply.text}", reply.buttons),), ctx.state)
+        return self._next(ctx, ctx.state, again)
+
+    def _next(self, ctx: ActionContext, state: ConversationState, *before: str) -> ActionResult:
+        missing = _missing(state)
+        if missing and missing[0] == "pekerjaan" and state.situation.pekerjaan:
+            known = state.situation.pekerjaan
+            note = ctx.kb.text("pendataan_pekerjaan_diingat", pekerjaan=known)
+            return self._next(ctx, state.with_slots(pekerjaan=known), *before, note)
         if missing:
-            return _ask(state, missing[0])
+            return _ask(ctx, state, missing[0], *before)
         return self._finish(ctx, state)
 
     def _consent(self, ctx: ActionContext) -> ActionResult:
         intent = ctx.parse.intent.name
         if intent == "setuju":
             state = replace(ctx.state, slots={"consent_at": ctx.now.isoformat()})
-            return _ask(state, "nama", "Terima kasih atas persetujuannya.")
+            return self._next(ctx, state, ctx.kb.text("pendataan_terima_persetujuan"))
         if intent == "tidak_setuju":
-            return ActionResult(
-                (Reply("Baik, tidak apa-apa. Data Bapak/Ibu tidak kami simpan. Ketik *menu* "
-                       "jika ada pertanyaan lain."),),
-                ConversationState(topic="daftar"))
-        return ActionResult(
-            (Reply("Mohon jawab *setuju* atau *tidak* dulu ya.",
-                   (Button("Setuju", "/setuju"), Button("Tidak", "/tidak_setuju"))),),
-            ctx.state)
+            return ActionResult((ctx.kb.reply("pendataan_ditolak"),), _closed(ctx.state))
+        return ActionResult((ctx.kb.reply("pendataan_jawab_persetujuan"),), ctx.state)
 
     def _finish(self, ctx: ActionContext, state: ConversationState) -> ActionResult:
         slots = state.slots
@@ -99,17 +133,32 @@ class PendataanAction:
                     nama=slots["nama"], pekerjaan=slots["pekerjaan"], wilayah=slots["wilayah"],
                     telepon=slots["telepon"], consent_at=slots["consent_at"],
                     created_at=ctx.now.isoformat())
-        text = (f"Terima kasih, {lead.nama}. Data sudah kami catat:\n"
-                f"• Pekerjaan: {lead.pekerjaan}\n• Wilayah: {lead.wilayah}\n"
-                f"• Nomor HP: {lead.telepon}\n"
-                "Petugas BPJS Ketenagakerjaan akan menghubungi Bapak/Ibu. Untuk menghapus data "
-                "ini kapan saja, ketik *hapus data saya*.")
+        reply = ctx.kb.reply("pendataan_selesai", nama=lead.nama, pekerjaan=lead.pekerjaan,
+                             wilayah=lead.wilayah, telepon=check_phone(lead.telepon).local)
         profile = {"nama": lead.nama, "pekerjaan": lead.pekerjaan, "wilayah": lead.wilayah}
         if ctx.contact.get("consent") == "opt_in":
-            return ActionResult((Reply(text),), ConversationState(topic="daftar"), profile, lead)
+            return ActionResult((reply,), _closed(state), profile, lead)
         # Being contacted about registration is not the same as receiving broadcasts: ask.
-        return ActionResult((Reply(text), langganan.QUESTION),
-                            ConversationState(topic="daftar", offer="langganan"), profile, lead)
+        return ActionResult((reply, langganan.question(ctx.kb)),
+                            replace(_closed(state), offer=langganan.OFFER), profile, lead)
+
+
+def _closed(state: ConversationState) -> ConversationState:
+    """The conversation after the form: its answers dropped, the worker's situation kept."""
+    return replace(state, topic="daftar", form=None, requested=None, offer=None, slots={})
+
+
+class BatalAction:
+    """"batal", "gak jadi", "ojo wes" inside a form: leave it, keep nothing, and say so."""
+
+    name = "action_batal"
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """Close the open form (a pendataan keeps none of its answers)."""
+        if ctx.state.form == Form.PENDATAAN:
+            return ActionResult((ctx.kb.reply("pendataan_dibatalkan"),), _closed(ctx.state))
+        state = replace(ctx.state, form=None, requested=None, offer=None)
+        return ActionResult((ctx.kb.reply("ack"),), state)
 
 
 class HapusDataAction:
@@ -119,6 +168,5 @@ class HapusDataAction:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Forget everything about this contact."""
-        reply = Reply("Data Bapak/Ibu di layanan ini (profil, percakapan dan pendataan) sudah "
-                      "kami hapus. Jika menulis lagi, kami mulai dari awal.")
-        return ActionResult((reply,), ConversationState(), forget=True)
+        return ActionResult((ctx.kb.reply("hapus_data_selesai"),), ConversationState(),
+                            forget=True)

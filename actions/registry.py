@@ -15,7 +15,8 @@ from actions.answers import (
 from actions.iuran import DiskonAction, IuranAction
 from actions.kantor import KantorAction
 from actions.langganan import BerhentiAction, LanggananAction, TolakAction
-from actions.pendataan import HapusDataAction, PendataanAction
+from actions.pendataan import BatalAction, HapusDataAction, PendataanAction
+from actions.situasi import PenghasilanAction
 from bot.dialogue.action import Action
 
 
@@ -46,6 +47,8 @@ def registry() -> dict[str, Action]:
         KantorAction(),
         PendataanAction(),
         HapusDataAction(),
+        BatalAction(),
+        PenghasilanAction(),
         LanggananAction(),
         BerhentiAction(),
     ]

@@ -24,7 +24,7 @@ from bot.dialogue.engine import Engine, FallbackLog
 from bot.dialogue.state import RedisConversations, RedisStateStore
 from bot.embedded_redis import ensure_embedded_redis
 from bot.keys import Keys
-from bot.knowledge.base import KnowledgeBase, load_seed
+from bot.knowledge.base import KnowledgeBase, load_seed, missing_core_answers
 from bot.knowledge.store import Live, RedisKnowledgeStore, RedisModelStore
 from bot.leads import RedisLeadStore
 from bot.nlu.data import load_nlu_data
@@ -89,10 +89,17 @@ class Runtime:
 async def current_knowledge(store: RedisKnowledgeStore) -> KnowledgeBase:
     """The stored knowledge base, seeded from the shipped YAML on first start."""
     kb = await store.load()
+    seed = load_seed()
     if kb is None:
-        version = await store.save(load_seed())
+        version = await store.save(seed)
         log.info("seeded the knowledge base (version %s)", version)
-        kb = await store.load()
+    elif missing := missing_core_answers(kb.document, seed):
+        document = kb.document.model_copy(update={"answers": [*kb.document.answers, *missing]})
+        version = await store.save(document)
+        log.info("added %d texts this release needs (version %s)", len(missing), version)
+    else:
+        return kb
+    kb = await store.load()
     assert kb is not None  # just saved
     return kb
 

@@ -16,10 +16,15 @@ class Button:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to the worker. Channels decide how buttons are rendered."""
+    """One message to the worker. Channels decide how buttons are rendered.
+
+    choices: payloads of the numbered items in the text ("1. Iuran" -> "/tanya_iuran"), so a
+    number typed next picks one; channels do not show them.
+    """
 
     text: str
     buttons: tuple[Button, ...] = ()
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,10 @@ async def test_menu_resets_the_conversation(worker: Conversation, runtime: Runti
     await worker.text("berapa iurannya")
     assert (await runtime.states.load("rest", worker.user_id)).form == "iuran"
     await worker.text("menu")
-    assert await runtime.states.load("rest", worker.user_id) == ConversationState()
+    state = await runtime.states.load("rest", worker.user_id)
+    assert (state.topic, state.form, state.requested, state.offer, state.slots) == (
+        None, None, None, None, {})
+    assert state.choices[4] == "/cara_klaim"  # the menu's numbered items, for "5"
 
 
 async def test_state_expires_after_the_idle_ttl(runtime: Runtime, worker: Conversation) -> None:
@@ -141,7 +144,7 @@ async def test_pendataan_with_consent_then_export_and_delete(runtime: Runtime,
     out = io.StringIO()
     assert await write_csv(runtime.leads.all(), out) == 1
     assert "Siti Aminah" in out.getvalue()
-    assert "081234567890" in out.getvalue()
+    assert "6281234567890" in out.getvalue()  # stored normalised
 
     confirm = await worker.text("hapus data saya")
     assert "hapus" in confirm.lower()

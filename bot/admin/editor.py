@@ -68,6 +68,7 @@ def make_answer(values: Mapping[str, Any], existing: AnswerModel | None, today: 
     raw = dict(values)
     if existing is not None:
         raw["id"], raw["intent"] = existing.id, existing.intent
+        raw.setdefault("choices", existing.choices)  # the menu's numbered items keep their payloads
         if not existing.is_faq:
             raw["questions"] = []
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.contacts import Contact
 from bot.dialogue.state import ConversationState
@@ -53,3 +53,11 @@ class Action(Protocol):
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Answer the message in `ctx`."""
+
+
+@runtime_checkable
+class FormAction(Action, Protocol):
+    """An action that fills a form and can take it up again after a question in between."""
+
+    def resume(self, ctx: ActionContext) -> ActionResult:
+        """Ask the form's pending question again, saying the form goes on."""

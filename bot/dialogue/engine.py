@@ -15,10 +15,20 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from bot.contacts import Contact, ContactStore
-from bot.dialogue.action import Action, ActionContext, ActionResult
+from bot.dialogue.action import Action, ActionContext, ActionResult, FormAction
+from bot.dialogue.choices import picked
 from bot.dialogue.counters import DailyCounters
-from bot.dialogue.policy import FALLBACK_ACTION, keyword_intent, next_action
-from bot.dialogue.state import Conversations, ConversationState, StateStore, Turn
+from bot.dialogue.policy import (
+    CANCEL_ACTION,
+    FALLBACK_ACTION,
+    FORM_ACTIONS,
+    interrupts,
+    keyword_intent,
+    next_action,
+)
+from bot.dialogue.situation import observe, settle
+from bot.dialogue.state import Conversations, ConversationState, Form, StateStore, Turn
+from bot.dialogue.tone import is_salam, said, without_repeats
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.store import Live
@@ -29,10 +39,6 @@ from bot.nlu.model import NLU
 
 log = logging.getLogger(__name__)
 
-NIK_WARNING = Reply(
-    "Demi keamanan, jangan kirim NIK (nomor KTP) di chat ini. Nomor itu tidak kami simpan. "
-    "NIK hanya diisi di aplikasi JMO atau di kantor cabang."
-)
 
 
 class FallbackLog:
@@ -94,19 +100,24 @@ class Engine:
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """Answer one message. A NIK in it is masked before anything is parsed or stored."""
+        kb = self._knowledge.current
         replies: list[Reply] = []
         if has_nik(message.text):
             message = replace(message, text=mask_nik(message.text))
-            replies.append(NIK_WARNING)
+            replies.append(kb.reply("nik_peringatan"))
         turn = await self._conversations.open(message)
         kept: ConversationState | None = None  # what the turn saves; None keeps what is stored
         try:
-            parse = self.parse(message.text)
-            action = self._actions[next_action(turn.state, parse)]
+            state = turn.state
+            # "5" after the menu is its fifth item; inside the pendataan a number is an answer
+            choice = picked(message.text, state.choices) if state.form != Form.PENDATAAN \
+                else None
+            parse = self.parse(choice or message.text)
+            state = replace(state, situation=observe(state.situation, parse))
+            action = self._actions[next_action(state, parse)]
             now = self._clock()
-            ctx = ActionContext(message, parse, turn.state, turn.contact,
-                                self._knowledge.current, now)
-            result = await action.run(ctx)
+            ctx = ActionContext(message, parse, state, turn.contact, kb, now)
+            result = await self._answer(action, ctx)
             kept = await self._apply(turn, result)
         finally:  # the sender's next message waits for this, even when answering failed
             await self._conversations.close(turn, kept)
@@ -116,6 +127,37 @@ class Engine:
         log.debug("%s:%s intent=%s action=%s", message.channel, message.user_id,
                   parse.intent.name, action.name)
         return replies + list(result.replies)
+
+    async def _answer(self, action: Action, ctx: ActionContext) -> ActionResult:
+        """Run the action, then what every turn does.
+
+        A question inside a form is answered and the form asks its pending question again; a
+        form left another way says so; the worker's situation is carried on; a salam gets its
+        answer; a paragraph of the previous reply is not repeated; numbered items are kept.
+        """
+        state, kb = ctx.state, ctx.kb
+        result = await action.run(ctx)
+        if result.forget:
+            return result
+        replies = list(result.replies)
+        new_state = result.state
+        form_action = self._actions.get(FORM_ACTIONS.get(state.form or "", ""))
+        if interrupts(state, action.name) and isinstance(form_action, FormAction):
+            resumed = form_action.resume(ctx)
+            replies += resumed.replies
+            new_state = replace(resumed.state, topic=new_state.topic)
+        elif state.form == Form.PENDATAAN and new_state.form != Form.PENDATAAN and \
+                action.name not in (FORM_ACTIONS[Form.PENDATAAN], CANCEL_ACTION):
+            replies.insert(0, kb.reply("pendataan_ditinggalkan"))
+        replies = without_repeats(replies, state.said)
+        if replies and is_salam(ctx.message.text):
+            greeting = kb.text("salam_balasan")
+            if not replies[0].text.startswith(greeting):
+                replies[0] = replace(replies[0], text=f"{greeting}\n{replies[0].text}")
+        choices = next((r.choices for r in reversed(replies) if r.choices), state.choices)
+        new_state = replace(settle(new_state, state.situation), choices=choices,
+                            said=said(replies))
+        return replace(result, replies=tuple(replies), state=new_state)
 
     async def preview(self, text: str) -> tuple[ParseResult, list[Reply]]:
         """How a new conversation would be answered now; reads and writes no state (console)."""

@@ -1,19 +1,26 @@
 """Which action answers a message: a table you can read, plus a few rules for context.
 
 Order of precedence:
-1. words that must always work (stop, menu, hapus data saya), whatever the classifier says;
-2. an open form (pendataan) keeps the floor unless the worker clearly asks something else;
+1. words that must always work (stop, menu, hapus data saya), whatever the classifier says, and
+   "batal" / "gak jadi" / "ojo wes" inside a form;
+2. an open form (pendataan) keeps the floor unless the worker clearly asks something else (then
+   the engine answers the question and resumes the form, see `interrupts`);
 3. a "yes" answers the bot's own question (offer);
-4. a value the bot asked for, or a short follow-up ("kalau JHT-nya?", "eh 3 juta maksudnya"),
+4. an income given per day or per week is turned into a monthly figure to confirm;
+5. a value the bot asked for, or a short follow-up ("kalau JHT-nya?", "eh 3 juta maksudnya"),
    continues the last topic;
-5. otherwise the intent's action from INTENT_ACTIONS.
+6. "minta dihubungi (petugas)" offers the pendataan;
+7. otherwise the intent's action from INTENT_ACTIONS.
 """
 
 from __future__ import annotations
 
-from bot.dialogue.state import ConversationState
+import re
+
+from bot.dialogue.state import ConversationState, Form, Offer
 from bot.messages import ParseResult
 from bot.nlu.model import FALLBACK_INTENT
+from bot.nlu.numbers import earning_period
 
 FALLBACK_ACTION = "action_fallback"
 
@@ -58,12 +65,38 @@ KEYWORDS: dict[str, str] = {
 
 # Intents that leave any form at once.
 ESCAPES = {"menu", "hapus_data", "berhenti_langganan"}
-# Inside the pendataan form, a question classified at least this confidently leaves the form.
+# Inside the pendataan form, a message classified at least this confidently is a question that
+# interrupts the form; one that reads as a question ("...piro?") needs less.
 FORM_EXIT_CONFIDENCE = 0.85
-FORM_INTENTS = {"inform", "setuju", "tidak_setuju", FALLBACK_INTENT, "minta_didata", "sapa"}
+QUESTION_EXIT_CONFIDENCE = 0.5
+FORM_INTENTS = {"inform", "setuju", "tidak_setuju", FALLBACK_INTENT, "minta_didata", "sapa",
+                "minta_petugas"}
+CANCEL_ACTION = "action_batal"
+INCOME_ACTION = "action_penghasilan"
+# Forms that resume after a question asked in between, by the action that fills them; actions
+# that leave a form on purpose (and say so themselves).
+FORM_ACTIONS: dict[str, str] = {Form.PENDATAAN: "action_pendataan"}
+LEAVES_FORM = {"action_menu", "action_hapus_data", "action_berhenti", CANCEL_ACTION}
 
 # What a "yes" to the bot's own question starts.
-OFFER_YES = {"pendataan": "action_pendataan", "langganan": "action_langganan"}
+OFFER_YES = {Offer.PENDATAAN: "action_pendataan", Offer.LANGGANAN: "action_langganan",
+             Offer.PENGHASILAN: "action_iuran"}
+
+# The whole message cancels the form: "batal", "gak jadi deh", "ojo wes", "ora sido".
+_CANCEL = re.compile(
+    r"^(?:(?:ya|yo|wes|wis|udah|sudah|eh|ah|oh)\s+)?(?:batal(?:kan|in)?|cancel|"
+    r"(?:gak|ga|gk|nggak|ngga|enggak|ndak|tidak|tdk|gak)\s+(?:jadi|jd|sido|usah)|"
+    r"(?:ora|ra|gak|ga)\s+sido|ojo\s+(?:wes|wis|sido)|wes\s+ojo|gausah|gak usah|ojo)"
+    r"(?:\s+(?:aja|saja|ae|wae|deh|dulu|mas|mbak|min|kak|ya|yo|lah|wes|wis|kok))*$")
+# "minta dihubungi petugas", "tolong telpon saya", "bisa ditelpon?": the pendataan does that.
+_CONTACT_ME = re.compile(
+    r"\b(?:di\s?hubungi|dihubungin|hubungi\s+(?:saya|aku|sy|kula)|(?:telp|telpon|telepon|"
+    r"tlp|telfon)\s+(?:saya|aku|sy)|di\s?(?:telp|telpon|telepon|tlp|telfon)|dikontak|"
+    r"(?:kontak|kabari|hubungi)\s+(?:aku|saya))\b")
+_QUESTION = re.compile(
+    r"\?|\b(?:berapa|brp|piro|pira|gimana|gmn|bagaimana|piye|kapan|apa|apakah|opo|dimana|"
+    r"endi|bisa\s+gak|iso\s+ta|kok)\b")
+CONTACT_INTENTS = {"minta_petugas", "minta_didata", "inform", FALLBACK_INTENT}
 
 # Follow-ups: the last topic, the entity that continues it, and the action.
 FOLLOW_UPS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -77,9 +110,34 @@ VALUE_ACTIONS = (("uang", "action_iuran"), ("pekerjaan", "action_iuran"),
                  ("wilayah", "action_kantor"), ("program", "action_manfaat"))
 
 
+def _plain(text: str) -> str:
+    return " ".join(text.lower().split()).strip(" .!")
+
+
 def keyword_intent(text: str) -> str | None:
     """The intent a fixed keyword stands for, if the whole message is one."""
-    return KEYWORDS.get(" ".join(text.lower().split()).strip(" .!"))
+    return KEYWORDS.get(_plain(text))
+
+
+def is_cancel(text: str) -> bool:
+    """Whether the whole message says "stop this form" ("batal", "gak jadi", "ojo wes")."""
+    return _CANCEL.match(_plain(text)) is not None
+
+
+def interrupts(state: ConversationState, action: str) -> bool:
+    """Whether `action` answers a question asked inside a form that then resumes."""
+    form = FORM_ACTIONS.get(state.form or "")
+    return form is not None and action != form and action not in LEAVES_FORM
+
+
+def _stays_in_form(parse: ParseResult) -> bool:
+    """Inside a form, whether the message answers the form rather than asking something."""
+    intent, confidence = parse.intent.name, parse.intent.confidence
+    if intent in FORM_INTENTS:
+        return True
+    if _QUESTION.search(parse.text.lower()):
+        return confidence < QUESTION_EXIT_CONFIDENCE
+    return confidence < FORM_EXIT_CONFIDENCE
 
 
 def next_action(state: ConversationState, parse: ParseResult) -> str:
@@ -87,12 +145,20 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
     intent = parse.intent.name
     if intent in ESCAPES:
         return INTENT_ACTIONS[intent]
-    if state.form == "pendataan" and (
-        intent in FORM_INTENTS or parse.intent.confidence < FORM_EXIT_CONFIDENCE
-    ):
+    if state.form and is_cancel(parse.text):
+        return CANCEL_ACTION
+    if state.form == Form.PENDATAAN and _stays_in_form(parse):
         return "action_pendataan"
     if state.offer and intent == "setuju":
-        return OFFER_YES[state.offer]
+        return OFFER_YES[Offer(state.offer)]
+    if state.offer == Offer.PENGHASILAN and intent == "tidak_setuju":
+        return INCOME_ACTION
+    money = parse.first("uang")
+    if money and earning_period(parse.text, money.start, money.end) and (
+            intent in ("tanya_iuran", "inform", FALLBACK_INTENT) or state.topic == "iuran"):
+        return INCOME_ACTION
+    if not state.form and intent in CONTACT_INTENTS and _CONTACT_ME.search(parse.text.lower()):
+        return "action_pendataan"
     follow_up = FOLLOW_UPS.get(state.topic or "")
     if follow_up and intent in ("inform", FALLBACK_INTENT):
         entities, action = follow_up

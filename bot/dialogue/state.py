@@ -10,6 +10,7 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, Protocol
 
 import orjson
@@ -21,6 +22,51 @@ from bot.keys import Keys
 from bot.messages import IncomingMessage
 
 
+class Form(StrEnum):
+    """A form the bot is filling with the worker (the value is stored)."""
+
+    IURAN = "iuran"  # waiting for an income to compute the fee
+    PENDATAAN = "pendataan"  # collecting a registration lead
+    KANTOR = "kantor"  # waiting for a place to find the branch office
+
+
+class Offer(StrEnum):
+    """A yes/no question the bot asked; a "yes" (or "no") answers it."""
+
+    PENDATAAN = "pendataan"  # "Mau dibantu petugas untuk mendaftar?"
+    LANGGANAN = "langganan"  # "Mau menerima info ...?"
+    PENGHASILAN = "penghasilan"  # "Rp50.000 sehari itu sekitar Rp1.500.000 sebulan, betul?"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the worker told about themself, used by every later answer of the conversation.
+
+    pekerjaan: canonical occupation (`ojol`, `nelayan`): fees show only that group's discount,
+        the pendataan does not ask it again.
+    penghasilan: monthly income in rupiah, as confirmed.
+    anggota: True when already a member (peserta), False when not yet, None when not said.
+    wilayah: the place named last (kelurahan, kecamatan or city).
+    """
+
+    pekerjaan: str | None = None
+    penghasilan: int | None = None
+    anggota: bool | None = None
+    wilayah: str | None = None
+
+    @staticmethod
+    def from_dict(data: Any) -> Situation:
+        """Rebuild from stored JSON, keeping only known fields of the right type."""
+        if not isinstance(data, dict):
+            return Situation()
+        return Situation(
+            pekerjaan=data.get("pekerjaan") if isinstance(data.get("pekerjaan"), str) else None,
+            penghasilan=data.get("penghasilan") if isinstance(data.get("penghasilan"), int)
+            else None,
+            anggota=data.get("anggota") if isinstance(data.get("anggota"), bool) else None,
+            wilayah=data.get("wilayah") if isinstance(data.get("wilayah"), str) else None)
+
+
 @dataclass(frozen=True)
 class ConversationState:
     """The context of a conversation.
@@ -29,8 +75,11 @@ class ConversationState:
         so follow-ups like "kalau JHT-nya?" or "lewat hp bisa?" are understood.
     form: a form being filled (iuran waiting for an income, pendataan collecting a lead).
     requested: the slot the form asked for last.
-    offer: a yes/no question the bot asked ("pendataan", "langganan").
+    offer: a yes/no question the bot asked (an `Offer`).
     slots: values given so far (penghasilan, bulan, program, nama, ...).
+    situation: what the worker said about themself (occupation, income, member, area).
+    choices: the payloads of the last numbered list the bot sent: "5" picks the fifth.
+    said: the paragraphs of the last reply, so the next one does not repeat them.
     """
 
     topic: str | None = None
@@ -38,6 +87,9 @@ class ConversationState:
     requested: str | None = None
     offer: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
+    situation: Situation = field(default_factory=Situation)
+    choices: tuple[str, ...] = ()
+    said: tuple[str, ...] = ()
 
     def with_slots(self, **values: Any) -> ConversationState:
         """A copy with slots added or replaced (None removes a slot)."""
@@ -55,7 +107,11 @@ class ConversationState:
             return ConversationState()
         try:
             data = orjson.loads(raw)
-            return ConversationState(**{k: data[k] for k in data if k in _FIELDS})
+            values = {k: data[k] for k in data if k in _FIELDS}
+            values["situation"] = Situation.from_dict(data.get("situation"))
+            for name in ("choices", "said"):
+                values[name] = tuple(str(v) for v in data.get(name) or ())
+            return ConversationState(**values)
         except (ValueError, TypeError):
             return ConversationState()
 

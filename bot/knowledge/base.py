@@ -7,7 +7,7 @@ memory and swaps it whole when an admin saves, so a reply never mixes two versio
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ class AnswerModel(BaseModel):
     intent: str = Field(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)?$")
     text: str = Field(min_length=1, max_length=4000)
     buttons: list[ButtonModel] = Field(default_factory=list, max_length=3)
+    # payloads of a numbered list in the text, in order: "5" then answers the fifth
+    choices: list[str] = Field(default_factory=list, max_length=20)
     tags: list[str] = Field(default_factory=list)
     facts: list[str] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)
@@ -127,10 +129,16 @@ class KnowledgeBase:
         """Whether an answer with this id exists."""
         return answer_id in self._answers
 
-    def reply(self, answer_id: str) -> Reply:
-        """An answer as a reply with its buttons."""
+    def reply(self, answer_id: str, **values: object) -> Reply:
+        """An answer as a reply with its buttons, `{name}` placeholders filled from `values`."""
         answer = self._answers[answer_id]
-        return Reply(answer.text, tuple(Button(b.title, b.payload) for b in answer.buttons))
+        return Reply(fill(answer.text, values),
+                     tuple(Button(b.title, b.payload) for b in answer.buttons),
+                     tuple(answer.choices))
+
+    def text(self, answer_id: str, **values: object) -> str:
+        """An answer's text alone (a prompt, a notice), placeholders filled."""
+        return fill(self._answers[answer_id].text, values)
 
     def faq_for_intent(self, intent: str) -> AnswerModel | None:
         """The FAQ entry behind a retrieval intent (`faq/<id>`)."""
@@ -160,6 +168,18 @@ class KnowledgeBase:
         return list(self.document.branches)
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill(text: str, values: Mapping[str, object]) -> str:
+    """`{nama}` -> the value; an unknown placeholder stays as written.
+
+    An admin's typo then shows in the reply instead of breaking it, as `str.format` would on a
+    stray brace.
+    """
+    return _PLACEHOLDER.sub(lambda m: str(values.get(m[1], m[0])), text)
+
+
 def parse_document(raw: dict[str, Any], source: str) -> KnowledgeDocument:
     """Validate a raw document, with an error that says which file and which entry."""
     try:
@@ -179,9 +199,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def load_seed(directory: Path = SEED_DIR) -> KnowledgeDocument:
-    """The knowledge base shipped with the code (answers.yml, facts.yml, branches.yml)."""
+    """The knowledge base shipped with the code.
+
+    answers.yml holds what workers ask about; texts.yml the dialogue's own texts (prompts,
+    confirmations, refusals). Both become answers, edited alike in the console.
+    """
     raw = {
-        "answers": _read_yaml(directory / "answers.yml").get("answers", []),
+        "answers": [*_read_yaml(directory / "answers.yml").get("answers", []),
+                    *_read_yaml(directory / "texts.yml").get("answers", [])],
         "facts": _read_yaml(directory / "facts.yml").get("facts", []),
         "branches": _read_yaml(directory / "branches.yml").get("branches", []),
     }
@@ -197,6 +222,17 @@ def read_answers_file(path: Path) -> list[AnswerModel]:
         return [AnswerModel.model_validate(item) for item in raw]
     except ValidationError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+
+
+def missing_core_answers(document: KnowledgeDocument,
+                         seed: KnowledgeDocument) -> list[AnswerModel]:
+    """Seed answers that code reads by id (not FAQs) and a stored document lacks.
+
+    A knowledge base stored by an older release gains the texts a newer one needs on start;
+    answers an admin edited are never touched.
+    """
+    stored = {a.id for a in document.answers}
+    return [a for a in seed.answers if not a.is_faq and a.id not in stored]
 
 
 def merge_answers(document: KnowledgeDocument, answers: Iterable[AnswerModel],

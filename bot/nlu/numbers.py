@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 _UNITS = {
     "nol": 0, "satu": 1, "se": 1, "sak": 1, "siji": 1, "dua": 2, "loro": 2, "rong": 2,
@@ -44,6 +45,49 @@ _MONTHS = re.compile(
     rf"{_MONTH_WORD}\b|\b(?P<year>setahun|sataun|1 tahun|satu tahun)\b",
     re.IGNORECASE,
 )
+
+
+class Period(StrEnum):
+    """How often takings are counted when the worker does not say "sebulan"."""
+
+    DAY = "hari"
+    WEEK = "minggu"
+
+
+# Days and weeks in a month for an estimate the worker then confirms ("sekitar ..., betul?").
+PER_MONTH = {Period.DAY: 30, Period.WEEK: 4}
+_EVERY = r"(?:se|per|/|tiap|setiap|saben|sak|dalam|dlm|1)\s*"
+_PERIODS = (
+    (Period.DAY, re.compile(rf"(?:{_EVERY}(?:hari|hr|dino|dina|ari)\b|\bsehari\b|\bsedino\b|"
+                            r"\bharian\b|\bsaben\s+dino\b)")),
+    (Period.WEEK, re.compile(rf"(?:{_EVERY}(?:minggu|mgg|mg|pekan|minggon)\b|\bseminggu\b|"
+                             r"\bmingguan\b|\bsepekan\b)")),
+)
+_NEAR = 16  # characters around the amount where "sehari" / "per minggu" may stand
+
+
+def earning_period(text: str, start: int, end: int) -> Period | None:
+    """Whether the amount at text[start:end] is takings per day or per week ("50rb sehari").
+
+    Looks right after the amount and just before it ("sehari dapet 50rb"); a month word next to
+    it ("sebulan", "per bulan") makes it monthly whatever else the sentence says.
+    """
+    lowered = text.lower()
+    after = lowered[end:end + _NEAR]
+    before = lowered[max(0, start - _NEAR):start]
+    if _MONTHS.search(after) or re.search(r"\b(?:sebulan|per\s*bulan|/\s*bulan|bulanan)\b",
+                                           after):
+        return None
+    for window in (after, before):
+        for period, pattern in _PERIODS:
+            if pattern.search(window):
+                return period
+    return None
+
+
+def per_month(amount: int, period: Period) -> int:
+    """Monthly estimate of takings per day or week."""
+    return amount * PER_MONTH[period]
 
 
 @dataclass(frozen=True)
