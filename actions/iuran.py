@@ -1,188 +1,201 @@
-"""The BPU fee calculator and the PP 50/2025 discount, computed from facts on the day asked.
+"""Fee answers: the BPU fee for an income, n months ahead, a named month, or a figure heard.
 
-Figures come from the knowledge base's facts (bpu_iuran_jkk_rate, bpu_iuran_jkm, bpu_iuran_jht,
-bpu_income_brackets, bpu_discount_pp50_2025). Until the intermediate income brackets of PP 44/2015
-Lampiran II are verified, the amount is exact at the lowest and the highest bracket and an estimate
-(1% JKK, 2% JHT of the declared income) in between, and the answer says so.
+Amounts come from the month-by-month schedule in actions/fees.py (facts bpu_iuran_jkk_rate,
+bpu_iuran_jkm, bpu_iuran_jht, bpu_income_brackets, bpu_discount_pp50_2025, bpu_payment_deadline).
+Until the intermediate income brackets of PP 44/2015 Lampiran II are verified, an amount is exact
+at the lowest and the highest bracket and an estimate (1% JKK, 2% JHT of the declared income) in
+between, and the answer says so.
+
+A worker whose occupation is known sees only their own group's discount; with none known, a
+discount only some groups still have is never shown as theirs: the reply says who gets it.
+Replies are sized for a phone: 8 lines of 34 columns.
 """
 
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 
-from actions.text import month_year, rupiah
+from actions.fees import (
+    GROUPS,
+    Fee,
+    Month,
+    bpu_fee,
+    discounts,
+    first_month,
+    group_rule_differs,
+    month_fee,
+    occupation_group,
+    schedule,
+)
+from actions.text import rupiah
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.knowledge.base import KnowledgeBase
 from bot.messages import Button, Reply
 
 BUTTONS = (Button("Cara daftar", "/cara_daftar"), Button("Cara bayar", "/cara_bayar"),
            Button("Manfaatnya apa?", "/tanya_manfaat"))
-DISCOUNT_FACT = "bpu_discount_pp50_2025"
+# Who each group is, in the worker's words (the transport scope of bpu_discount_pp50_2025).
+GROUP_WORDS = {"transport": "ojol, ojek, sopir, kurir",
+               "lainnya": "pedagang, petani, dll."}
+LOWEST = "lowest_bracket_nominal"
 
 
-@dataclass(frozen=True)
-class Fee:
-    """Monthly BPU contributions for one declared income."""
-
-    income: int
-    nominal: int
-    exact: bool
-    jkk: int
-    jkm: int
-    jht: int
-
-    @property
-    def base(self) -> int:
-        """The mandatory package for pekerja mandiri: JKK + JKM."""
-        return self.jkk + self.jkm
+def _who(group: str, occupation: str | None) -> str:
+    return occupation if occupation else GROUP_WORDS[group]
 
 
-@dataclass(frozen=True)
-class Discount:
-    """A discount period for one group of BPU."""
-
-    group: str
-    start: date
-    end: date
-    percent: int
-
-    def applies(self, fee: Fee) -> Fee:
-        """The fee with JKK and JKM reduced (JHT is never discounted)."""
-        keep = (100 - self.percent) / 100
-        return replace(fee, jkk=round(fee.jkk * keep), jkm=round(fee.jkm * keep))
-
-
-def bpu_fee(kb: KnowledgeBase, income: int) -> Fee:
-    """Contributions for a declared monthly income."""
-    brackets = kb.fact("bpu_income_brackets").values
-    if income <= int(brackets["lowest_bracket_upper_bound_approx"]):
-        nominal, exact = int(brackets["lowest_bracket_nominal"]), True
-    elif income >= int(brackets["highest_bracket_lower_bound"]):
-        nominal, exact = int(brackets["highest_bracket_nominal"]), True
-    else:
-        nominal, exact = income, False
-    jkk_rate = float(kb.value("bpu_iuran_jkk_rate", "rate_percent"))
-    jht_rate = float(kb.value("bpu_iuran_jht", "rate_percent"))
-    return Fee(income, nominal, exact, round(nominal * jkk_rate / 100),
-               int(kb.value("bpu_iuran_jkm", "jkm_monthly")), round(nominal * jht_rate / 100))
-
-
-def _period(text: str) -> tuple[date, date]:
-    """`"2026-01 .. 2027-03"` -> first day of the first month, last day of the last month."""
-    first, last = (part.strip() for part in text.split(".."))
-    y1, m1 = (int(x) for x in first.split("-"))
-    y2, m2 = (int(x) for x in last.split("-"))
-    return date(y1, m1, 1), date(y2, m2, calendar.monthrange(y2, m2)[1])
-
-
-def discounts(kb: KnowledgeBase) -> dict[str, Discount]:
-    """The discount periods by group: `transport` and `lainnya` (every other BPU)."""
-    values = kb.fact(DISCOUNT_FACT).values
-    percent = int(values["discount_percent"])
-    return {
-        group: Discount(group, *_period(str(values[key])), percent)
-        for group, key in (("transport", "transport_period"), ("lainnya", "non_transport_period"))
-    }
-
-
-def occupation_group(kb: KnowledgeBase, occupation: str | None) -> str | None:
-    """`transport` for ojol, ojek, sopir, kurir; `lainnya` for other known work; None if unknown."""
-    if not occupation:
-        return None
-    transport = {str(o) for o in kb.value(DISCOUNT_FACT, "transport_occupations")}
-    return "transport" if occupation.lower() in transport else "lainnya"
-
-
-GROUP_WORDS = {"transport": "pekerja transportasi (ojol, ojek, sopir, kurir)",
-               "lainnya": "pekerja mandiri lainnya (pedagang, petani, nelayan, dll.)"}
-
-
-def discount_lines(kb: KnowledgeBase, today: date, group: str | None, fee: Fee) -> list[str]:
-    """What the discount means for this fee today, for this group or for every group."""
+def discount_note(kb: KnowledgeBase, month: Month, group: str | None,
+                  occupation: str | None, fee: Fee) -> list[str]:
+    """The discount as it stands in `month`: the worker's own group, or who gets it."""
     periods = discounts(kb)
-    groups = [group] if group else list(periods)
-    active = [periods[g] for g in groups if periods[g].start <= today <= periods[g].end]
-    upcoming = [periods[g] for g in groups if today < periods[g].start]
+    if group is not None:
+        d = periods[group]
+        who = _who(group, occupation)
+        if d.covers(month):
+            return [f"Diskon {d.percent}% untuk {who} s.d. {d.last.long()}: "
+                    f"*{rupiah(d.applies(fee).base)}*/bulan."]
+        if month < d.first:
+            return [f"Diskon {d.percent}% untuk {who}: {d.first.short()} s.d. {d.last.short()}."]
+        return [f"Diskon {d.percent}% (PP 50/2025) untuk {who} berakhir {d.last.short()}."]
+    active = [periods[g] for g in GROUPS if periods[g].covers(month)]
+    upcoming = [periods[g] for g in GROUPS if month < periods[g].first]
     lines: list[str] = []
-    if active:
-        cut = active[0].applies(fee)
-        lines.append(
-            f"Saat ini ada *diskon {active[0].percent}%* untuk JKK dan JKM (PP 50/2025): "
-            f"cukup bayar *{rupiah(cut.base)}*/bulan (normalnya {rupiah(fee.base)}); "
-            f"dengan JHT *{rupiah(cut.base + cut.jht)}* (JHT tidak didiskon)."
-        )
-        for d in active:
-            lines.append(f"Diskon berlaku untuk {GROUP_WORDS[d.group]} sampai {month_year(d.end)}.")
-        lines.append("Setelah itu iuran kembali normal.")
-    for d in upcoming:
-        lines.append(
-            f"Untuk {GROUP_WORDS[d.group]} ada diskon {d.percent}% JKK+JKM mulai "
-            f"{month_year(d.start)} sampai {month_year(d.end)}."
-        )
+    if len(active) == len(GROUPS):
+        soonest, *later = sorted(active, key=lambda d: d.last)
+        extra = "".join(f" ({GROUP_WORDS[d.group]}: s.d. {d.last.short()})" for d in later
+                        if d.last != soonest.last)
+        lines.append(f"Diskon {soonest.percent}% JKK+JKM: *{rupiah(soonest.applies(fee).base)}*"
+                     f"/bulan s.d. {soonest.last.short()}{extra}.")
+    elif active:
+        lines += [f"Diskon {d.percent}% ({rupiah(d.applies(fee).base)}): hanya "
+                  f"{GROUP_WORDS[d.group]}, s.d. {d.last.short()}." for d in active]
+    lines += [f"{'Lainnya' if active else GROUP_WORDS[d.group].capitalize()}: "
+              f"diskon mulai {d.first.short()}." for d in upcoming]
     return lines
 
 
-def _active_discount(kb: KnowledgeBase, today: date, group: str | None) -> Discount | None:
-    """The discount a worker of this group pays today.
+def _start(kb: KnowledgeBase, today: date, named: Month | None) -> tuple[Month, str]:
+    """The first month and why: the month named, or the first month a payment today covers."""
+    if named is not None:
+        return named, ""
+    first = first_month(kb, today)
+    due = int(kb.value("bpu_payment_deadline", "due_day_of_month"))
+    if first == Month.of(today):
+        return first, f"bulan ini, bayar s.d. tgl {due}"
+    return first, f"batas bayar {Month.of(today).long().split()[0]} tgl {due} sudah lewat"
 
-    For an unknown group it applies only when every group has one (the amounts are the same).
-    """
-    periods = discounts(kb)
-    groups = [group] if group else list(periods)
-    active = [periods[g] for g in groups if periods[g].start <= today <= periods[g].end]
-    return active[0] if active and (group or len(active) == len(periods)) else None
+
+def _period_lines(kb: KnowledgeBase, group: str, income: int, first: Month,
+                  months: int) -> list[str]:
+    """The n months from `first`: the split when the rule changes inside, then the JHT total."""
+    plan = schedule(kb, group, income, first, months)
+    total = f"*{rupiah(plan.total())}*"
+    if plan.changes:
+        line = plan.split().rsplit(" = ", 1)[0] + f" = {total}"
+    else:
+        line = f"{months} x {rupiah(plan.months[0].fee.base)} = {total}"
+    return [line, f"Dengan JHT: {rupiah(plan.total(with_jht=True))}."]
 
 
 def fee_reply(kb: KnowledgeBase, today: date, income: int, group: str | None,
-              months: int | None, program: str | None) -> Reply:
-    """The answer for a declared income, optionally for several months or one program."""
+              months: int | None, program: str | None, *, named: Month | None = None,
+              occupation: str | None = None) -> Reply:
+    """The answer for a declared income: one month (the first due, or the month named) or n."""
     fee = bpu_fee(kb, income)
-    if fee.exact:
-        head = (f"Iuran pekerja mandiri (BPU) untuk penghasilan {rupiah(income)}/bulan "
-                f"(dihitung {rupiah(fee.nominal)}):")
-    else:
-        head = (f"Perkiraan iuran pekerja mandiri (BPU) untuk penghasilan "
-                f"{rupiah(income)}/bulan:")
-    lines = [head,
-             f"• JKK (kecelakaan kerja) {rupiah(fee.jkk)} + JKM (kematian) {rupiah(fee.jkm)} "
-             f"= *{rupiah(fee.base)}*/bulan",
-             f"• Jika ditambah JHT (tabungan hari tua) {rupiah(fee.jht)}: "
-             f"*{rupiah(fee.base + fee.jht)}*/bulan"]
+    first, why = _start(kb, today, named)
+    head = f"Penghasilan {rupiah(income)}" if fee.exact else f"Perkiraan, {rupiah(income)}/bulan"
+    lines: list[str] = []
     if program in ("JP", "JKP"):
-        lines.insert(0, f"{program} tidak tersedia untuk pekerja mandiri; yang bisa diikuti "
-                        "JKK, JKM dan JHT.")
-    elif program == "JHT":
-        lines = [f"JHT (Jaminan Hari Tua) adalah tabungan: 2% dari penghasilan, yaitu "
-                 f"*{rupiah(fee.jht)}*/bulan, ditambah ke JKK+JKM {rupiah(fee.base)}. "
-                 f"Totalnya *{rupiah(fee.base + fee.jht)}*/bulan."]
-    lines += discount_lines(kb, today, group, fee)
-    if months and months > 1:
-        discount = _active_discount(kb, today, group)
-        monthly = discount.applies(fee) if discount else fee
-        lines.append(
-            f"Bayar {months} bulan sekaligus: {rupiah(monthly.base * months)} (JKK+JKM) atau "
-            f"{rupiah((monthly.base + monthly.jht) * months)} dengan JHT"
-            + (", selama masa diskon." if discount else ".")
-        )
+        lines.append(f"{program} tidak ada untuk pekerja mandiri (BPU); yang ada JKK, JKM, JHT.")
+    n = months or 1
+    if n > 1 and group is not None:
+        lines.append(f"{head}, {n} bulan mulai {first.short()}" + (f" ({why}):" if why else ":"))
+        lines += _period_lines(kb, group, income, first, n)
+        if not fee.exact:
+            lines.append("Angka pasti: cek JMO atau 175.")
+        return Reply("\n".join(lines), BUTTONS)
+    if n > 1 and group_rule_differs(kb, first, n):
+        lines.append(f"{head}, {n} bulan mulai {first.short()}" + (f" ({why}):" if why else ":"))
+        for g in GROUPS:
+            plan = schedule(kb, g, income, first, n)
+            lines.append(f"{GROUP_WORDS[g].capitalize()}: *{rupiah(plan.total())}*")
+        lines.append("Sebutkan pekerjaannya, saya rinci.")
+        return Reply("\n".join(lines), (Button("Saya ojol", _ask("ojol", income, n)),
+                                        Button("Saya pedagang", _ask("pedagang", income, n))))
+    if n > 1:  # no group, but every group pays the same in these months
+        lines.append(f"{head}, {n} bulan mulai {first.short()}" + (f" ({why}):" if why else ":"))
+        lines += _period_lines(kb, GROUPS[0], income, first, n)
+        return Reply("\n".join(lines), BUTTONS)
+    lines.append(f"{head}" + (f", {first.long()}:" if named else ":"))
+    lines.append(f"JKK+JKM *{rupiah(fee.base)}*/bulan (normal)")
+    # with no group known, a month's discount is shown as theirs only if every group has it
+    same_for_all = group is None and not group_rule_differs(kb, first, 1)
+    group_rule = GROUPS[0] if same_for_all else group
+    due = month_fee(kb, group_rule, first, income).fee.base if group_rule else fee.base
+    lines += discount_note(kb, first, group, occupation, fee)
+    if program == "JHT":
+        rate = float(kb.value("bpu_iuran_jht", "rate_percent"))
+        lines.append(f"JHT (tabungan hari tua) {rate:g}%: *{rupiah(fee.jht)}*/bulan, "
+                     "tanpa diskon.")
+    lines.append(f"Dengan JHT: *{rupiah(due + fee.jht)}*/bulan.")
     if not fee.exact:
-        lines.append("Ini perkiraan: angka pasti mengikuti tabel penghasilan resmi. "
-                     "Cek di aplikasi JMO atau call center 175.")
+        lines.append("Angka pasti: cek JMO atau 175.")
     return Reply("\n".join(lines), BUTTONS)
 
 
-def cheapest_reply(kb: KnowledgeBase, today: date, group: str | None) -> Reply:
+def _ask(occupation: str, income: int, months: int) -> str:
+    """A button payload that asks the same question for one occupation."""
+    return (f'/tanya_iuran{{"pekerjaan":"{occupation}","uang":"{income}",'
+            f'"bulan":"{months} bulan"}}')
+
+
+def cheapest_reply(kb: KnowledgeBase, today: date, group: str | None,
+                   occupation: str | None = None) -> Reply:
     """The cheapest package, and a question for the income to compute the exact amount."""
-    fee = bpu_fee(kb, int(kb.fact("bpu_income_brackets").values["lowest_bracket_nominal"]))
+    fee = bpu_fee(kb, int(kb.value("bpu_income_brackets", LOWEST)))
     lines = [
-        f"Iuran termurah pekerja mandiri (BPU, Bukan Penerima Upah): *{rupiah(fee.base)}*/bulan "
-        f"untuk JKK (kecelakaan kerja) + JKM (kematian). Dengan JHT (tabungan hari tua): "
-        f"*{rupiah(fee.base + fee.jht)}*/bulan.",
-        *discount_lines(kb, today, group, fee),
-        "Berapa penghasilan Bapak/Ibu sebulan? Ketik misalnya: *2 juta*. Saya hitungkan.",
+        f"Iuran termurah BPU: JKK+JKM *{rupiah(fee.base)}*/bulan, "
+        f"dengan JHT {rupiah(fee.base + fee.jht)}.",
+        *discount_note(kb, first_month(kb, today), group, occupation, fee),
+        "Ketik penghasilan sebulan, mis. *2 juta*.",
     ]
     return Reply("\n".join(lines), BUTTONS)
+
+
+def figure_reply(kb: KnowledgeBase, today: date, amount: int, group: str | None,
+                 occupation: str | None) -> Reply:
+    """What a contribution figure the worker heard is ("16.800 itu sebulan apa setahun?")."""
+    fee = bpu_fee(kb, int(kb.value("bpu_income_brackets", LOWEST)))
+    first = first_month(kb, today)
+    cut = {g: d.applies(fee) for g, d in discounts(kb).items()}
+    meanings = {fee.base: "JKK+JKM", fee.base + fee.jht: "JKK+JKM+JHT", fee.jht: "JHT",
+                fee.jkk: "JKK", fee.jkm: "JKM"}
+    for discount in discounts(kb).values():
+        reduced = cut[discount.group]
+        meanings.setdefault(reduced.base, f"JKK+JKM setelah diskon {discount.percent}%")
+        meanings.setdefault(reduced.base + reduced.jht,
+                            f"JKK+JKM+JHT setelah diskon {discount.percent}%")
+    if amount in meanings:
+        lines = [f"{rupiah(amount)} itu iuran *per bulan* ({meanings[amount]}), untuk "
+                 f"penghasilan {rupiah(fee.nominal)}. Bukan per tahun."]
+    else:
+        lines = ["Angka itu tidak cocok dengan iuran yang berlaku sekarang. Mungkin angka lama."]
+    lines.append(f"Iuran termurah: *{rupiah(fee.base)}*/bulan (JKK+JKM).")
+    lines += discount_note(kb, first, group, occupation, fee)
+    return Reply("\n".join(lines), BUTTONS)
+
+
+def named_month(value: str | int | None, today: date) -> Month | None:
+    """`"2027-01"` -> Jan 2027; `"01"` -> the next January from today (this month included)."""
+    if value is None:
+        return None
+    text = str(value)
+    if "-" in text:
+        year, number = (int(x) for x in text.split("-"))
+        return Month(year, number)
+    month = Month(today.year, int(text))
+    return month if month >= Month.of(today) else Month(today.year + 1, int(text))
 
 
 class IuranAction:
@@ -197,6 +210,8 @@ class IuranAction:
         months = parse.first("bulan")
         program = parse.first("program")
         occupation = parse.first("pekerjaan")
+        period = parse.first("periode")
+        figure = parse.first("nominal")
         given = {"penghasilan": income, "bulan": months, "program": program}
         state = state.with_slots(**{k: e.value for k, e in given.items() if e is not None})
         if "penghasilan" not in state.slots and state.situation.penghasilan:
@@ -206,12 +221,23 @@ class IuranAction:
         profile = {"pekerjaan": job} if occupation and job else {}
         group = occupation_group(ctx.kb, job)
         today = ctx.now.date()
+        if figure is not None and income is None:
+            reply = figure_reply(ctx.kb, today, int(figure.value), group, job)
+            return ActionResult((reply,), replace(state, topic="iuran"), profile)
+        start = named_month(period.value if period else None, today)
         if "penghasilan" not in state.slots:
-            reply = cheapest_reply(ctx.kb, today, group)
+            if start is not None:  # a named month: answer it at the lowest bracket
+                lowest = int(ctx.kb.value("bpu_income_brackets", LOWEST))
+                count = int(months.value) if months else None
+                reply = fee_reply(ctx.kb, today, lowest, group, count, None, named=start,
+                                  occupation=job)
+                return ActionResult((reply,), replace(state, topic="iuran"), profile)
+            reply = cheapest_reply(ctx.kb, today, group, job)
             state = replace(state, topic="iuran", form="iuran", requested="penghasilan")
             return ActionResult((reply,), state, profile)
         reply = fee_reply(ctx.kb, today, int(state.slots["penghasilan"]), group,
-                          state.slots.get("bulan"), state.slots.get("program"))
+                          state.slots.get("bulan"), state.slots.get("program"), named=start,
+                          occupation=job)
         state = replace(state, topic="iuran", form=None, requested=None, offer=None)
         return ActionResult((reply,), state, profile)
 
@@ -222,18 +248,22 @@ class DiskonAction:
     name = "action_diskon"
 
     async def run(self, ctx: ActionContext) -> ActionResult:
-        """Say whether the discount is in force today, for whom and until when."""
+        """Say whether the discount is in force, for whom and until when."""
         occupation = ctx.parse.first("pekerjaan")
+        period = ctx.parse.first("periode")
         job = (str(occupation.value) if occupation else
                ctx.state.situation.pekerjaan or ctx.contact.get("pekerjaan"))
         group = occupation_group(ctx.kb, job)
-        fee = bpu_fee(ctx.kb, int(ctx.kb.value("bpu_income_brackets", "lowest_bracket_nominal")))
-        lines = discount_lines(ctx.kb, ctx.now.date(), group, fee)
+        today = ctx.now.date()
+        month = named_month(period.value if period else None, today) or first_month(ctx.kb,
+                                                                                     today)
+        fee = bpu_fee(ctx.kb, int(ctx.kb.value("bpu_income_brackets", LOWEST)))
+        lines = discount_note(ctx.kb, month, group, job, fee)
         if not lines:
-            lines = [f"Diskon 50% JKK+JKM (PP 50/2025) sudah tidak berlaku"
-                     f"{' untuk ' + GROUP_WORDS[group] if group else ''}. Iuran termurah "
-                     f"kembali normal {rupiah(fee.base)}/bulan (JKK+JKM)."]
-        lines.append("Diskon otomatis untuk peserta lama dan baru; tidak berlaku jika iuran "
-                     "dibayar pemerintah (APBN/APBD).")
+            lines = [f"Diskon 50% JKK+JKM (PP 50/2025) sudah berakhir. Iuran termurah "
+                     f"kembali {rupiah(fee.base)}/bulan (JKK+JKM)."]
+        lines.append("Otomatis untuk peserta lama dan baru; tidak berlaku bila iuran dibayar "
+                     "pemerintah (APBN/APBD).")
         state = replace(ctx.state, topic="iuran")
         return ActionResult((Reply("\n".join(lines), BUTTONS),), state)
+

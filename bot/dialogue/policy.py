@@ -100,13 +100,14 @@ CONTACT_INTENTS = {"minta_petugas", "minta_didata", "inform", FALLBACK_INTENT}
 
 # Follow-ups: the last topic, the entity that continues it, and the action.
 FOLLOW_UPS: dict[str, tuple[tuple[str, ...], str]] = {
-    "iuran": (("uang", "bulan", "program", "pekerjaan"), "action_iuran"),
+    "iuran": (("uang", "nominal", "bulan", "periode", "program", "pekerjaan"), "action_iuran"),
     "manfaat": (("program",), "action_manfaat"),
     "klaim": (("program",), "action_klaim"),
     "kantor": (("wilayah",), "action_kantor"),
 }
 # A value given with no topic at all.
-VALUE_ACTIONS = (("uang", "action_iuran"), ("pekerjaan", "action_iuran"),
+VALUE_ACTIONS = (("uang", "action_iuran"), ("nominal", "action_iuran"),
+                 ("pekerjaan", "action_iuran"),
                  ("wilayah", "action_kantor"), ("program", "action_manfaat"))
 
 

@@ -1,5 +1,10 @@
 """Entity extraction: money, months, programs, occupations, places and NIK.
 
+A rupiah amount is an income (`uang`) from Rp100.000 up; below that it is a contribution figure
+(`nominal`: "16.800 itu sebulan apa setahun", "36rb"), since no monthly income bracket is that
+low (the lowest is Rp1 juta) while every BPU fee is. A named month is `periode` ("2027-01", or
+"01" when no year was written).
+
 Rules and gazetteers rather than a learned tagger: the values here are closed sets (five programs,
 an occupation list, East Java's place names) or have a grammar (money), and rules are exact,
 explainable and fast.
@@ -12,7 +17,9 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from bot.messages import Entity
-from bot.nlu.numbers import find_money, find_months
+from bot.nlu.numbers import find_calendar_months, find_money, find_months
+
+FEE_FIGURE_BELOW = 100_000
 
 # 16 digits, optionally grouped by spaces, dots or dashes (3578 0123 4567 0001).
 _NIK = re.compile(r"(?<!\d)(?:\d[ .-]?){15}\d(?!\d)")
@@ -80,10 +87,15 @@ class EntityExtractor:
         numbers = tuple(found)
         for kind, spans in (("uang", find_money(lowered)), ("bulan", find_months(lowered))):
             found.extend(
-                Entity(kind, span.value, span.start, span.end, text[span.start:span.end])
+                Entity("nominal" if kind == "uang" and span.value < FEE_FIGURE_BELOW else kind,
+                       span.value, span.start, span.end, text[span.start:span.end])
                 for span in spans
                 if not _overlaps(span.start, span.end, numbers)
             )
+        for named in find_calendar_months(lowered):
+            value = f"{named.year}-{named.month:02d}" if named.year else f"{named.month:02d}"
+            found.append(Entity("periode", value, named.start, named.end,
+                                text[named.start:named.end]))
         for gazetteer in self._gazetteers:
             found.extend(gazetteer.find(lowered, text))
         return tuple(sorted(found, key=lambda e: e.start))

@@ -99,6 +99,34 @@ class Span:
     end: int
 
 
+@dataclass(frozen=True)
+class MonthSpan:
+    """A named calendar month (`Januari 2027`, `des`): month 1-12 and the year if written."""
+
+    month: int
+    year: int | None
+    start: int
+    end: int
+
+
+# Full names stand alone; short forms only with a year ("des 2026"), so "mar" or "jun" in a
+# sentence is not taken for a month.
+_MONTH_NAMES = {
+    "januari": 1, "februari": 2, "pebruari": 2, "maret": 3, "april": 4, "mei": 5, "juni": 6,
+    "juli": 7, "agustus": 8, "september": 9, "oktober": 10, "november": 11, "nopember": 11,
+    "desember": 12,
+}
+_MONTH_SHORT = {"jan": 1, "feb": 2, "peb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7,
+                "agu": 8, "agt": 8, "ags": 8, "agust": 8, "sep": 9, "sept": 9, "okt": 10,
+                "nov": 11, "nop": 11, "des": 12}
+_CALENDAR = re.compile(
+    rf"\b(?:(?P<name>{'|'.join(_MONTH_NAMES)})(?:\s+(?P<year>20\d\d))?"
+    rf"|(?P<short>{'|'.join(sorted(_MONTH_SHORT, key=len, reverse=True))})\.?\s+"
+    rf"(?P<short_year>20\d\d))\b",
+    re.IGNORECASE,
+)
+
+
 def words_to_number(words: list[str]) -> int | None:
     """Value of a run of number words (`dua juta lima ratus ribu`), None if it is not one.
 
@@ -197,4 +225,16 @@ def find_months(text: str) -> list[Span]:
         value = int(n) if n.isdigit() else (12 if n == "dua belas" else _UNITS.get(n, 0))
         if 1 <= value <= 24:
             spans.append(Span(value, m.start(), m.end()))
+    return spans
+
+
+def find_calendar_months(text: str) -> list[MonthSpan]:
+    """Named months: `januari 2027`, `bulan desember`, `des 2026` (short forms need a year)."""
+    spans = []
+    for m in _CALENDAR.finditer(text):
+        if m.group("name"):
+            month, year = _MONTH_NAMES[m.group("name").lower()], m.group("year")
+        else:
+            month, year = _MONTH_SHORT[m.group("short").lower()], m.group("short_year")
+        spans.append(MonthSpan(month, int(year) if year else None, m.start(), m.end()))
     return spans
