@@ -2,7 +2,8 @@
 
 A rupiah amount is an income (`uang`) from Rp100.000 up; below that it is a contribution figure
 (`nominal`: "16.800 itu sebulan apa setahun", "36rb"), since no monthly income bracket is that
-low (the lowest is Rp1 juta) while every BPU fee is. A named month is `periode` ("2027-01", or
+low (the lowest is Rp1 juta) while every BPU fee is; takings per day or week ("50rb sehari")
+stay incomes. A named month is `periode` ("2027-01", or
 "01" when no year was written).
 
 Rules and gazetteers rather than a learned tagger: the values here are closed sets (five programs,
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from bot.messages import Entity
-from bot.nlu.numbers import find_calendar_months, find_money, find_months
+from bot.nlu.numbers import Span, earning_period, find_calendar_months, find_money, find_months
 
 FEE_FIGURE_BELOW = 100_000
 
@@ -87,7 +88,7 @@ class EntityExtractor:
         numbers = tuple(found)
         for kind, spans in (("uang", find_money(lowered)), ("bulan", find_months(lowered))):
             found.extend(
-                Entity("nominal" if kind == "uang" and span.value < FEE_FIGURE_BELOW else kind,
+                Entity("nominal" if kind == "uang" and _fee_figure(lowered, span) else kind,
                        span.value, span.start, span.end, text[span.start:span.end])
                 for span in spans
                 if not _overlaps(span.start, span.end, numbers)
@@ -99,6 +100,11 @@ class EntityExtractor:
         for gazetteer in self._gazetteers:
             found.extend(gazetteer.find(lowered, text))
         return tuple(sorted(found, key=lambda e: e.start))
+
+
+def _fee_figure(lowered: str, span: Span) -> bool:
+    """A small amount that is not takings per day or week ("50rb sehari" is an income)."""
+    return span.value < FEE_FIGURE_BELOW and earning_period(lowered, span.start, span.end) is None
 
 
 def _overlaps(start: int, end: int, entities: Iterable[Entity]) -> bool:
