@@ -25,8 +25,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.app import open_runtime
 from bot.broadcast.campaigns import JAKARTA, CampaignStore, Message
-from bot.broadcast.runtime import open_sender
 from bot.broadcast.segments import Segment
 from bot.messages import IncomingMessage
 from bot.settings import PROJECT_ROOT, Settings, load_config
@@ -54,7 +54,7 @@ async def run(url: str, channel: str, limit: float, count: int, workers: int,
               standin: _StandIn, env: dict[str, str]) -> str:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(redis_url=url, sapa_key_prefix=prefix)
-    sender = await open_sender(settings)
+    sender = await open_runtime(settings)
     now = datetime.now(JAKARTA)
     try:
         for i in range(count):

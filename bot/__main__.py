@@ -204,7 +204,8 @@ def cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
     """Create a console user (the first admin): password prompted twice, or one stdin line."""
     from getpass import getpass
 
-    from bot.admin.console import add_user_offline
+    from bot.admin.accounts import Passwords
+    from bot.admin.console import register_user
     from bot.admin.forms import FormErrors
 
     if args.password_stdin:
@@ -214,14 +215,18 @@ def cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
         if getpass("Ulangi kata sandi: ") != password:
             print("error: kata sandi tidak sama", file=sys.stderr)
             return 2
+    async def work(rt: Runtime) -> int:
+        user = await register_user(rt.users, Passwords(), rt.audit, "cli", args.username,
+                                   args.role, password, rt.clock())
+        print(f"user {user.username} ({user.role}) created; log in at /admin/login")
+        return 0
+
     try:
-        user = asyncio.run(add_user_offline(settings, args.username, args.role, password))
+        return asyncio.run(_with_runtime(settings, work))
     except FormErrors as exc:
         for name, problem in exc.fields.items():
             print(f"error: {name}: {problem}", file=sys.stderr)
         return 2
-    print(f"user {user.username} ({user.role}) created; log in at /admin/login")
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

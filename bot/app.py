@@ -1,6 +1,9 @@
-"""The composition root: builds Redis -> stores -> knowledge base -> NLU -> engine, and tears down.
+"""The composition root: builds Redis -> stores -> knowledge base -> NLU -> engine -> channels.
 
-Nothing connects at import time; every process (web, chat, CLI, worker) calls `open_runtime`.
+Every process (serve, worker, chat and every CLI verb) calls `open_runtime` and gets the same
+world: one Redis client factory (`connect_redis`), one set of stores, the engine, the channels,
+the sending context of the broadcast worker and the knowledge-change path with its retrain loop.
+Nothing connects at import time, and nothing else builds stores.
 """
 
 from __future__ import annotations
@@ -15,6 +18,14 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from actions.registry import registry
+from bot.admin.accounts import RedisUserStore
+from bot.admin.audit import RedisAuditLog
+from bot.admin.campaigns import Campaigns
+from bot.admin.changes import KnowledgeChanges, Retrainer, TrainingStatus
+from bot.admin.history import RedisKnowledgeHistory
+from bot.admin.inbox import Inbox
+from bot.admin.sessions import LoginLimiter, RedisSessionStore
+from bot.broadcast.worker import SendingContext
 from bot.channels.inbound import ChannelContext
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.switchboard import Channels, open_channels
@@ -45,9 +56,15 @@ def redis_url(settings: Settings) -> str:
     return settings.redis_url or ensure_embedded_redis(settings.sapa_data_dir)
 
 
+def connect_redis(settings: Settings, *, decode_responses: bool = True) -> Redis:
+    """The one Redis client factory every process uses (text replies unless told otherwise)."""
+    client: Redis = Redis.from_url(redis_url(settings), decode_responses=decode_responses)
+    return client
+
+
 @dataclass
 class Runtime:
-    """Everything a process needs, built once."""
+    """Everything a process needs, built once by `open_runtime`."""
 
     settings: Settings
     config: BotConfig
@@ -61,10 +78,22 @@ class Runtime:
     contacts: RedisContactStore
     leads: RedisLeadStore
     states: RedisStateStore
+    counters: DailyCounters
     engine: Engine
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    channels: Channels = field(default_factory=Channels)
+    channels: Channels
+    sending: SendingContext
+    audit: RedisAuditLog
+    history: RedisKnowledgeHistory
+    training: TrainingStatus
+    retrainer: Retrainer
+    changes: KnowledgeChanges
+    users: RedisUserStore
+    sessions: RedisSessionStore
+    login_limiter: LoginLimiter
+    inbox: Inbox
+    campaigns: Campaigns
     clock: Callable[[], datetime] = jakarta_now
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def follow_changes(self) -> None:
         """Start polling Redis so new FAQs and models reach this process without a restart."""
@@ -128,18 +157,34 @@ async def current_model(settings: Settings, config: BotConfig, kb: KnowledgeBase
     return await train_and_publish(settings, config, kb, store)
 
 
+async def start_model(settings: Settings, config: BotConfig, kb: KnowledgeBase,
+                      store: RedisModelStore, training: TrainingStatus) -> NLU:
+    """`current_model` at start-up, one process at a time.
+
+    Processes started together (web and worker in docker compose) train once: the others wait
+    for the training lock and then load what the first one published.
+    """
+    async with training.lock():
+        return await current_model(settings, config, kb, store)
+
+
 async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = jakarta_now,
-                       ) -> Runtime:
-    """Connect, seed, load or train, and wire the engine."""
+                       model: NLU | None = None) -> Runtime:
+    """Connect, seed, load or train, and wire every store, the engine and the channels.
+
+    `model`: an already trained model to serve instead of loading the published one (tests
+    train one per run); it must be the one the data and configuration make.
+    """
     config = load_config(settings.sapa_config)
-    url = redis_url(settings)
-    redis = Redis.from_url(url, decode_responses=True)
-    redis_bytes = Redis.from_url(url)
+    redis = connect_redis(settings)
+    redis_bytes = connect_redis(settings, decode_responses=False)
     keys = Keys(settings.sapa_key_prefix)
     knowledge_store = RedisKnowledgeStore(redis, keys)
     model_store = RedisModelStore(redis_bytes, keys)
+    training = TrainingStatus(redis, keys)
     kb = await current_knowledge(knowledge_store)
-    model = await current_model(settings, config, kb, model_store)
+    if model is None:
+        model = await start_model(settings, config, kb, model_store, training)
     knowledge = Live(kb, kb.version)
     nlu = Live(model, model.fingerprint)
     contacts = RedisContactStore(redis, keys, config.dialogue.profile_ttl_days * 86400)
@@ -151,8 +196,34 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
                         redis, contacts, keys, config.dialogue.session_ttl_minutes * 60),
                     actions=registry(), fallbacks=FallbackLog(redis, keys), counters=counters,
                     clock=clock)
-    channels = open_channels(settings, ChannelContext(engine, contacts, redis, keys,
-                                                      RateLimiter(redis, keys), clock))
-    return Runtime(settings, config, keys, redis, redis_bytes, knowledge_store, model_store,
-                   knowledge, nlu, contacts, leads, states, engine, channels=channels,
-                   tasks=[asyncio.create_task(counters.run())], clock=clock)
+    limiter = RateLimiter(redis, keys)
+    channels = open_channels(settings, ChannelContext(engine, contacts, redis, keys, limiter,
+                                                      clock))
+    sending = SendingContext(redis, keys, contacts, channels.outbound(), limiter,
+                             config.broadcast, clock)
+
+    def serve_model(trained: NLU) -> None:
+        """This process answers with a just-trained model at once."""
+        nlu.current, nlu.version = trained, trained.fingerprint
+
+    def serve_knowledge(saved: KnowledgeBase) -> None:
+        """This process answers from a just-saved knowledge base at once (never an older one)."""
+        if saved.version > knowledge.current.version:
+            knowledge.current, knowledge.version = saved, saved.version
+
+    # Retraining goes through `current_model`: an edit that changes no training example (an
+    # answer's text, a fact) reuses the published model instead of training a new one.
+    retrainer = Retrainer(knowledge_store,
+                          lambda kb: current_model(settings, config, kb, model_store),
+                          training, clock, serve_model)
+    audit = RedisAuditLog(redis, keys)
+    history = RedisKnowledgeHistory(redis_bytes, keys)
+    changes = KnowledgeChanges(redis, keys, knowledge_store, history, audit, retrainer, clock,
+                               serve_knowledge)
+    return Runtime(
+        settings, config, keys, redis, redis_bytes, knowledge_store, model_store, knowledge, nlu,
+        contacts, leads, states, counters, engine, channels, sending, audit, history, training,
+        retrainer, changes, RedisUserStore(redis, keys), RedisSessionStore(redis, keys),
+        LoginLimiter(redis, keys), Inbox(redis, keys),
+        Campaigns(redis, keys, contacts, audit, clock, config.broadcast.quiet_hours), clock,
+        tasks=[asyncio.create_task(counters.run()), asyncio.create_task(retrainer.run())])

@@ -101,7 +101,7 @@ async def runtime(settings: Settings, redis_url: str, prefix: str, model_blob: b
                   trained_model: NLU) -> AsyncIterator[Runtime]:
     """A fully wired runtime on real Redis, with the clock at 21 November 2026, 10:00 WIB."""
     await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
-    rt = await open_runtime(settings, clock=lambda: TODAY)
+    rt = await open_runtime(settings, clock=lambda: TODAY, model=trained_model)
     yield rt
     await rt.close()
 

@@ -65,9 +65,11 @@ async def add_users(redis_url: str, prefix: str) -> None:
 
 def make_client(settings: Settings, redis_url: str, prefix: str, blob: bytes,
                 model: NLU) -> TestClient:
+    """The app on `model`, published as `blob` (so the runtime need not load it)."""
     asyncio.run(publish_model(redis_url, prefix, blob, model.fingerprint))
     asyncio.run(add_users(redis_url, prefix))
-    return TestClient(create_app(settings, runtime=lambda s: open_runtime(s, clock=lambda: TODAY)))
+    return TestClient(create_app(settings, runtime=lambda s: open_runtime(
+        s, clock=lambda: TODAY, model=model)))
 
 
 def clueless(model: NLU) -> bytes:
@@ -83,11 +85,16 @@ def clueless_blob(trained_model: NLU) -> bytes:
     return clueless(trained_model)
 
 
+@pytest.fixture(scope="session")
+def clueless_model(clueless_blob: bytes) -> NLU:
+    return NLU.loads(clueless_blob)
+
+
 @pytest.fixture
 def inbox_client(settings: Settings, redis_url: str, prefix: str, clueless_blob: bytes,
-                 trained_model: NLU, retrains: list[int]) -> Iterator[TestClient]:
+                 clueless_model: NLU, retrains: list[int]) -> Iterator[TestClient]:
     """An app whose bot understands nothing: whatever workers send lands in the inbox."""
-    with make_client(settings, redis_url, prefix, clueless_blob, trained_model) as test_client:
+    with make_client(settings, redis_url, prefix, clueless_blob, clueless_model) as test_client:
         yield test_client
         settle(test_client)
 

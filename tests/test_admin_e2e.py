@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.broadcast.runtime import open_sender
+from bot.app import open_runtime
 from bot.nlu.model import NLU
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import delete_prefix, publish_model
@@ -201,7 +201,7 @@ async def test_a_script_sent_by_a_worker_stays_text_in_the_inbox(
 async def test_staff_create_a_campaign_and_watch_it_sent(server: str, browser: Browser,
                                                          settings: Settings,
                                                          tmp_path: Path) -> None:
-    sender = await open_sender(settings)
+    sender = await open_runtime(settings)
     for user, name, job in (("7001", "Ani", "ojol"), ("7002", "Budi", "ojol motor"),
                             ("7003", "Citra", "ojol"), ("7004", "Dedi", "petani")):
         await add_contact(sender, "telegram", user, seen=now(), nama=name, pekerjaan=job)

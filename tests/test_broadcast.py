@@ -15,19 +15,20 @@ from datetime import datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
+from bot.app import Runtime, open_runtime
 from bot.broadcast.campaigns import JAKARTA, Campaign, CampaignStore, Message, QuietHours
 from bot.broadcast.imports import import_contacts, whatsapp_id
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.report import progress, write_report
-from bot.broadcast.runtime import Sender, open_sender
 from bot.broadcast.segments import Segment, preview
 from bot.broadcast.worker import SendingContext, Worker, enqueue_campaign
 from bot.channels.base import Template
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
 from bot.errors import BadRequest
 from bot.messages import Button, IncomingMessage
+from bot.nlu.model import NLU
 from bot.settings import BroadcastConfig, Settings
-from tests.conftest import Conversation
+from tests.conftest import Conversation, publish_model
 from tests.standins import (
     BOT_TOKEN,
     GRAPH_TOKEN,
@@ -52,7 +53,7 @@ def channel_settings(settings: Settings, bot_api: BotApiStandIn,
         "whatsapp_verify_token": SecretStr("verify"), "whatsapp_api_base_url": graph.url})
 
 
-async def add_contact(sender: Sender, channel: str, user_id: str, *, seen: datetime,
+async def add_contact(sender: Runtime, channel: str, user_id: str, *, seen: datetime,
                       consent: str | None = "opt_in", **profile: str) -> None:
     """A contact who wrote at `seen` and (by default) opted in."""
     await sender.contacts.touch(IncomingMessage(channel, user_id, "halo", seen,
@@ -76,9 +77,10 @@ async def graph() -> AsyncIterator[GraphApiStandIn]:
 
 
 @pytest.fixture
-async def sender(settings: Settings, bot_api: BotApiStandIn,
-                 graph: GraphApiStandIn) -> AsyncIterator[Sender]:
-    opened = await open_sender(channel_settings(settings, bot_api, graph))
+async def sender(settings: Settings, redis_url: str, model_blob: bytes, trained_model: NLU,
+                 bot_api: BotApiStandIn, graph: GraphApiStandIn) -> AsyncIterator[Runtime]:
+    await publish_model(redis_url, settings.sapa_key_prefix, model_blob, trained_model.fingerprint)
+    opened = await open_runtime(channel_settings(settings, bot_api, graph), model=trained_model)
     yield opened
     await opened.close()
 
@@ -87,7 +89,7 @@ def now() -> datetime:
     return datetime.now(JAKARTA)
 
 
-async def run_until_settled(sender: Sender, campaign_id: str, *, config: BroadcastConfig = FAST,
+async def run_until_settled(sender: Runtime, campaign_id: str, *, config: BroadcastConfig = FAST,
                             clock: Callable[[], datetime] = now, seconds: float = 10.0,
                             until: tuple[str, ...] = ("done", "cancelled")) -> Campaign:
     """Run one in-process worker until the campaign reaches a status in `until`."""
@@ -107,7 +109,7 @@ async def run_until_settled(sender: Sender, campaign_id: str, *, config: Broadca
     return campaign
 
 
-async def create(sender: Sender, message: Message, segment: Segment | None = None,
+async def create(sender: Runtime, message: Message, segment: Segment | None = None,
                  quiet: QuietHours | None = None) -> Campaign:
     return await CampaignStore(sender.redis, sender.keys).create(
         "Undangan FGD", segment or Segment(), message, quiet_hours=quiet, now=now(),
@@ -124,7 +126,7 @@ def telegram_texts(bot_api: BotApiStandIn) -> dict[str, list[str]]:
 # --- consent, segments, import -----------------------------------------------------------------
 
 
-async def test_segments_filter_on_profile_fields_and_only_reach_opted_in(sender: Sender) -> None:
+async def test_segments_filter_on_profile_fields_and_only_reach_opted_in(sender: Runtime) -> None:
     t = now()
     await add_contact(sender, "telegram", "1", seen=t, pekerjaan="ojol",
                       wilayah="Kel. Ketabang, Kec. Genteng", kabupaten="Kota Surabaya")
@@ -155,7 +157,7 @@ async def test_segments_filter_on_profile_fields_and_only_reach_opted_in(sender:
     assert {c.user_id for c in found.sample} == {"1", "6281111"}
 
 
-async def test_a_preview_over_budget_estimates_from_a_random_draw(sender: Sender) -> None:
+async def test_a_preview_over_budget_estimates_from_a_random_draw(sender: Runtime) -> None:
     t = now()
     for i in range(60):
         await add_contact(sender, "telegram", str(i), seen=t,
@@ -174,7 +176,7 @@ async def test_a_preview_over_budget_estimates_from_a_random_draw(sender: Sender
 
 
 async def test_campaigns_refuse_contacts_without_consent_and_oversized_messages(
-        sender: Sender) -> None:
+        sender: Runtime) -> None:
     with pytest.raises(BadRequest, match="opted in"):
         await create(sender, Message("Halo"), Segment(opted_in=None))
     with pytest.raises(BadRequest, match="at most 3 buttons"):
@@ -183,7 +185,7 @@ async def test_campaigns_refuse_contacts_without_consent_and_oversized_messages(
         await create(sender, Message("x" * 1000))
 
 
-async def test_csv_import_records_consent_and_never_overrides_an_opt_out(sender: Sender) -> None:
+async def test_csv_import_records_consent_and_never_overrides_an_opt_out(sender: Runtime) -> None:
     t = now()
     await add_contact(sender, "whatsapp", "6281200000002", seen=t, consent="opt_out",
                       pekerjaan="nelayan")
@@ -231,7 +233,7 @@ def test_quiet_hours_cross_midnight() -> None:
 
 
 async def test_a_campaign_reaches_each_contact_once_personalised_and_is_reported(
-        sender: Sender, bot_api: BotApiStandIn, graph: GraphApiStandIn) -> None:
+        sender: Runtime, bot_api: BotApiStandIn, graph: GraphApiStandIn) -> None:
     t = now()
     await add_contact(sender, "telegram", "101", seen=t, display_name="Siti Aminah")
     await add_contact(sender, "telegram", "102", seen=t, nama="Pak Budi")
@@ -304,7 +306,7 @@ async def test_a_campaign_reaches_each_contact_once_personalised_and_is_reported
 
 
 async def test_whatsapp_outside_the_window_without_template_is_skipped_and_counted(
-        sender: Sender, graph: GraphApiStandIn) -> None:
+        sender: Runtime, graph: GraphApiStandIn) -> None:
     await add_contact(sender, "whatsapp", "6281400000001", seen=now() - timedelta(days=2))
     campaign = await create(sender, Message("Halo {nama}"))
     await CampaignStore(sender.redis, sender.keys).start(campaign.id, now())
@@ -315,7 +317,7 @@ async def test_whatsapp_outside_the_window_without_template_is_skipped_and_count
     assert graph.recorder.of("messages") == []
 
 
-async def test_throttling_is_retried_after_retry_after(sender: Sender,
+async def test_throttling_is_retried_after_retry_after(sender: Runtime,
                                                         bot_api: BotApiStandIn) -> None:
     await add_contact(sender, "telegram", "201", seen=now())
     bot_api.throttle(retry_after=1, times=3)  # more than the adapter's own three attempts
@@ -329,7 +331,7 @@ async def test_throttling_is_retried_after_retry_after(sender: Sender,
     assert counts["retries"] == 1
 
 
-async def test_a_send_left_midway_is_reported_unknown_not_resent(sender: Sender,
+async def test_a_send_left_midway_is_reported_unknown_not_resent(sender: Runtime,
                                                                  bot_api: BotApiStandIn) -> None:
     for user in ("301", "302"):
         await add_contact(sender, "telegram", user, seen=now())
@@ -348,7 +350,7 @@ async def test_a_send_left_midway_is_reported_unknown_not_resent(sender: Sender,
     assert (p.count("sent"), p.count("unknown"), p.pending) == (1, 1, 0)
 
 
-async def test_pause_resume_cancel_and_scheduled_start(sender: Sender,
+async def test_pause_resume_cancel_and_scheduled_start(sender: Runtime,
                                                        bot_api: BotApiStandIn) -> None:
     for user in range(401, 406):
         await add_contact(sender, "telegram", str(user), seen=now())
@@ -370,7 +372,7 @@ async def test_pause_resume_cancel_and_scheduled_start(sender: Sender,
     assert bot_api.recorder.of("sendMessage") == []
 
 
-async def test_quiet_hours_hold_sends_until_morning(sender: Sender,
+async def test_quiet_hours_hold_sends_until_morning(sender: Runtime,
                                                     bot_api: BotApiStandIn) -> None:
     await add_contact(sender, "telegram", "501", seen=now())
     campaign = await create(sender, Message("Halo"), quiet=QuietHours.parse("21:00-07:00"))

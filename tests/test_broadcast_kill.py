@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.app import Runtime
 from bot.broadcast.campaigns import CampaignStore, Message
 from bot.broadcast.ledger import Ledger
-from bot.broadcast.runtime import Sender, open_sender
 from bot.broadcast.segments import Segment
 from bot.settings import PROJECT_ROOT, Settings
 from tests.standins import BOT_TOKEN, BotApiStandIn
@@ -56,19 +56,13 @@ async def bot_api() -> AsyncIterator[BotApiStandIn]:
         yield api
 
 
-@pytest.fixture
-async def sender(settings: Settings, bot_api: BotApiStandIn) -> AsyncIterator[Sender]:
-    opened = await open_sender(settings)
-    yield opened
-    await opened.close()
-
-
 async def test_a_killed_worker_loses_nobody_and_duplicates_nobody(
-        settings: Settings, sender: Sender, bot_api: BotApiStandIn, tmp_path: Path) -> None:
+        settings: Settings, runtime: Runtime, bot_api: BotApiStandIn, tmp_path: Path) -> None:
     t = now()
     for user in range(1, RECIPIENTS + 1):
-        await add_contact(sender, "telegram", str(user), seen=t)
-    store, ledger = CampaignStore(sender.redis, sender.keys), Ledger(sender.redis, sender.keys)
+        await add_contact(runtime, "telegram", str(user), seen=t)
+    store, ledger = CampaignStore(runtime.redis, runtime.keys), Ledger(runtime.redis,
+                                                                 runtime.keys)
     campaign = await store.create("Pengingat iuran", Segment(), Message("Halo {nama}"),
                                   quiet_hours=None, now=t)
     assert await store.start(campaign.id, t) == "started"

@@ -192,7 +192,7 @@ async def test_branch_office_for_a_city(worker: Conversation) -> None:
 async def test_the_discount_ends_on_the_date_in_the_facts(settings: Settings, redis_url: str,
                                                           runtime: Runtime) -> None:
     later = datetime(2027, 4, 2, 9, 0, tzinfo=JAKARTA)
-    rt = await open_runtime(settings, clock=lambda: later)
+    rt = await open_runtime(settings, clock=lambda: later, model=runtime.nlu.current)
     try:
         text = await Conversation(rt, "ojol-2027").text("brp iuran bpjs tk buat ojol")
     finally:

@@ -19,7 +19,8 @@ URL = "/webhooks/rest/webhook"
 def client(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
            trained_model: NLU) -> Iterator[TestClient]:
     asyncio.run(publish_model(redis_url, prefix, model_blob, trained_model.fingerprint))
-    app = create_app(settings, runtime=lambda s: open_runtime(s, clock=lambda: TODAY))
+    app = create_app(settings, runtime=lambda s: open_runtime(s, clock=lambda: TODAY,
+                                                                    model=trained_model))
     with TestClient(app) as test_client:
         yield test_client
 

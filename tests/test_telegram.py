@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,21 +49,26 @@ def telegram_settings(settings: Settings, api: BotApiStandIn, secret: str | None
         "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_api_base_url": api.base_url,
         "telegram_webhook_secret": SecretStr(secret) if secret else None})
 
+Opener = Callable[[Settings], Awaitable[Runtime]]
+
 
 @pytest.fixture
-async def published(redis_url: str, prefix: str, model_blob: bytes, trained_model: NLU) -> None:
+async def published(redis_url: str, prefix: str, model_blob: bytes, trained_model: NLU,
+                    ) -> Opener:
+    """The model published, and how a test opens a runtime on it at test time."""
     await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
 
+    async def at_test_time(settings: Settings) -> Runtime:
+        return await open_runtime(settings, clock=lambda: TODAY, model=trained_model)
 
-async def at_test_time(settings: Settings) -> Runtime:
-    return await open_runtime(settings, clock=lambda: TODAY)
+    return at_test_time
 
 
 @pytest.fixture
-async def served(settings: Settings, bot_api: BotApiStandIn, published: None,
+async def served(settings: Settings, bot_api: BotApiStandIn, published: Opener,
                  ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     """`serve` with Telegram on, and a client posting to it as Telegram would."""
-    async with serve_bot(telegram_settings(settings, bot_api, SECRET), at_test_time) as (
+    async with serve_bot(telegram_settings(settings, bot_api, SECRET), published) as (
             server, rt), httpx.AsyncClient(base_url=server.url) as client:
         yield client, rt
 
@@ -210,9 +215,9 @@ async def test_a_redelivered_update_is_answered_once(client: httpx.AsyncClient,
 
 
 async def test_two_processes_answer_an_update_once(
-        settings: Settings, bot_api: BotApiStandIn, published: None) -> None:
+        settings: Settings, bot_api: BotApiStandIn, published: Opener) -> None:
     tg = telegram_settings(settings, bot_api, SECRET)
-    async with serve_bot(tg, at_test_time) as (one, _), serve_bot(tg, at_test_time) as (two, _):
+    async with serve_bot(tg, published) as (one, _), serve_bot(tg, published) as (two, _):
         async with httpx.AsyncClient() as http:
             answers = await asyncio.gather(*(
                 http.post(f"{server.url}{URL}", json=update("text"),
@@ -249,10 +254,10 @@ async def test_an_update_ptb_cannot_read_is_acknowledged(client: httpx.AsyncClie
 
 
 async def test_webhook_is_off_without_a_secret(settings: Settings, bot_api: BotApiStandIn,
-                                               published: None) -> None:
+                                               published: Opener) -> None:
     tg = telegram_settings(settings, bot_api, None)
     assert "set TELEGRAM_WEBHOOK_SECRET" in describe(tg)[0]
-    async with serve_bot(tg, at_test_time) as (server, _), httpx.AsyncClient() as http:
+    async with serve_bot(tg, published) as (server, _), httpx.AsyncClient() as http:
         response = await http.post(f"{server.url}{URL}", json=update("text"))
     assert response.status_code == 404
 

@@ -74,7 +74,7 @@ async def served(settings: Settings, graph: GraphApiStandIn, redis_url: str, pre
     await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
 
     async def at_test_time(s: Settings) -> Runtime:
-        return await open_runtime(s, clock=lambda: TODAY)
+        return await open_runtime(s, clock=lambda: TODAY, model=trained_model)
 
     async with serve_bot(whatsapp_settings(settings, graph), at_test_time) as (
             server, rt), httpx.AsyncClient(base_url=server.url) as client:

@@ -1,31 +1,28 @@
 """What the console does, over the runtime's Redis: one method per use case.
 
 Pages (`pages.py`) and the JSON API (`api.py`) decode input, call one method here and present
-the result, so both behave alike and are tested alike. A `Console` is built once per process
-from its `Runtime`; its retrain loop runs as one of the runtime's tasks.
+the result, so both behave alike and are tested alike. A `Console` holds nothing of its own: its
+stores, the knowledge-change path and the retrain loop come from the process's `Runtime`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bot.admin.accounts import (
     Passwords,
-    RedisUserStore,
     User,
     UserStore,
     check_user,
 )
-from bot.admin.audit import AuditLog, RedisAuditLog
-from bot.admin.campaigns import FUNNEL, Campaigns
-from bot.admin.changes import Edited, KnowledgeChanges, Retrainer, TrainingStatus
+from bot.admin.audit import AuditLog
+from bot.admin.campaigns import FUNNEL
+from bot.admin.changes import Edited
 from bot.admin.dashboard import (
     LineChart,
     Row,
@@ -48,19 +45,16 @@ from bot.admin.editor import (
     remove_fact,
 )
 from bot.admin.forms import FormErrors
-from bot.admin.history import RedisKnowledgeHistory, VersionInfo, diff
-from bot.admin.inbox import Group, Inbox, group
+from bot.admin.history import VersionInfo, diff
+from bot.admin.inbox import Group, group
 from bot.admin.leads import LeadFilter, by_kecamatan, matching
-from bot.admin.sessions import LoginLimiter, RedisSessionStore, Session
-from bot.app import Runtime, current_model, jakarta_now, redis_url
-from bot.dialogue.counters import DailyCounters
+from bot.admin.sessions import Session
+from bot.app import Runtime
 from bot.errors import BadRequest
-from bot.keys import Keys
 from bot.knowledge.base import AnswerModel, FactModel, KnowledgeBase, KnowledgeDocument
 from bot.leads import Lead
 from bot.messages import Reply
-from bot.nlu.model import FALLBACK_INTENT, NLU
-from bot.settings import Settings
+from bot.nlu.model import FALLBACK_INTENT
 
 CONFLICT = ("{what} ini sudah diubah orang lain sejak Anda membukanya. Perubahan Anda belum "
             "disimpan: salin teks Anda, buka ulang halaman ini, lalu terapkan lagi.")
@@ -116,19 +110,6 @@ async def register_user(users: UserStore, passwords: Passwords, audit: AuditLog,
     return user
 
 
-async def add_user_offline(settings: Settings, username: str, role: str, password: str,
-                           ) -> User:
-    """Create a console user with no app running (`python -m bot admin create-user`)."""
-    redis = Redis.from_url(redis_url(settings), decode_responses=True)
-    keys = Keys(settings.sapa_key_prefix)
-    try:
-        return await register_user(RedisUserStore(redis, keys), Passwords(),
-                                   RedisAuditLog(redis, keys), "cli", username, role, password,
-                                   jakarta_now())
-    finally:
-        await redis.aclose()
-
-
 def contact_ref(channel: str, user_id: str) -> str:
     """A contact as the audit log names it: the channel and a digest, never a phone number."""
     return f"{channel}:{hashlib.sha256(user_id.encode()).hexdigest()[:10]}"
@@ -137,47 +118,20 @@ def contact_ref(channel: str, user_id: str) -> str:
 class Console:
     """The console's use cases."""
 
-    def __init__(self, rt: Runtime, retrain: Callable[[KnowledgeBase], Awaitable[NLU]]) -> None:
+    def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.users = RedisUserStore(rt.redis, rt.keys)
+        self.users = rt.users
         self.passwords = Passwords()
-        self.sessions = RedisSessionStore(rt.redis, rt.keys)
-        self.limiter = LoginLimiter(rt.redis, rt.keys)
-        self.audit = RedisAuditLog(rt.redis, rt.keys)
-        self.history = RedisKnowledgeHistory(rt.redis_bytes, rt.keys)
-        self.training = TrainingStatus(rt.redis, rt.keys)
-        self.retrainer = Retrainer(rt.knowledge_store, retrain, self.training, rt.clock,
-                                   self._serve_model)
-        self.changes = KnowledgeChanges(rt.redis, rt.keys, rt.knowledge_store, self.history,
-                                        self.audit, self.retrainer, rt.clock,
-                                        self._serve_knowledge)
-        self.counters = DailyCounters(rt.redis, rt.keys)
-        self.inbox = Inbox(rt.redis, rt.keys)
-        self.campaigns = Campaigns(rt.redis, rt.keys, rt.contacts, self.audit, rt.clock,
-                                   rt.config.broadcast.quiet_hours)
-
-    @classmethod
-    def open(cls, rt: Runtime) -> Console:
-        """A console on `rt` whose retrain loop stops with the runtime.
-
-        Retraining goes through `current_model`: an edit that changes no training example (an
-        answer's text, a fact) reuses the published model instead of training a new one.
-        """
-        console = cls(rt, lambda kb: current_model(rt.settings, rt.config, kb, rt.model_store))
-        rt.tasks.append(asyncio.create_task(console.retrainer.run()))
-        return console
-
-    def _serve_knowledge(self, kb: KnowledgeBase) -> None:
-        """This process answers from a just-saved knowledge base at once.
-
-        One assignment, as `Live.follow` does; a newer version already loaded is kept.
-        """
-        if kb.version > self.rt.knowledge.current.version:
-            self.rt.knowledge.current, self.rt.knowledge.version = kb, kb.version
-
-    def _serve_model(self, model: NLU) -> None:
-        """This process answers with a just-trained model at once."""
-        self.rt.nlu.current, self.rt.nlu.version = model, model.fingerprint
+        self.sessions = rt.sessions
+        self.limiter = rt.login_limiter
+        self.audit = rt.audit
+        self.history = rt.history
+        self.training = rt.training
+        self.retrainer = rt.retrainer
+        self.changes = rt.changes
+        self.counters = rt.counters
+        self.inbox = rt.inbox
+        self.campaigns = rt.campaigns
 
     # -- sessions ---------------------------------------------------------------------------
 

@@ -153,7 +153,7 @@ class Site:
         """The console of the current runtime, built on first use."""
         rt = self._runtime()
         if self._console is None or self._console.rt is not rt:
-            self._console = Console.open(rt)
+            self._console = Console(rt)
         return self._console
 
     def public(self, handler: PublicHandler) -> Endpoint:

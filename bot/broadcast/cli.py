@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
+from bot.app import Runtime, open_runtime
 from bot.broadcast.campaigns import (
     JAKARTA,
     Campaign,
@@ -27,7 +28,6 @@ from bot.broadcast.campaigns import (
 from bot.broadcast.imports import import_contacts
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.report import Progress, progress, write_report
-from bot.broadcast.runtime import Sender, open_sender
 from bot.broadcast.segments import Segment, preview, tag_set, yes_no
 from bot.broadcast.worker import Worker
 from bot.channels.base import Template
@@ -37,16 +37,16 @@ from bot.settings import Settings
 FINAL = ("done", "cancelled")
 
 
-def _run(settings: Settings, work: Callable[[Sender], Awaitable[int]]) -> int:
+def _run(settings: Settings, work: Callable[[Runtime], Awaitable[int]]) -> int:
     async def main() -> int:
-        sender = await open_sender(settings)
+        rt = await open_runtime(settings)
         try:
-            return await work(sender)
+            return await work(rt)
         except BadRequest as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         finally:
-            await sender.close()
+            await rt.close()
 
     return asyncio.run(main())
 
@@ -106,9 +106,9 @@ def print_progress(p: Progress, now: datetime) -> None:
         print(f"    skipped, {reason}: {n:,}")
 
 
-async def _preview(sender: Sender, campaign: Campaign) -> None:
-    now = sender.sending.clock()
-    found = await preview(sender.contacts, campaign.segment, now)
+async def _preview(rt: Runtime, campaign: Campaign) -> None:
+    now = rt.sending.clock()
+    found = await preview(rt.contacts, campaign.segment, now)
     channels = ", ".join(f"{n:,} {name}" for name, n in sorted(found.by_channel.items()))
     print(f"audience now: {found.total:,} contacts ({channels or 'none'}); "
           f"{campaign.segment.describe()}")
@@ -125,23 +125,23 @@ async def _preview(sender: Sender, campaign: Campaign) -> None:
 def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
     """create, preview, start, status, list, pause, resume, cancel, report."""
 
-    async def work(sender: Sender) -> int:
-        store, ledger = CampaignStore(sender.redis, sender.keys), Ledger(sender.redis,
-                                                                          sender.keys)
-        now = sender.sending.clock()
+    async def work(rt: Runtime) -> int:
+        store, ledger = CampaignStore(rt.redis, rt.keys), Ledger(rt.redis,
+                                                                          rt.keys)
+        now = rt.sending.clock()
         verb = args.broadcast_command
         if verb == "create":
-            quiet = QuietHours.parse(args.quiet_hours or sender.config.broadcast.quiet_hours)
+            quiet = QuietHours.parse(args.quiet_hours or rt.config.broadcast.quiet_hours)
             campaign = await store.create(args.name, segment_from(args), message_from(args),
                                           quiet_hours=quiet, now=now, created_by=args.by)
             print(f"created campaign {campaign.id} (draft); quiet hours {quiet or 'off'}")
-            await _preview(sender, campaign)
+            await _preview(rt, campaign)
             print(f"start it with: python -m bot broadcast start {campaign.id}")
         elif verb == "list":
             for c in await store.recent(args.limit):
                 print(f"{c.id}  {c.status:<9}  {c.created_at:%Y-%m-%d %H:%M}  {c.name}")
         elif verb == "preview":
-            await _preview(sender, await store.require(args.id))
+            await _preview(rt, await store.require(args.id))
         elif verb == "start":
             result = await store.start(args.id, now, _when(args.at) if args.at else None)
             print(f"campaign {args.id}: {result if result == 'started' else 'already ' + result}"
@@ -154,12 +154,12 @@ def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
             print(f"campaign {args.id}: was {before}, now "
                   f"{(await store.require(args.id)).status}")
         elif verb == "status":
-            return await _status(sender, store, ledger, args.id, args.watch)
+            return await _status(rt, store, ledger, args.id, args.watch)
         elif verb == "report":
             campaign = await store.require(args.id)
             with await asyncio.to_thread(open, args.out, "w", newline="",
                                          encoding="utf-8") as out:
-                s = await write_report(sender.redis, sender.keys, ledger, sender.contacts,
+                s = await write_report(rt.redis, rt.keys, ledger, rt.contacts,
                                        campaign, out)
             statuses = ", ".join(f"{name} {n:,}" for name, n in s.statuses.most_common())
             print(f"wrote {s.rows:,} recipients to {args.out}: {statuses or 'none'}")
@@ -171,9 +171,9 @@ def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
-async def _status(sender: Sender, store: CampaignStore, ledger: Ledger, campaign_id: str,
+async def _status(rt: Runtime, store: CampaignStore, ledger: Ledger, campaign_id: str,
                   watch: bool) -> int:
-    clock = sender.sending.clock
+    clock = rt.sending.clock
     if not watch:
         print_progress(await progress(store, ledger, campaign_id), clock())
         return 0
@@ -191,11 +191,11 @@ async def _status(sender: Sender, store: CampaignStore, ledger: Ledger, campaign
 def cmd_contacts_import(settings: Settings, args: argparse.Namespace) -> int:
     """Import a CSV list of contacts who gave consent."""
 
-    async def work(sender: Sender) -> int:
+    async def work(rt: Runtime) -> int:
         path = Path(args.file)
         with await asyncio.to_thread(path.open, newline="", encoding="utf-8-sig") as rows:
-            result = await import_contacts(sender.contacts, csv.DictReader(rows),
-                                           sender.sending.clock(), args.source or path.name)
+            result = await import_contacts(rt.contacts, csv.DictReader(rows),
+                                           rt.sending.clock(), args.source or path.name)
         print(f"{result.added:,} contacts added, {result.updated:,} updated; "
               f"{result.without_consent:,} rows without consent not stored; "
               f"{result.kept_opt_out:,} had opted out and stay so")
@@ -209,18 +209,18 @@ def cmd_contacts_import(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Send campaigns until SIGTERM or Ctrl-C, then finish the sends in hand."""
 
-    async def work(sender: Sender) -> int:
-        if not sender.sending.channels:
+    async def work(rt: Runtime) -> int:
+        if not rt.sending.channels:
             raise ConfigError("no channel is on: set TELEGRAM_BOT_TOKEN or the WHATSAPP_* "
                               "settings for the worker")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        worker = Worker(sender.sending)
+        worker = Worker(rt.sending)
         print(f"broadcast worker {worker.consumer}: channels "
-              f"{', '.join(sorted(sender.sending.channels))}; rates "
-              f"{sender.config.broadcast.rates} per second, shared by all workers", flush=True)
+              f"{', '.join(sorted(rt.sending.channels))}; rates "
+              f"{rt.config.broadcast.rates} per second, shared by all workers", flush=True)
         await worker.run(stop)
         return 0
 
