@@ -6,9 +6,11 @@ from dataclasses import replace
 
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.dialogue.state import ConversationState, Offer
+from bot.knowledge.base import AnswerModel
 from bot.messages import Button, Reply
 
 PROGRAM_ANSWERS = ("JKK", "JKM", "JHT", "JP", "JKP")
+DETAIL_PAYLOAD = "/selengkapnya"
 # What "lewat hp bisa?" means after each topic.
 ONLINE_BY_TOPIC = {"daftar": "daftar_online", "bayar": "bayar_online", "klaim": "klaim_online",
                    "saldo": "saldo_online", "iuran": "bayar_online"}
@@ -24,8 +26,9 @@ class AnswerAction:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Reply with the answer; the topic (if any) frames the next follow-up."""
-        state = replace(ctx.state, topic=self.topic or ctx.state.topic, form=None,
-                        requested=None, offer=None)
+        state = replace(ctx.state.with_slots(answer=self.answer_id),
+                        topic=self.topic or ctx.state.topic, form=None, requested=None,
+                        offer=None)
         return ActionResult((ctx.kb.reply(self.answer_id),), state)
 
 
@@ -50,18 +53,73 @@ class FallbackAction:
         return ActionResult((ctx.kb.reply("fallback"),), ctx.state)
 
 
-class FaqAction:
-    """A retrieval intent (`faq/<id>`): the FAQ entry's answer."""
+# What a unit's topic means for the follow-ups after it ("kalau JKM?", "lewat hp bisa?"): the
+# conversation topic and the program it is about.
+UNIT_TOPICS: dict[str, tuple[str, str | None]] = {
+    "jkk": ("manfaat", "JKK"), "jkm": ("manfaat", "JKM"), "jht": ("klaim", "JHT"),
+    "bayar": ("bayar", None), "daftar": ("daftar", None), "kepesertaan": ("kepesertaan", None),
+    "jmo": ("saldo", None), "faq": ("faq", None),
+}
 
-    name = "action_faq"
+
+def unit_state(state: ConversationState, answer: AnswerModel) -> ConversationState:
+    """The state after a unit: its topic frames follow-ups; "Selengkapnya" knows what it was."""
+    topic, program = UNIT_TOPICS.get(answer.topic or "", (answer.topic, None))
+    slots = state.with_slots(answer=answer.id, program=program or state.slots.get("program"))
+    return replace(slots, topic=topic, form=None, requested=None, offer=None)
+
+
+class UnitAction:
+    """A retrieval intent (`jkk/perjalanan`, `faq/<id>`): the answer unit behind it."""
+
+    name = "action_unit"
 
     async def run(self, ctx: ActionContext) -> ActionResult:
-        """Answer from the FAQ entry behind the intent (fallback if an admin removed it)."""
-        entry = ctx.kb.faq_for_intent(ctx.parse.intent.name)
-        if entry is None:
+        """Answer from the unit behind the intent (fallback if an admin removed it)."""
+        answer = ctx.kb.for_intent(ctx.parse.intent.name)
+        if answer is None:
             return ActionResult((ctx.kb.reply("fallback"),), ctx.state)
-        reply = Reply(entry.text, tuple(Button(b.title, b.payload) for b in entry.buttons))
-        return ActionResult((reply,), replace(ctx.state, topic="faq", form=None, offer=None))
+        return ActionResult((ctx.kb.reply(answer.id),), unit_state(ctx.state, answer))
+
+
+class TopicAction:
+    """A question about a topic that fits several of its units: the overview, units as buttons.
+
+    The buttons are the units the question most likely meant, in the classifier's order.
+    """
+
+    name = "action_topic"
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """Overview of the top-ranked unit's topic; its likeliest units as buttons."""
+        best = ctx.kb.for_intent(ctx.parse.ranking[0].name) if ctx.parse.ranking else None
+        overview = ctx.kb.overview(best.topic or "") if best else None
+        if best is None or overview is None:
+            return ActionResult((ctx.kb.reply("fallback"),), ctx.state)
+        ranked = [ctx.kb.for_intent(score.name) for score in ctx.parse.ranking]
+        units = [a for a in ranked if a is not None and a.topic == best.topic and a.title]
+        buttons = tuple(Button(a.title or "", f"/{a.intent}") for a in units[:3])
+        topic, program = UNIT_TOPICS.get(best.topic or "", (best.topic, None))
+        state = replace(ctx.state.with_slots(answer=overview.id, program=program), topic=topic,
+                        form=None, requested=None, offer=None)
+        return ActionResult((Reply(overview.text, buttons or ctx.kb.reply(overview.id).buttons),),
+                            state)
+
+
+class DetailAction:
+    """"Selengkapnya": the longer version of the last answer, when it has one."""
+
+    name = "action_selengkapnya"
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """The detail of the answer the worker read last, with its other buttons."""
+        answer_id = ctx.state.slots.get("answer")
+        answer = ctx.kb.answer(answer_id) if answer_id and ctx.kb.has_answer(answer_id) else None
+        if answer is None or not answer.detail:
+            return ActionResult((ctx.kb.reply("selengkapnya_tidak_ada"),), ctx.state)
+        buttons = tuple(Button(b.title, b.payload) for b in answer.buttons
+                        if b.payload != DETAIL_PAYLOAD)
+        return ActionResult((Reply(answer.detail, buttons),), ctx.state)
 
 
 class ProgramAnswerAction:
@@ -81,8 +139,8 @@ class ProgramAnswerAction:
         answer_id = f"{self.prefix}_{program.lower()}" if program in PROGRAM_ANSWERS else None
         if answer_id is None or not ctx.kb.has_answer(answer_id):
             answer_id = f"{self.prefix}_umum"
-        state = replace(ctx.state.with_slots(program=program), topic=self.topic, form=None,
-                        requested=None, offer=None)
+        state = replace(ctx.state.with_slots(program=program, answer=answer_id),
+                        topic=self.topic, form=None, requested=None, offer=None)
         return ActionResult((ctx.kb.reply(answer_id),), state)
 
 

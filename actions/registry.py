@@ -5,12 +5,14 @@ from __future__ import annotations
 from actions.answers import (
     AnswerAction,
     DaftarAction,
+    DetailAction,
     FallbackAction,
-    FaqAction,
     MenuAction,
     OnlineAction,
     ProgramAnswerAction,
     SetujuAction,
+    TopicAction,
+    UnitAction,
 )
 from actions.iuran import DiskonAction, IuranAction
 from actions.kantor import KantorAction
@@ -37,7 +39,9 @@ def registry() -> dict[str, Action]:
         ProgramAnswerAction("action_klaim", "klaim", topic="klaim"),
         MenuAction(),
         FallbackAction(),
-        FaqAction(),
+        UnitAction(),
+        TopicAction(),
+        DetailAction(),
         IuranAction(),
         DiskonAction(),
         OnlineAction(),

@@ -69,3 +69,31 @@ class ParseResult:
     def first(self, entity: str) -> Entity | None:
         """The first entity of a kind, or None."""
         return next((e for e in self.entities if e.entity == entity), None)
+
+
+
+PHONE_COLUMNS = 34  # characters a cheap phone shows on one line of a chat bubble
+
+
+def phone_lines(text: str, columns: int = PHONE_COLUMNS) -> int:
+    """How many lines `text` takes on a phone `columns` wide (buttons are not counted).
+
+    Words wrap as a chat bubble wraps them (a word longer than a line is cut at the edge), an
+    empty line still takes a line, and WhatsApp's `*bold*` markers are not shown.
+    """
+    total = 0
+    for paragraph in text.replace("*", "").strip().split("\n"):
+        lines, used = 0, 0  # used: characters on the open line (0: no line open)
+        for word in paragraph.split():
+            while len(word) > columns:
+                lines += 2 if used else 1
+                used, word = 0, word[columns:]
+            if not word:
+                continue
+            if used and used + 1 + len(word) <= columns:
+                used += 1 + len(word)
+            else:
+                lines += 1 if used else 0
+                used = len(word)
+        total += max(1, lines + (1 if used else 0))
+    return total

@@ -106,7 +106,7 @@ def test_document_rules_hold_for_every_edit(seed_kb: KnowledgeBase) -> None:
 def test_examples_go_to_the_faq_or_beside_a_core_intent(seed_kb: KnowledgeBase) -> None:
     faq = next(a for a in seed_kb.document.answers if a.is_faq)
     document = add_examples(seed_kb.document, faq.intent, [faq.questions[0], "  soal  baru "])
-    taught = KnowledgeBase(document).faq_for_intent(faq.intent)
+    taught = KnowledgeBase(document).for_intent(faq.intent)
     assert taught is not None
     assert taught.questions == [*faq.questions, "soal baru"]
     document = add_examples(document, "cara_daftar", ["piye carane melu", "piye carane melu"])

@@ -8,7 +8,10 @@ import pytest
 from actions.answers import ONLINE_BY_TOPIC, PROGRAM_ANSWERS
 from actions.registry import registry
 from bot.dialogue.policy import INTENT_ACTIONS
-from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.base import AnswerModel, KnowledgeBase
+from bot.messages import phone_lines
+from bot.nlu.data import load_nlu_data
+from bot.settings import PROJECT_ROOT
 
 _RUPIAH = re.compile(r"Rp\s?(\d{1,3}(?:\.\d{3})*(?:,\d+)?)(\s?(?:juta|miliar|ribu))?")
 _PERCENT = re.compile(r"(\d+(?:,\d+)?)\s?%")
@@ -52,12 +55,13 @@ def test_every_rupiah_figure_and_percentage_traces_to_a_cited_fact(seed_kb: Know
     untraced = []
     for answer in seed_kb.document.answers:
         cited = _cited_numbers(seed_kb, answer.facts)
-        for m in _RUPIAH.finditer(answer.text):
+        text = f"{answer.text}\n{answer.detail or ''}"
+        for m in _RUPIAH.finditer(text):
             amount = float(m.group(1).replace(".", "").replace(",", "."))
             amount *= _SCALE.get((m.group(2) or "").strip(), 1)
             if amount not in cited:
                 untraced.append(f"{answer.id}: {m.group(0)}")
-        for m in _PERCENT.finditer(answer.text):
+        for m in _PERCENT.finditer(text):
             if float(m.group(1).replace(",", ".")) not in cited:
                 untraced.append(f"{answer.id}: {m.group(0)}")
     assert untraced == []
@@ -82,7 +86,73 @@ def test_policy_names_only_registered_actions() -> None:
 
 
 def test_button_payloads_name_known_intents(seed_kb: KnowledgeBase) -> None:
-    intents = set(INTENT_ACTIONS) | {a.intent for a in seed_kb.document.answers if a.is_faq}
+    intents = set(INTENT_ACTIONS) | {a.intent for a in seed_kb.document.answers
+                                     if a.is_retrieval}
     bad = [(a.id, b.payload) for a in seed_kb.document.answers for b in a.buttons
-           if b.payload.split("{")[0].lstrip("/") not in intents]
+           if b.payload.split("{")[0].removeprefix("/") not in intents]
     assert bad == []
+
+
+def _units(kb: KnowledgeBase) -> list[AnswerModel]:
+    return [a for a in kb.document.answers if a.is_retrieval and not a.is_faq]
+
+
+def test_the_knowledge_base_has_answer_units_by_topic(seed_kb: KnowledgeBase) -> None:
+    topics = {a.topic for a in _units(seed_kb)}
+    assert {"jkk", "jkm", "jht", "bayar", "daftar", "kepesertaan", "jmo"} <= topics
+    assert len(_units(seed_kb)) >= 20
+
+
+def test_every_unit_and_overview_fits_one_phone_screen(seed_kb: KnowledgeBase) -> None:
+    shown = [*_units(seed_kb), *(a for a in seed_kb.document.answers if a.overview_of)]
+    assert {a.id: phone_lines(a.text) for a in shown if phone_lines(a.text) > 8} == {}
+
+
+def test_every_unit_cites_facts_and_offers_one_to_three_next_steps(seed_kb: KnowledgeBase,
+                                                                   ) -> None:
+    for unit in _units(seed_kb):
+        assert unit.facts, unit.id
+        assert 1 <= len(unit.buttons) <= 3, unit.id
+        assert unit.title, unit.id  # names it on a button when a question fits several units
+
+
+def test_selengkapnya_leads_to_a_longer_version(seed_kb: KnowledgeBase) -> None:
+    for answer in seed_kb.document.answers:
+        offers = any(b.payload == "/selengkapnya" for b in answer.buttons)
+        assert offers == bool(answer.detail), answer.id
+        if answer.detail:
+            assert phone_lines(answer.detail) > phone_lines(answer.text), answer.id
+
+
+# The worker's yes/no question is answered in its first word (issue 11's examples).
+@pytest.mark.parametrize(("answer_id", "first"), [
+    ("jkk_perjalanan", "Ya, ditanggung JKK, termasuk perjalanan kerja"),
+    ("daftar_setelah_kecelakaan", "Tidak,"), ("kepesertaan_bisa_ikut", "Iya, bisa"),
+    ("kepesertaan_jp_jkp", "Tidak,"), ("jkk_berobat", "Ya,"), ("jkk_upah", "Ya,"),
+    ("jht_sebagian", "Ya,"), ("bayar_sekaligus", "Ya, bisa"), ("bayar_autodebet", "Ya,"),
+    ("jkm_baru_ikut", "Ya,"), ("jkm_beasiswa", "Ya,"), ("jkk_cacat", "Ya,")])
+def test_yes_no_units_answer_first(seed_kb: KnowledgeBase, answer_id: str, first: str) -> None:
+    assert seed_kb.answer(answer_id).text.startswith(first)
+
+
+def test_topics_with_several_units_have_an_overview_offering_them(seed_kb: KnowledgeBase,
+                                                                   ) -> None:
+    topics = {a.topic for a in _units(seed_kb)}
+    for topic in topics:
+        units = {f"/{a.intent}" for a in seed_kb.units(topic)}
+        if len(units) < 2:
+            continue
+        overview = seed_kb.overview(topic or "")
+        assert overview is not None, topic
+        assert units & {b.payload for b in overview.buttons}, topic
+
+
+def test_every_unit_trains_from_at_least_15_examples(seed_kb: KnowledgeBase) -> None:
+    data = load_nlu_data(PROJECT_ROOT / "nlu_data")
+    counts: dict[str, int] = {}
+    for example in [*data.examples, *seed_kb.training_examples()]:
+        counts[example.intent] = counts.get(example.intent, 0) + 1
+    assert {u.intent: counts.get(u.intent, 0) for u in _units(seed_kb)
+            if counts.get(u.intent, 0) < 15} == {}
+    assert set(counts) - set(INTENT_ACTIONS) <= {a.intent for a in seed_kb.document.answers
+                                                 if a.is_retrieval}

@@ -66,7 +66,8 @@ def make_answer(values: Mapping[str, Any], existing: AnswerModel | None, today: 
     answers have no questions of their own (their intents train from nlu_data/).
     """
     raw = dict(values)
-    if existing is not None:
+    if existing is not None:  # fields the form does not show are kept as they were
+        raw = {**existing.model_dump(include={"title", "detail", "overview_of"}), **raw}
         raw["id"], raw["intent"] = existing.id, existing.intent
         raw.setdefault("choices", existing.choices)  # the menu's numbered items keep their payloads
         if not existing.is_faq:

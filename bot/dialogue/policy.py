@@ -10,7 +10,9 @@ Order of precedence:
 5. a value the bot asked for, or a short follow-up ("kalau JHT-nya?", "eh 3 juta maksudnya"),
    continues the last topic;
 6. "minta dihubungi (petugas)" offers the pendataan;
-7. otherwise the intent's action from INTENT_ACTIONS.
+7. a question about a topic that fits several of its answer units gets the topic's overview
+   with those units as buttons; a clear one gets its unit (retrieval intents `topic/unit`);
+8. otherwise the intent's action from INTENT_ACTIONS.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ INTENT_ACTIONS: dict[str, str] = {
     "berhenti_langganan": "action_berhenti",
     "bpjs_kesehatan": "utter_bpjs_kesehatan",
     "out_of_scope": "utter_out_of_scope",
+    "selengkapnya": "action_selengkapnya",
     "inform": FALLBACK_ACTION,
     FALLBACK_INTENT: FALLBACK_ACTION,
 }
@@ -77,6 +80,11 @@ INCOME_ACTION = "action_penghasilan"
 # that leave a form on purpose (and say so themselves).
 FORM_ACTIONS: dict[str, str] = {Form.PENDATAAN: "action_pendataan"}
 LEAVES_FORM = {"action_menu", "action_hapus_data", "action_berhenti", CANCEL_ACTION}
+
+# A unit is answered when the classifier gives it at least UNIT_SURE; below that, when the units
+# of its topic together hold TOPIC_SURE of the probability, the worker picks from the overview.
+UNIT_SURE = 0.5
+TOPIC_SURE = 0.6
 
 # What a "yes" to the bot's own question starts.
 OFFER_YES = {Offer.PENDATAAN: "action_pendataan", Offer.LANGGANAN: "action_langganan",
@@ -141,6 +149,18 @@ def _stays_in_form(parse: ParseResult) -> bool:
     return confidence < FORM_EXIT_CONFIDENCE
 
 
+def unclear_topic(parse: ParseResult) -> str | None:
+    """The topic of a question that fits several of its units, none of them clearly."""
+    if not parse.ranking or "/" not in parse.ranking[0].name:
+        return None
+    top = parse.ranking[0]
+    topic = top.name.split("/")[0]
+    if top.confidence >= UNIT_SURE or topic == "faq":
+        return None
+    share = sum(s.confidence for s in parse.ranking if s.name.startswith(f"{topic}/"))
+    return topic if share >= TOPIC_SURE else None
+
+
 def next_action(state: ConversationState, parse: ParseResult) -> str:
     """The name of the action that answers `parse` in `state`."""
     intent = parse.intent.name
@@ -171,6 +191,8 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
         for entity, action in VALUE_ACTIONS:
             if parse.first(entity):
                 return action
-    if intent.startswith("faq/"):
-        return "action_faq"
+    if unclear_topic(parse):
+        return "action_topic"
+    if "/" in intent:
+        return "action_unit"
     return INTENT_ACTIONS.get(intent, FALLBACK_ACTION)

@@ -31,11 +31,21 @@ class ButtonModel(BaseModel):
 
 
 class AnswerModel(BaseModel):
-    """An answer the bot can give; FAQ answers (`intent: faq/<id>`) carry training questions."""
+    """An answer the bot can give.
+
+    Retrieval answers have an intent `<topic>/<unit>`: answer units (`jkk/perjalanan`, trained
+    from nlu_data/units/) and FAQ entries (`faq/<id>`, trained from their `questions`). A unit's
+    `title` names it on a button when the worker's question fits several units of a topic;
+    `detail` is the longer version behind its "Selengkapnya" button. `overview_of` marks the
+    answer for a vague question about a topic, shown with the topic's units as buttons.
+    """
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     intent: str = Field(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)?$")
     text: str = Field(min_length=1, max_length=4000)
+    title: str | None = Field(default=None, min_length=1, max_length=20)
+    detail: str | None = Field(default=None, max_length=4000)
+    overview_of: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
     buttons: list[ButtonModel] = Field(default_factory=list, max_length=3)
     # payloads of a numbered list in the text, in order: "5" then answers the fifth
     choices: list[str] = Field(default_factory=list, max_length=20)
@@ -51,8 +61,18 @@ class AnswerModel(BaseModel):
 
     @property
     def is_faq(self) -> bool:
-        """Whether this answer is a retrieval intent trained from its own questions."""
+        """Whether this answer is an FAQ entry, trained from its own questions."""
         return self.intent.startswith("faq/")
+
+    @property
+    def is_retrieval(self) -> bool:
+        """Whether this answer has a retrieval intent of its own (a unit or an FAQ entry)."""
+        return "/" in self.intent
+
+    @property
+    def topic(self) -> str | None:
+        """The topic of a retrieval answer (`jkk` for `jkk/perjalanan`)."""
+        return self.intent.split("/")[0] if self.is_retrieval else None
 
 
 class FactModel(BaseModel):
@@ -106,8 +126,16 @@ class KnowledgeDocument(BaseModel):
             if answer.is_faq and len(answer.questions) < 3:
                 raise ValueError(f"FAQ {answer.id} needs at least 3 example questions")
         for intent in self.examples:
-            if not re.fullmatch(r"[a-z0-9_]+", intent):
-                raise ValueError(f"extra examples need a core intent name, not {intent!r}")
+            if not re.fullmatch(r"[a-z0-9_]+(/[a-z0-9_]+)?", intent) or intent.startswith("faq/"):
+                raise ValueError(f"extra examples need a core or unit intent, not {intent!r}")
+        intents = [a.intent for a in self.answers if a.is_retrieval]
+        duplicates = sorted({i for i in intents if intents.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"two answers for one intent: {', '.join(duplicates)}")
+        overviews = [a.overview_of for a in self.answers if a.overview_of]
+        duplicates = sorted({t for t in overviews if overviews.count(t) > 1})
+        if duplicates:
+            raise ValueError(f"two overviews for one topic: {', '.join(duplicates)}")
         return self
 
 
@@ -118,7 +146,8 @@ class KnowledgeBase:
         self.document = document
         self.version = version
         self._answers = {a.id: a for a in document.answers}
-        self._by_intent = {a.intent: a for a in document.answers if a.is_faq}
+        self._by_intent = {a.intent: a for a in document.answers if a.is_retrieval}
+        self._overviews = {a.overview_of: a for a in document.answers if a.overview_of}
         self._facts = {f.id: f for f in document.facts}
 
     def answer(self, answer_id: str) -> AnswerModel:
@@ -140,9 +169,17 @@ class KnowledgeBase:
         """An answer's text alone (a prompt, a notice), placeholders filled."""
         return fill(self._answers[answer_id].text, values)
 
-    def faq_for_intent(self, intent: str) -> AnswerModel | None:
-        """The FAQ entry behind a retrieval intent (`faq/<id>`)."""
+    def for_intent(self, intent: str) -> AnswerModel | None:
+        """The answer behind a retrieval intent (`jkk/perjalanan`, `faq/<id>`)."""
         return self._by_intent.get(intent)
+
+    def overview(self, topic: str) -> AnswerModel | None:
+        """The answer for a vague question about a topic (`jkk`), if the topic has one."""
+        return self._overviews.get(topic)
+
+    def units(self, topic: str) -> list[AnswerModel]:
+        """The answer units of a topic, in the order of the knowledge base."""
+        return [a for a in self.document.answers if a.topic == topic]
 
     def faq_examples(self) -> list[Example]:
         """FAQ questions as training examples of their retrieval intents."""

@@ -1,0 +1,156 @@
+"""Answer units: the policy's choice between a unit and its topic's overview, the unit actions,
+and issue 11's conversations through the REST channel."""
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from starlette.testclient import TestClient
+
+from actions.answers import DetailAction, TopicAction, UnitAction
+from bot.app import open_runtime
+from bot.contacts import Contact
+from bot.dialogue.action import ActionContext
+from bot.dialogue.policy import next_action, unclear_topic
+from bot.dialogue.state import ConversationState
+from bot.knowledge.base import KnowledgeBase
+from bot.messages import IncomingMessage, IntentScore, ParseResult, phone_lines
+from bot.nlu.model import FALLBACK_INTENT, NLU
+from bot.settings import Settings
+from bot.web import create_app
+from tests.conftest import TODAY, publish_model
+
+URL = "/webhooks/rest/webhook"
+
+
+def parsed(*ranking: tuple[str, float], intent: str | None = None) -> ParseResult:
+    scores = tuple(IntentScore(name, p) for name, p in ranking)
+    top = IntentScore(intent, scores[0].confidence) if intent else scores[0]
+    return ParseResult("teks", top, (), scores)
+
+
+def context(kb: KnowledgeBase, parse: ParseResult,
+            state: ConversationState | None = None) -> ActionContext:
+    now = datetime(2026, 11, 21, 10, 0)
+    return ActionContext(IncomingMessage("rest", "u", parse.text, now), parse,
+                         state or ConversationState(), Contact("rest", "u"), kb, now)
+
+
+def test_a_clear_unit_is_answered() -> None:
+    parse = parsed(("jkk/perjalanan", 0.8), ("jkk/berobat", 0.1))
+    assert unclear_topic(parse) is None
+    assert next_action(ConversationState(), parse) == "action_unit"
+
+
+def test_a_question_spread_over_units_of_one_topic_gets_the_overview() -> None:
+    parse = parsed(("jkk/upah", 0.35), ("jkk/cacat", 0.3), ("jkk/berobat", 0.1),
+                   ("cara_klaim", 0.1), intent=FALLBACK_INTENT)
+    assert unclear_topic(parse) == "jkk"
+    assert next_action(ConversationState(), parse) == "action_topic"
+
+
+def test_units_of_different_topics_are_not_one_topic() -> None:
+    parse = parsed(("jkk/upah", 0.35), ("jkm/jumlah", 0.3), ("cara_klaim", 0.2),
+                   intent=FALLBACK_INTENT)
+    assert unclear_topic(parse) is None
+    assert next_action(ConversationState(), parse) == "action_fallback"
+
+
+def test_a_core_intent_on_top_is_never_an_unclear_unit() -> None:
+    assert unclear_topic(parsed(("cara_bayar", 0.4), ("bayar/sekaligus", 0.3),
+                                ("bayar/autodebet", 0.3))) is None
+
+
+async def test_the_overview_offers_the_likeliest_units(seed_kb: KnowledgeBase) -> None:
+    parse = parsed(("jkk/upah", 0.35), ("jkk/cacat", 0.3), ("cara_klaim", 0.15),
+                   ("jkk/berobat", 0.1), intent=FALLBACK_INTENT)
+    result = await TopicAction().run(context(seed_kb, parse))
+    (reply,) = result.replies
+    assert reply.text == seed_kb.overview("jkk").text  # type: ignore[union-attr]
+    assert [b.payload for b in reply.buttons] == ["/jkk/upah", "/jkk/cacat", "/jkk/berobat"]
+    assert result.state.slots["program"] == "JKK"
+
+
+async def test_a_unit_frames_the_follow_ups(seed_kb: KnowledgeBase) -> None:
+    result = await UnitAction().run(context(seed_kb, parsed(("jht/kapan_cair", 0.9))))
+    assert result.replies[0].text == seed_kb.answer("jht_kapan_cair").text
+    assert (result.state.topic, result.state.slots["program"]) == ("klaim", "JHT")
+    assert result.state.slots["answer"] == "jht_kapan_cair"
+
+
+async def test_selengkapnya_shows_the_longer_version_of_the_last_answer(
+        seed_kb: KnowledgeBase) -> None:
+    state = ConversationState(slots={"answer": "jkk_beasiswa"})
+    result = await DetailAction().run(context(seed_kb, parsed(("selengkapnya", 1.0)), state))
+    (reply,) = result.replies
+    assert reply.text == seed_kb.answer("jkk_beasiswa").detail
+    assert "/selengkapnya" not in [b.payload for b in reply.buttons]
+    nothing = await DetailAction().run(context(seed_kb, parsed(("selengkapnya", 1.0))))
+    assert nothing.replies[0].text == seed_kb.answer("selengkapnya_tidak_ada").text
+
+
+@pytest.fixture
+def client(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
+           trained_model: NLU) -> Iterator[TestClient]:
+    import asyncio
+
+    asyncio.run(publish_model(redis_url, prefix, model_blob, trained_model.fingerprint))
+    app = create_app(settings, runtime=lambda s: open_runtime(s, clock=lambda: TODAY))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def say(client: TestClient, sender: str, text: str) -> list[dict[str, object]]:
+    response = client.post(URL, json={"sender": sender, "message": text})
+    assert response.status_code == 200
+    body: list[dict[str, object]] = response.json()
+    return body
+
+
+def first_text(body: list[dict[str, object]]) -> str:
+    return str(body[0]["text"])
+
+
+@pytest.mark.parametrize(("message", "starts"), [
+    ("klo jatuh dr motor pas nganter orderan ditanggung gak",
+     "Ya, ditanggung JKK, termasuk perjalanan kerja"),
+    ("aku bakul sayur nang pasar, iso melu bpjs tk ta?", "Iya, bisa"),
+    ("lupa no kartu peserta", "Tidak apa-apa. Nomor kartu peserta (KPJ)"),
+    ("mau tny jkm itu apa", "JKM (Jaminan Kematian) adalah santunan Rp42 juta"),
+])
+def test_issue_examples_get_the_answer_to_what_was_asked(client: TestClient, message: str,
+                                                         starts: str) -> None:
+    body = say(client, "pak_a", message)
+    assert first_text(body).startswith(starts)
+    assert phone_lines(first_text(body)) <= 8
+    assert 1 <= len(body[0].get("buttons", [])) <= 3  # type: ignore[arg-type]
+
+
+def test_joining_after_an_accident_is_not_cover_for_it(client: TestClient) -> None:
+    say(client, "nelayan", "kemarin sy kecelakaan pas nyari ikan, belum ikut bpjs")
+    text = first_text(say(client, "nelayan", "klo daftar skrg trus bs diklaim gk"))
+    assert text.startswith("Tidak, kecelakaan yang terjadi sebelum jadi peserta")
+
+
+def test_daftar_dong_starts_registration(client: TestClient) -> None:
+    body = say(client, "bu_b", "daftar dong")
+    assert "JMO" in first_text(body)
+    assert any(b["payload"] == "/minta_didata"  # type: ignore[index]
+               for item in body for b in item.get("buttons", []))  # type: ignore[attr-defined]
+
+
+def test_a_unit_button_and_selengkapnya(client: TestClient) -> None:
+    overview = say(client, "ojol_c", '/tanya_manfaat{"program":"JKK"}')
+    payloads = [b["payload"] for b in overview[0]["buttons"]]  # type: ignore[index,union-attr]
+    assert "/jkk/perjalanan" in payloads
+    unit = first_text(say(client, "ojol_c", "/jkk/berobat"))
+    assert unit.startswith("Ya, biaya berobat karena kecelakaan kerja ditanggung")
+    detail = first_text(say(client, "ojol_c", "selengkapnya"))
+    assert "Rp20 juta" in detail
+    assert phone_lines(detail) > phone_lines(unit)
+
+
+def test_a_follow_up_after_a_unit_keeps_its_program(client: TestClient) -> None:
+    say(client, "pedagang_d", "jht bisa cair kapan")
+    text = first_text(say(client, "pedagang_d", "lewat hp bisa?"))
+    assert "Lapak Asik" in text  # the online claim answer, not registration
