@@ -7,11 +7,11 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
 from pathlib import Path
 
 import yaml
 
+from bot.admin.changes import Edited
 from bot.app import Runtime, jakarta_now, open_runtime, train_and_publish
 from bot.broadcast import cli as broadcast_cli
 from bot.channels import switchboard
@@ -152,15 +152,20 @@ def cmd_faq(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 sys.stdout.write(text)
         else:
-            answers = read_answers_file(Path(args.file))
-            document = merge_answers(kb.document, answers, date.today())
-            version = await rt.knowledge_store.save(document)
+            path = Path(args.file)
+            answers = read_answers_file(path)
+            # The console's path: locked, versioned, kept in the history, audited, retrained.
+            version = await rt.changes.apply("cli", "faq.impor", lambda document: Edited(
+                merge_answers(document, answers, rt.clock().date()), path.name,
+                f"{len(answers)} jawaban"))
             print(f"imported {len(answers)} answers: knowledge base version {version}")
-            refreshed = await rt.knowledge_store.load()
-            assert refreshed is not None
             print("retraining the NLU so new questions are understood ...")
-            model = await train_and_publish(settings, rt.config, refreshed, rt.model_store)
-            print(f"model {model.fingerprint} published; running processes switch within "
+            await rt.retrainer.settled()
+            training = await rt.training.get()
+            if training.get("state") != "siap":
+                print(f"error: retraining failed: {training.get('error')}", file=sys.stderr)
+                return 1
+            print(f"model {training.get('model')} published; running processes switch within "
                   f"{rt.config.knowledge.reload_interval_seconds:.0f} s")
         return 0
 
