@@ -26,6 +26,7 @@ from bot.admin.history import RedisKnowledgeHistory
 from bot.admin.inbox import Inbox
 from bot.admin.sessions import LoginLimiter, RedisSessionStore
 from bot.broadcast.worker import SendingContext
+from bot.broadcast.taps import RedisCampaignTaps
 from bot.channels.inbound import ChannelContext
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.switchboard import Channels, open_channels
@@ -195,7 +196,7 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
                     conversations=RedisConversations(
                         redis, contacts, keys, config.dialogue.session_ttl_minutes * 60),
                     actions=registry(), fallbacks=FallbackLog(redis, keys), counters=counters,
-                    clock=clock)
+                    clock=clock, taps=RedisCampaignTaps(redis, keys))
     limiter = RateLimiter(redis, keys)
     channels = open_channels(settings, ChannelContext(engine, contacts, redis, keys, limiter,
                                                       clock))

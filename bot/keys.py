@@ -138,6 +138,10 @@ class Keys:
         """Hash of a campaign's counters: queued, finished, sent, failed, unknown, skipped:<why>."""
         return f"{self._campaign(campaign_id)}:counts"
 
+    def campaign_taps(self, campaign_id: str) -> str:
+        """Hash of recipient (`channel:user_id`) -> the title of the campaign button they tapped."""
+        return f"{self._campaign(campaign_id)}:taps"
+
     def campaign_queue(self, campaign_id: str) -> str:
         """Stream of a campaign's pending recipients, shared by workers through a consumer group."""
         return f"{self._campaign(campaign_id)}:queue"

@@ -97,3 +97,20 @@ def phone_lines(text: str, columns: int = PHONE_COLUMNS) -> int:
                 used = len(word)
         total += max(1, lines + (1 if used else 0))
     return total
+
+
+# A campaign button's payload as sent: `/kampanye:<campaign id>:<button index>`, so a tap is
+# recorded for its campaign and answered with the reply staff gave that button.
+TAP_PREFIX = "/kampanye:"
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A recorded tap on a campaign button.
+
+    reply: what staff gave the button to answer ("" for none).
+    payload: what staff chose it to send, read as the worker's message when there is no reply.
+    """
+
+    reply: str
+    payload: str

@@ -744,7 +744,7 @@ def test_campaign_lifecycle_through_the_api_is_audited(client: TestClient,
     assert (campaign["status"], campaign["created_by"], campaign["quiet_hours"]) == \
         ("draft", "budi", "off")
     assert campaign["segment"]["tags"] == ["fgd"]
-    assert campaign["message"]["buttons"] == [{"title": "Menu", "payload": "Menu"}]
+    assert campaign["message"]["buttons"] == [{"title": "Menu", "payload": "Menu", "reply": ""}]
     url = f"/admin/api/campaigns/{campaign['id']}"
     assert client.get("/admin/api/campaigns").json()[0]["id"] == campaign["id"]
 

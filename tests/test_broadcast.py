@@ -413,3 +413,48 @@ async def test_every_opt_out_word_opts_out_at_once(worker: Conversation, text: s
     contact = await worker.rt.contacts.get("rest", worker.user_id)
     assert contact is not None
     assert contact.get("consent") == "opt_out"
+
+
+# --- campaign buttons with their own replies ---------------------------------------------------
+
+
+async def test_campaign_buttons_answer_with_their_replies_and_taps_are_reported(
+        sender: Sender, bot_api: BotApiStandIn, runtime: Runtime) -> None:
+    t = now()
+    await add_contact(sender, "telegram", "301", seen=t, nama="Bu Sri")
+    await add_contact(sender, "telegram", "302", seen=t)
+    await add_contact(sender, "telegram", "303", seen=t)
+    message = Message("Halo {nama}, FGD Sabtu jam 9 di balai RW. Datang?",
+                      (Button("Saya datang", "/setuju"), Button("Tidak bisa datang", "/tolak"),
+                       Button("Menu", "/menu")),
+                      answers=("Terima kasih, {nama}, kami tunggu Sabtu jam 9 di balai RW.",
+                               "Baik, terima kasih kabarnya.", ""))
+    campaign = await create(sender, message)
+    store, ledger = CampaignStore(sender.redis, sender.keys), Ledger(sender.redis, sender.keys)
+    await store.start(campaign.id, t)
+    await enqueue_campaign(sender.contacts, ledger, campaign, now)
+    await run_until_settled(sender, campaign.id)
+    keyboard = bot_api.recorder.of("sendMessage")[0].params["reply_markup"]["inline_keyboard"]
+    payloads = [row[0]["callback_data"] for row in keyboard]
+    assert all(p.startswith("/kampanye:") for p in payloads)
+
+    sri, other, third = (Conversation(runtime, user, "telegram") for user in ("301", "302", "303"))
+    assert await sri.text(payloads[0]) == \
+        "Terima kasih, Bu Sri, kami tunggu Sabtu jam 9 di balai RW."
+    assert await other.text(payloads[1]) == "Baik, terima kasih kabarnya."
+    menu = await third.text(payloads[2])  # no reply of its own: its payload is read
+    assert menu == runtime.knowledge.current.answer("menu").text
+
+    out = io.StringIO()
+    summary = await write_report(sender.redis, sender.keys, ledger, sender.contacts,
+                                 await store.require(campaign.id), out)
+    assert summary.taps == {"Saya datang": 1, "Tidak bisa datang": 1, "Menu": 1}
+    report = {r["user_id"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert report["301"]["button"] == "Saya datang"
+    assert report["302"]["button"] == "Tidak bisa datang"
+
+
+async def test_a_tap_on_an_unknown_campaign_says_the_button_is_old(runtime: Runtime) -> None:
+    worker = Conversation(runtime, "309", "telegram")
+    assert await worker.text("/kampanye:nope:0") == \
+        runtime.knowledge.current.answer("kampanye_tombol_lama").text

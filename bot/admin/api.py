@@ -96,6 +96,7 @@ class ButtonBody(BaseModel):
 
     title: str
     payload: str = ""
+    reply: str = ""  # what the bot answers when a worker taps it
 
 
 class TemplateBody(BaseModel):
@@ -127,6 +128,7 @@ class CampaignBody(BaseModel):
             opted_in=s.opted_in, active_within_days=s.active_within_days,
             registered=s.registered, text=self.text,
             buttons=tuple((b.title, b.payload) for b in self.buttons),
+            answers=tuple(b.reply.strip() for b in self.buttons),
             template=t.name.strip() if t else "", template_language=t.language if t else "id",
             template_params=tuple(t.parameters) if t else (), quiet_hours=self.quiet_hours,
             send_at=self.send_at)
@@ -329,8 +331,9 @@ def campaign_json(campaign: Campaign, now: datetime) -> dict[str, Any]:
         "quiet_hours": str(campaign.quiet_hours or "off"),
         "segment": campaign.segment.to_dict(),
         "message": {"text": message.text,
-                    "buttons": [{"title": b.title, "payload": b.payload}
-                                for b in message.buttons],
+                    "buttons": [{"title": b.title, "payload": b.payload,
+                                 "reply": message.answer(i)}
+                                for i, b in enumerate(message.buttons)],
                     "template": None if template is None else asdict(template)}}
 
 
@@ -339,6 +342,8 @@ def detail_json(detail: Detail, now: datetime) -> dict[str, Any]:
     return {**campaign_json(detail.campaign, now), "progress": detail.counts(),
             "skipped": [{"reason": reason, "label": label, "count": n}
                         for reason, label, n in detail.skipped()],
+            "taps": [{"title": title, "reply": reply, "count": n}
+                     for title, reply, n in detail.taps()],
             "totals_at": detail.totals_at.isoformat(timespec="seconds")}
 
 

@@ -102,6 +102,12 @@ class Detail:
                 "delivered": t.delivered, "read": t.read, "replied": t.replied,
                 "opted_out": t.opted_out_after, "lead": t.leads}
 
+    def taps(self) -> list[tuple[str, str, int]]:
+        """Each campaign button: its title, the reply it gets, how many recipients tapped it."""
+        message = self.campaign.message
+        return [(b.title, message.answer(i), self.totals.taps[b.title])
+                for i, b in enumerate(message.buttons)]
+
     def skipped(self) -> list[tuple[str, str, int]]:
         """Skipped recipients by reason: (reason, in words, how many)."""
         return [(reason, SKIP_WORDS.get(reason, reason), n)

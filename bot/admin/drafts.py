@@ -34,6 +34,7 @@ PROBLEM_WORDS = {
     "too_many_buttons": "maksimal {limit} tombol (batas WhatsApp)",
     "button_title": "judul tombol \"{value}\" harus 1-{limit} karakter",
     "button_payload": "muatan tombol \"{value}\" lebih dari {limit} byte",
+    "button_reply": "balasan tombol \"{value}\" lebih dari {limit} karakter",
     "template_name": "nama template wajib diisi",
 }
 CONSENT_REQUIRED = ("kampanye hanya boleh dikirim ke kontak yang setuju menerima info "
@@ -55,6 +56,7 @@ class CampaignInput:
     registered: bool | None = None
     text: str = ""
     buttons: tuple[tuple[str, str], ...] = ()  # (title, payload), empty rows included
+    answers: tuple[str, ...] = ()  # the reply to each button row, "" for none
     template: str = ""
     template_language: str = "id"
     template_params: tuple[str, ...] = ()
@@ -88,6 +90,7 @@ class CampaignInput:
             text=form.get("text", ""),
             buttons=tuple((form.get(f"button_title_{i}", ""), form.get(f"button_payload_{i}", ""))
                           for i in range(MAX_BUTTONS)),
+            answers=tuple(form.get(f"button_reply_{i}", "").strip() for i in range(MAX_BUTTONS)),
             template=form.get("template", "").strip(),
             template_language=form.get("template_language", "").strip() or "id",
             template_params=tuple(line.strip() for line in
@@ -112,8 +115,11 @@ class CampaignInput:
         """The message as typed (unchecked: the preview shows it while it is being written)."""
         template = (Template(self.template, self.template_language, self.template_params)
                     if self.template else None)
-        return Message(self.text, tuple(button(title, payload) for title, payload in self.buttons
-                                        if title.strip() or payload.strip()), template)
+        rows = [(button(title, payload), answer) for (title, payload), answer
+                in zip(self.buttons, self.answers or ("",) * len(self.buttons), strict=False)
+                if title.strip() or payload.strip()]
+        return Message(self.text, tuple(b for b, _ in rows), template,
+                       tuple(answer for _, answer in rows))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from bot.channels.base import Template
 from bot.contacts import Contact
 from bot.errors import BadRequest
 from bot.keys import Keys
-from bot.messages import Button, Reply
+from bot.messages import TAP_PREFIX, Button, Reply
 
 # bot.app's zone too; not imported from there, which would load the NLU into every worker.
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -50,10 +50,21 @@ class Message:
     text: str
     buttons: tuple[Button, ...] = ()
     template: Template | None = None
+    answers: tuple[str, ...] = ()  # the reply each button gets when tapped ("" for none)
 
-    def reply(self, contact: Contact) -> Reply:
-        """The personalised message for one contact, with the opt-out footer."""
-        return Reply(personalise(self.text, contact) + FOOTER, self.buttons)
+    def reply(self, contact: Contact, campaign_id: str = "") -> Reply:
+        """The personalised message for one contact, with the opt-out footer.
+
+        Sent for a campaign, each button carries the campaign and its place, so the tap is
+        recorded and answered with the button's own reply.
+        """
+        buttons = self.buttons if not campaign_id else tuple(
+            Button(b.title, tap_payload(campaign_id, i)) for i, b in enumerate(self.buttons))
+        return Reply(personalise(self.text, contact) + FOOTER, buttons)
+
+    def answer(self, index: int) -> str:
+        """The reply staff gave the button at `index` ("" for none)."""
+        return self.answers[index] if index < len(self.answers) else ""
 
     def template_for(self, contact: Contact) -> Template | None:
         """The personalised template for one contact, if the campaign has one."""
@@ -61,6 +72,19 @@ class Message:
             return None
         return replace(self.template, parameters=tuple(
             personalise(p, contact) for p in self.template.parameters))
+
+
+def tap_payload(campaign_id: str, index: int) -> str:
+    """`/kampanye:20261121-a1b2c3:0`: 30-odd bytes, under Telegram's 64 for callback data."""
+    return f"{TAP_PREFIX}{campaign_id}:{index}"
+
+
+def parse_tap(text: str) -> tuple[str, int] | None:
+    """The campaign id and button index of a tap payload, or None for any other text."""
+    if not text.startswith(TAP_PREFIX):
+        return None
+    campaign_id, _, index = text[len(TAP_PREFIX):].strip().rpartition(":")
+    return (campaign_id, int(index)) if campaign_id and index.isdigit() else None
 
 
 def personalise(text: str, contact: Contact) -> str:
@@ -174,6 +198,7 @@ PROBLEMS = {
     "too_many_buttons": "at most {limit} buttons (WhatsApp's limit)",
     "button_title": "button title {value!r} must have 1-{limit} characters",
     "button_payload": "button payload {value!r} is over {limit} bytes",
+    "button_reply": "the reply to button {value!r} has over {limit} characters",
     "template_name": "the template needs its approved name",
 }
 
@@ -207,6 +232,9 @@ def problems(name: str, message: Message) -> list[Problem]:
             found.append(Problem("buttons", "button_title", b.title, MAX_BUTTON_TITLE))
         if len(b.payload.encode()) > MAX_PAYLOAD_BYTES:
             found.append(Problem("buttons", "button_payload", b.payload, MAX_PAYLOAD_BYTES))
+    for b, answer in zip(message.buttons, message.answers, strict=False):
+        if len(answer) > MAX_TEXT:
+            found.append(Problem("buttons", "button_reply", b.title, MAX_TEXT))
     if message.template is not None and not message.template.name.strip():
         found.append(Problem("template", "template_name"))
     return found
@@ -225,6 +253,7 @@ def _encode(campaign: Campaign) -> bytes:
     return orjson.dumps({
         "name": campaign.name, "segment": campaign.segment.to_dict(),
         "text": message.text, "buttons": [[b.title, b.payload] for b in message.buttons],
+        "answers": list(message.answers),
         "template": None if template is None else
         [template.name, template.language, list(template.parameters)],
         "quiet_hours": str(campaign.quiet_hours) if campaign.quiet_hours else "off",
@@ -240,7 +269,8 @@ def _decode(campaign_id: str, fields: dict[str, str]) -> Campaign:
     template = data["template"]
     message = Message(data["text"], tuple(Button(t, p) for t, p in data["buttons"]),
                       None if template is None else
-                      Template(template[0], template[1], tuple(template[2])))
+                      Template(template[0], template[1], tuple(template[2])),
+                      tuple(data.get("answers") or ()))
     return Campaign(
         campaign_id, data["name"], Segment.from_dict(data["segment"]), message,
         QuietHours.parse(data["quiet_hours"]), datetime.fromisoformat(data["created_at"]),

@@ -69,8 +69,9 @@ def message_from(args: argparse.Namespace) -> Message:
     """The message options of `create`."""
     template = (Template(args.template, args.template_language, tuple(args.template_param))
                 if args.template else None)
-    return Message(args.text, tuple(button(*b.partition("=")[::2]) for b in args.button),
-                   template)
+    parts = [[*b.split("=", 2), "", ""][:3] for b in args.button]  # TITLE[=PAYLOAD[=REPLY]]
+    return Message(args.text, tuple(button(title, payload) for title, payload, _ in parts),
+                   template, tuple(reply.strip() for _, _, reply in parts))
 
 
 def describe(campaign: Campaign, now: datetime) -> str:
@@ -242,7 +243,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     create = bc.add_parser("create", help="create a draft campaign and preview its audience")
     create.add_argument("--name", required=True)
     create.add_argument("--text", required=True, help="message; {nama} becomes the name")
-    create.add_argument("--button", action="append", default=[], metavar="TITLE[=PAYLOAD]")
+    create.add_argument("--button", action="append", default=[], metavar="TITLE[=PAYLOAD[=REPLY]]",
+                        help="a reply button; REPLY is what the bot answers when it is tapped")
     create.add_argument("--template", help="approved WhatsApp template for contacts outside "
                                            "the 24-hour window")
     create.add_argument("--template-language", default="id")

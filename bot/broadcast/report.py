@@ -69,6 +69,7 @@ class Row:
     replied: str
     opted_out_after: str
     lead_after: str
+    button: str  # the title of the campaign button the recipient tapped
 
 
 REPORT_COLUMNS = tuple(f.name for f in fields(Row))
@@ -85,6 +86,7 @@ class Summary:
     replied: int = 0
     opted_out_after: int = 0
     leads: int = 0
+    taps: Counter[str] = field(default_factory=Counter)  # button title -> recipients who tapped
 
     def add(self, row: Row) -> None:
         """Count one recipient's row."""
@@ -96,6 +98,8 @@ class Summary:
         self.replied += row.replied == "yes"
         self.opted_out_after += row.opted_out_after == "yes"
         self.leads += row.lead_after == "yes"
+        if row.button:
+            self.taps[row.button] += 1
 
 
 def _after(value: str | None, moment: str) -> bool:
@@ -103,7 +107,7 @@ def _after(value: str | None, moment: str) -> bool:
 
 
 def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: str,
-         lead_at: str | None) -> Row:
+         lead_at: str | None, tapped: str | None) -> Row:
     channel, _, user_id = entry.recipient.partition(":")
     status = STATES[entry.state]
     if entry.state == QUEUED and campaign.status == "cancelled":
@@ -116,7 +120,7 @@ def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: st
     return Row(channel, user_id, name, status, entry.detail if not sent else "",
                entry.detail if sent else "", entry.message_id, entry.at,
                delivery, "yes" if replied and sent else "", "yes" if opted_out and sent else "",
-               "yes" if sent and _after(lead_at, entry.at) else "")
+               "yes" if sent and _after(lead_at, entry.at) else "", tapped or "")
 
 
 async def rows(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,
@@ -131,14 +135,17 @@ async def rows(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactS
                 pipe.hget(keys.delivery_status("whatsapp", e.message_id), "status")
             for e in sent_to:
                 pipe.hget(keys.lead(*e.recipient.split(":", 1)), "created_at")
+            pipe.hmget(keys.campaign_taps(campaign.id), [e.recipient for e in sent_to] or [""])
             answers = await pipe.execute()
-        statuses = dict(zip([e.recipient for e in on_whatsapp], answers[:len(on_whatsapp)],
+        whatsapp_end, leads_end = len(on_whatsapp), len(on_whatsapp) + len(sent_to)
+        statuses = dict(zip([e.recipient for e in on_whatsapp], answers[:whatsapp_end],
                             strict=True))
-        leads = dict(zip([e.recipient for e in sent_to], answers[len(on_whatsapp):],
+        leads = dict(zip([e.recipient for e in sent_to], answers[whatsapp_end:leads_end],
                          strict=True))
+        taps = dict(zip([e.recipient for e in sent_to], answers[leads_end], strict=False))
         for entry, contact in zip(batch, found, strict=True):
             yield _row(campaign, entry, contact, statuses.get(entry.recipient) or "",
-                       leads.get(entry.recipient))
+                       leads.get(entry.recipient), taps.get(entry.recipient))
 
 
 async def summarise(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,

@@ -266,7 +266,7 @@ class Worker:
             return skipped(clock(), reason or "deleted")
         try:
             try:
-                ids = await channel.send(user_id, [campaign.message.reply(contact)])
+                ids = await channel.send(user_id, [campaign.message.reply(contact, campaign.id)])
                 return sent(clock(), "text", ids[0])
             except RecipientError as exc:
                 template = campaign.message.template_for(contact)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
 from redis.asyncio import Redis
 
@@ -33,7 +34,7 @@ from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.store import Live
 from bot.leads import LeadStore
-from bot.messages import IncomingMessage, IntentScore, ParseResult, Reply
+from bot.messages import TAP_PREFIX, IncomingMessage, IntentScore, ParseResult, Reply, Tap
 from bot.nlu.entities import has_nik, mask_nik
 from bot.nlu.model import NLU
 
@@ -61,6 +62,13 @@ class FallbackLog:
         )
 
 
+class CampaignTaps(Protocol):
+    """Campaign buttons (`/kampanye:<id>:<n>` payloads): record the tap, give its reply."""
+
+    async def tap(self, message: IncomingMessage, contact: Contact) -> Tap | None:
+        """The tap's reply and payload, recorded; None for an unknown campaign or button."""
+
+
 class Engine:
     """Turns a message into replies, keeping conversation state and the contact profile."""
 
@@ -77,6 +85,7 @@ class Engine:
         fallbacks: FallbackLog,
         counters: DailyCounters,
         clock: Callable[[], datetime],
+        taps: CampaignTaps | None = None,
     ) -> None:
         self._nlu = nlu
         self._knowledge = knowledge
@@ -88,6 +97,7 @@ class Engine:
         self._fallbacks = fallbacks
         self._counters = counters
         self._clock = clock
+        self._taps = taps
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message (keywords first, then the model)."""
@@ -109,13 +119,20 @@ class Engine:
         kept: ConversationState | None = None  # what the turn saves; None keeps what is stored
         try:
             state = turn.state
+            now = self._clock()
+            text = message.text
+            if self._taps is not None and text.startswith(TAP_PREFIX):
+                tap = await self._taps.tap(message, turn.contact)
+                if tap is None:  # a campaign since deleted, or a payload typed by hand
+                    return [*replies, kb.reply("kampanye_tombol_lama")]
+                if tap.reply:  # staff's own reply to their button
+                    return [*replies, Reply(tap.reply)]
+                text = tap.payload
             # "5" after the menu is its fifth item; inside the pendataan a number is an answer
-            choice = picked(message.text, state.choices) if state.form != Form.PENDATAAN \
-                else None
-            parse = self.parse(choice or message.text)
+            choice = picked(text, state.choices) if state.form != Form.PENDATAAN else None
+            parse = self.parse(choice or text)
             state = replace(state, situation=observe(state.situation, parse))
             action = self._actions[next_action(state, parse)]
-            now = self._clock()
             ctx = ActionContext(message, parse, state, turn.contact, kb, now)
             result = await self._answer(action, ctx)
             kept = await self._apply(turn, result)
