@@ -25,8 +25,8 @@ from bot.admin.changes import KnowledgeChanges, Retrainer, TrainingStatus
 from bot.admin.history import RedisKnowledgeHistory
 from bot.admin.inbox import Inbox
 from bot.admin.sessions import LoginLimiter, RedisSessionStore
-from bot.broadcast.worker import SendingContext
 from bot.broadcast.taps import RedisCampaignTaps
+from bot.broadcast.worker import SendingContext
 from bot.channels.inbound import ChannelContext
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.switchboard import Channels, open_channels

@@ -419,7 +419,7 @@ async def test_every_opt_out_word_opts_out_at_once(worker: Conversation, text: s
 
 
 async def test_campaign_buttons_answer_with_their_replies_and_taps_are_reported(
-        sender: Sender, bot_api: BotApiStandIn, runtime: Runtime) -> None:
+        sender: Runtime, bot_api: BotApiStandIn) -> None:
     t = now()
     await add_contact(sender, "telegram", "301", seen=t, nama="Bu Sri")
     await add_contact(sender, "telegram", "302", seen=t)
@@ -438,12 +438,12 @@ async def test_campaign_buttons_answer_with_their_replies_and_taps_are_reported(
     payloads = [row[0]["callback_data"] for row in keyboard]
     assert all(p.startswith("/kampanye:") for p in payloads)
 
-    sri, other, third = (Conversation(runtime, user, "telegram") for user in ("301", "302", "303"))
+    sri, other, third = (Conversation(sender, user, "telegram") for user in ("301", "302", "303"))
     assert await sri.text(payloads[0]) == \
         "Terima kasih, Bu Sri, kami tunggu Sabtu jam 9 di balai RW."
     assert await other.text(payloads[1]) == "Baik, terima kasih kabarnya."
     menu = await third.text(payloads[2])  # no reply of its own: its payload is read
-    assert menu == runtime.knowledge.current.answer("menu").text
+    assert menu == sender.knowledge.current.answer("menu").text
 
     out = io.StringIO()
     summary = await write_report(sender.redis, sender.keys, ledger, sender.contacts,

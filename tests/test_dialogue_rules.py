@@ -5,9 +5,9 @@ import pytest
 from bot.dialogue.choices import picked
 from bot.dialogue.policy import is_cancel
 from bot.dialogue.situation import membership
-from bot.dialogue.tone import is_salam, phone_lines, said, without_repeats
+from bot.dialogue.tone import is_salam, said, without_repeats
 from bot.knowledge.base import KnowledgeBase, fill
-from bot.messages import Reply
+from bot.messages import Reply, phone_lines
 from bot.nlu.numbers import Period, earning_period, find_money, per_month
 from bot.nlu.phone import PhoneProblem, check_phone, find_phone
 

@@ -1,4 +1,4 @@
-"""How replies read on a phone: answered greetings, no paragraph said twice, lines counted.
+"""How replies read on a phone: answered greetings, no paragraph said twice.
 
 A worker reads on a cheap phone, about 34 columns wide. Fee answers used to repeat the discount
 paragraph on every turn; a reply now leaves out a paragraph the previous reply already had
@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from bot.messages import Reply
 
-PHONE_COLUMNS = 34
 REPEAT_MIN_CHARS = 40  # shorter lines ("Setelah itu iuran kembali normal.") may repeat
 _SALAM = re.compile(
     r"^\W*(?:a?s+alamu?\W?\s?[ae]?la[iy]?kum|salamu?\W?alaikum|aslm|ass?\s?wr\.?\s?wb|"
     r"assalam)\b", re.IGNORECASE)
-
-
-def phone_lines(text: str, width: int = PHONE_COLUMNS) -> int:
-    """Lines the text takes on a phone `width` columns wide (an empty line counts one)."""
-    return sum(max(1, len(textwrap.wrap(line, width))) for line in text.strip().split("\n"))
 
 
 def is_salam(text: str) -> bool:
