@@ -40,7 +40,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.web import create_app
 
-    where = "REDIS_URL" if settings.redis_url else f"embedded Redis in {settings.sapa_data_dir}"
+    where = ("REDIS_URL" + (" (Redis Cluster)" if settings.redis_cluster else "")
+             if settings.redis_url else f"embedded Redis in {settings.sapa_data_dir}")
     print(f"Sapa Pekerja starting on http://{args.host}:{args.port} (state: {where}).")
     print("\n".join(switchboard.describe(settings)))
     print("Talk to it from another terminal:  .venv/bin/python -m bot chat")

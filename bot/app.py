@@ -13,9 +13,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from actions.registry import registry
 from bot.admin.accounts import RedisUserStore
@@ -35,6 +37,7 @@ from bot.dialogue.counters import DailyCounters
 from bot.dialogue.engine import Engine, FallbackLog
 from bot.dialogue.state import RedisConversations, RedisStateStore
 from bot.embedded_redis import ensure_embedded_redis
+from bot.errors import ConfigError
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed, missing_core_answers
 from bot.knowledge.store import Live, RedisKnowledgeStore, RedisModelStore
@@ -54,12 +57,25 @@ def jakarta_now() -> datetime:
 
 def redis_url(settings: Settings) -> str:
     """REDIS_URL, or the embedded server under the data folder."""
+    if settings.redis_cluster and not settings.redis_url:
+        raise ConfigError("REDIS_CLUSTER=true needs REDIS_URL naming a node of the cluster, "
+                          "e.g. redis://10.0.0.5:6379 (the embedded Redis is a single server)")
     return settings.redis_url or ensure_embedded_redis(settings.sapa_data_dir)
 
 
 def connect_redis(settings: Settings, *, decode_responses: bool = True) -> Redis:
-    """The one Redis client factory every process uses (text replies unless told otherwise)."""
-    client: Redis = Redis.from_url(redis_url(settings), decode_responses=decode_responses)
+    """The one Redis client factory every process uses (text replies unless told otherwise).
+
+    With REDIS_CLUSTER=true, REDIS_URL names any node of a Redis Cluster and the client is a
+    `RedisCluster`: it learns the slot map from that node, sends each command to the master of
+    its key's slot and follows MOVED, ASK and failovers. The stores are typed against `Redis`;
+    `RedisCluster` is not its subclass but offers the same commands, and every operation the
+    stores make stays in one slot (see bot/keys.py), which the tests check on a real cluster.
+    """
+    url = redis_url(settings)
+    if settings.redis_cluster:
+        return cast(Redis, RedisCluster.from_url(url, decode_responses=decode_responses))
+    client: Redis = Redis.from_url(url, decode_responses=decode_responses)
     return client
 
 

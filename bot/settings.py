@@ -61,6 +61,9 @@ class BroadcastConfig(BaseModel):
     claim_idle_seconds: float = Field(15.0, gt=0)  # a silent (dead) worker's recipients move on
     refresh_seconds: float = Field(1.0, gt=0)  # how often workers re-read campaign states
     max_attempts: int = Field(5, ge=1)  # rounds of transient failures before "failed"
+    # On a Redis Cluster, how long a claim waits for a replica to hold it before the send, so a
+    # failover cannot forget it and send twice (see bot/broadcast/ledger.py).
+    replica_wait_ms: int = Field(250, ge=0)
 
 
 class BotConfig(BaseModel):
@@ -85,6 +88,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     redis_url: str | None = None
+    # REDIS_URL names any node of a Redis Cluster (see bot/connection.py).
+    redis_cluster: bool = False
     sapa_data_dir: Path = PROJECT_ROOT / ".data"
     sapa_key_prefix: str = "sp"
     sapa_config: Path = PROJECT_ROOT / "config.yml"
