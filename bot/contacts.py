@@ -8,12 +8,14 @@ the bot, number undeliverable) marks it; the next message from the worker clears
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from bot.keys import Keys
@@ -92,7 +94,13 @@ return profiles
 
 
 class RedisContactStore:
-    """Profiles as hashes, plus a sorted set of every contact by last seen."""
+    """Profiles as hashes, plus an index of every contact by last seen, in sorted-set shards.
+
+    A profile and its index entry live in different slots (the contact's and the shard's), so
+    they are written in one pipeline but not atomically: an index entry can outlive its profile
+    (the profile expired, or a process died between the two), and every reader skips ids whose
+    profile is gone (`get_many` returns None) and drops them from the index (`forget_stale`).
+    """
 
     def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
         self._redis = redis
@@ -139,11 +147,19 @@ class RedisContactStore:
 
     async def _touch_pipelined(self, keys: list[str], args: list[str],
                                member: dict[str, float]) -> Any:
+        index = self._keys.contacts_shard(next(iter(member)))
+        if isinstance(self._redis, RedisCluster):
+            # Two slots on (likely) two nodes, and the cluster client runs no script in a
+            # pipeline: two commands at once.
+            touched, _ = await asyncio.gather(
+                self._redis.evalsha(self._touch.sha, len(keys), *keys, *args),
+                self._redis.zadd(index, member))
+            return touched
         # EVALSHA queued by hand: a registered Script in a pipeline costs a SCRIPT EXISTS round
         # trip on every execute.
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.evalsha(self._touch.sha, len(keys), *keys, *args)
-            pipe.zadd(self._keys.contacts_index(), member)
+            pipe.zadd(index, member)
             touched, _ = await pipe.execute()
         return touched
 
@@ -161,9 +177,10 @@ class RedisContactStore:
 
     async def delete(self, channel: str, user_id: str) -> None:
         """Forget a contact entirely."""
+        contact_id = f"{channel}:{user_id}"
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.delete(self._keys.profile(channel, user_id))
-            pipe.zrem(self._keys.contacts_index(), f"{channel}:{user_id}")
+            pipe.zrem(self._keys.contacts_shard(contact_id), contact_id)
             await pipe.execute()
 
     async def mark_unreachable(self, channel: str, user_id: str, reason: str,
@@ -181,7 +198,8 @@ class RedisContactStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(key, mapping={"channel": channel, "user_id": user_id, **values})
             pipe.expire(key, self._ttl)
-            pipe.zadd(self._keys.contacts_index(), {f"{channel}:{user_id}": 0}, nx=True)
+            contact_id = f"{channel}:{user_id}"
+            pipe.zadd(self._keys.contacts_shard(contact_id), {contact_id: 0}, nx=True)
             await pipe.execute()
 
     async def scan(self, batch: int = 1000,
@@ -191,14 +209,29 @@ class RedisContactStore:
         ZSCAN keeps memory flat and still sees a contact who writes meanwhile; one may come
         twice, so callers that care dedupe.
         """
-        cursor = 0
-        while True:
-            cursor, members = await self._redis.zscan(self._keys.contacts_index(), cursor,
-                                                      count=batch)
-            found = await self.get_many([member for member, _ in members], fields)
-            yield [contact for contact in found if contact is not None]
-            if cursor == 0:
-                return
+        for shard in self._keys.contacts_shards():
+            cursor = 0
+            while True:
+                cursor, members = await self._redis.zscan(shard, cursor, count=batch)
+                ids = [member for member, _ in members]
+                found = await self.get_many(ids, fields)
+                await self.forget_stale(ids, found)
+                yield [contact for contact in found if contact is not None]
+                if cursor == 0:
+                    break
+
+    async def forget_stale(self, contact_ids: list[str],
+                           found: list[Contact | None]) -> None:
+        """Drop index entries whose profile is gone (expired, or deleted halfway)."""
+        stale = [contact_id for contact_id, contact in zip(contact_ids, found, strict=True)
+                 if contact is None]
+        if not stale:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for contact_id in stale:
+                # Only an entry still without a profile: the contact may have written again.
+                pipe.zrem(self._keys.contacts_shard(contact_id), contact_id)
+            await pipe.execute()
 
     async def draw(self, count: int, fields: tuple[str, ...] = ()) -> tuple[int, list[Contact]]:
         """`count` contacts drawn at random (only `fields`), and how many the registry holds.
@@ -206,9 +239,20 @@ class RedisContactStore:
         Every contact when the registry holds no more than `count`; fewer than `count` when
         some ids outlived their profiles.
         """
-        index = self._keys.contacts_index()
-        size = int(await self._redis.zcard(index))
-        ids: list[str] = await self._redis.zrandmember(index, min(count, size)) if size else []
+        shards = self._keys.contacts_shards()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for shard in shards:
+                pipe.zcard(shard)
+            sizes = [int(n) for n in await pipe.execute()]
+        size = sum(sizes)
+        ids: list[str] = []
+        if size:
+            # Each shard gives its share of the draw (the shards are near equal in size).
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for shard, shard_size in zip(shards, sizes, strict=True):
+                    pipe.zrandmember(shard, min(shard_size, -(-count * shard_size // size)))
+                ids = [member for drawn in await pipe.execute() for member in drawn or []]
+            ids = ids[:count]
         found: list[Contact | None] = []
         for start in range(0, len(ids), 1000):
             found += await self.get_many(ids[start:start + 1000], fields)
@@ -220,14 +264,26 @@ class RedisContactStore:
 
         One script call rather than a pipeline: redis-py packs each pipelined command in
         Python, which made reading a million profiles take minutes. Asking only for the fields
-        a segment reads halves what Redis sends back. The keys span slots, so this wants a
-        single Redis server, not a Cluster.
+        a segment reads halves what Redis sends back. On a Redis Cluster the profiles are in as
+        many slots as contacts and a script may touch only one, so there it is a pipeline, which
+        the cluster client splits by node and sends to the nodes at once.
         """
         ids = [contact_id.partition(":")[::2] for contact_id in contact_ids]
         if not ids:
             return []
-        replies = await self._get_many(keys=[self._keys.profile(channel, user_id)
-                                             for channel, user_id in ids], args=list(fields))
+        keys = [self._keys.profile(channel, user_id) for channel, user_id in ids]
+        replies: list[Any]
+        if isinstance(self._redis, RedisCluster):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    if fields:
+                        pipe.hmget(key, list(fields))
+                    else:
+                        pipe.hgetall(key)
+                replies = await pipe.execute()
+            replies = [r if fields else [x for pair in r.items() for x in pair] for r in replies]
+        else:
+            replies = await self._get_many(keys=keys, args=list(fields))
         found: list[Contact | None] = []
         for (channel, user_id), reply in zip(ids, replies, strict=True):
             pairs = zip(fields, reply, strict=True) if fields else zip(

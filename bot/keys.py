@@ -1,13 +1,41 @@
-"""Every Redis key the bot uses, in one place.
+"""Every Redis key the bot uses, in one place, with its Redis Cluster slot and its lifetime.
 
-Keys carry a project prefix so several deployments (or the test suite) can share one server, and
-per-contact keys put the contact in a hash tag (`{...}`) so everything about one person lives in
-one Redis Cluster slot.
+Keys carry a project prefix so several deployments (or the test suite) can share one server. On a
+Redis Cluster a key's slot is the CRC16 of its hash tag (the first `{...}`), and a script, a
+MULTI or a multi-key command must stay within one slot, so keys that change together share a tag:
+
+- a contact's state, turn, profile and lead: `{c:<channel>:<id>}`, one slot per contact.
+  State: the idle TTL; turn: a lock of milliseconds; profile: the profile TTL, renewed by each
+  message; lead: `leads.retention_days` (config.yml), renewed when the worker updates it.
+- contacts index: CONTACT_INDEX_SHARDS sorted sets, `{ci:<n>}`; an entry goes with its profile
+  (deleted together; readers drop entries whose profile expired).
+- leads index: `{leads}`; an entry goes with its lead (readers drop entries whose lead expired).
+- knowledge base (document, version, history, snapshots, write lock): `{kb}`. The current
+  document has no TTL (it is the live KB); history keeps the last KB_HISTORY_KEEP versions.
+- NLU model (blob, version, training state and lock): `{nlu}`; no TTL, it is the live model.
+- console (users, sessions, a user's sessions, login failures, audit): `{admin}`, small traffic.
+  Users: none (deleted by an admin); sessions: ADMIN_SESSION_TTL; failures:
+  LOGIN_FAILURE_WINDOW; audit: a capped stream.
+- a campaign (definition, outcomes, counts, queue): `{b:<campaign id>}`, one slot per campaign.
+  None while it runs; `broadcast.outcome_days` (config.yml) once it ends.
+- campaigns index and active set: `{campaigns}`; an id leaves with its campaign.
+- a rate-limit bucket or log: `{r:<bucket>}`; expires shortly after its last use.
+- seen markers, delivery statuses, daily counts: one key each, untagged, with the TTLs below;
+  the fallbacks stream: one key, capped (MAXLEN).
+
+Operations across two tags (a contact's profile and its index shard, a campaign and the campaigns
+index) are separate single-slot steps ordered so a process dying between them leaves nothing a
+reader trusts (each says why where it happens).
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+
+# The contacts index is split into this many sorted sets, each in its own slot, so no key or
+# Redis Cluster shard holds every contact (5 million contacts: about 80,000 per set).
+CONTACT_INDEX_SHARDS = 64
 
 
 @dataclass(frozen=True)
@@ -37,27 +65,35 @@ class Keys:
 
     def leads_index(self) -> str:
         """Sorted set of contact ids with a lead, scored by the time it was left."""
-        return f"{self.prefix}:leads"
+        return f"{self.prefix}:{{leads}}"
 
-    def contacts_index(self) -> str:
-        """Sorted set of every contact id (`channel:user_id`), scored by last seen."""
-        return f"{self.prefix}:contacts"
+    def contacts_index(self, shard: int) -> str:
+        """One shard of the index of every contact id (`channel:user_id`), scored by last seen."""
+        return f"{self.prefix}:{{ci:{shard}}}:contacts"
+
+    def contacts_shard(self, contact_id: str) -> str:
+        """The index shard that holds `channel:user_id`."""
+        return self.contacts_index(zlib.crc32(contact_id.encode()) % CONTACT_INDEX_SHARDS)
+
+    def contacts_shards(self) -> list[str]:
+        """Every shard of the contacts index."""
+        return [self.contacts_index(shard) for shard in range(CONTACT_INDEX_SHARDS)]
 
     def kb_document(self) -> str:
         """The current knowledge base (answers, facts, branches) as one JSON document."""
-        return f"{self.prefix}:kb:current"
+        return f"{self.prefix}:{{kb}}:current"
 
     def kb_version(self) -> str:
         """Counter bumped on every knowledge-base change; processes poll it to reload."""
-        return f"{self.prefix}:kb:version"
+        return f"{self.prefix}:{{kb}}:version"
 
     def model_blob(self) -> str:
         """The current trained NLU model (bytes), shared by every process."""
-        return f"{self.prefix}:nlu:model"
+        return f"{self.prefix}:{{nlu}}:model"
 
     def model_version(self) -> str:
         """Fingerprint of the current model; processes poll it to hot-swap."""
-        return f"{self.prefix}:nlu:model_version"
+        return f"{self.prefix}:{{nlu}}:model_version"
 
     def fallbacks(self) -> str:
         """Stream of messages the bot did not understand (NIKs masked), for the admin inbox."""
@@ -73,7 +109,7 @@ class Keys:
 
     def rate(self, bucket: str) -> str:
         """Rate-limiter state of a bucket ("telegram:123", "whatsapp:456"), shared by processes."""
-        return f"{self.prefix}:rate:{bucket}"
+        return f"{self.prefix}:{{r:{bucket}}}"
 
     def daily_counts(self, day: str) -> str:
         """Hash of one day's counters (`m:<channel>`, `i:<intent>`) for the dashboard."""
@@ -81,47 +117,47 @@ class Keys:
 
     def kb_write_lock(self) -> str:
         """Lock held while an admin change reads, edits and saves the knowledge base."""
-        return f"{self.prefix}:kb:write_lock"
+        return f"{self.prefix}:{{kb}}:write_lock"
 
     def kb_history(self) -> str:
         """Sorted set of knowledge-base versions kept for diff and rollback, scored by version."""
-        return f"{self.prefix}:kb:history"
+        return f"{self.prefix}:{{kb}}:history"
 
     def kb_snapshot(self, version: int) -> str:
         """Hash with one stored knowledge-base version (zlib JSON), who saved it, when and why."""
-        return f"{self.prefix}:kb:snapshot:{version}"
+        return f"{self.prefix}:{{kb}}:snapshot:{version}"
 
     def nlu_training(self) -> str:
         """Hash describing the last or running background retrain (state, KB version, error)."""
-        return f"{self.prefix}:nlu:training"
+        return f"{self.prefix}:{{nlu}}:training"
 
     def nlu_training_lock(self) -> str:
         """Lock held by the process that is retraining, so processes train one at a time."""
-        return f"{self.prefix}:nlu:training_lock"
+        return f"{self.prefix}:{{nlu}}:training_lock"
 
     def admin_user(self, username: str) -> str:
         """Hash of one console user: role, argon2 password hash, created, last login."""
-        return f"{self.prefix}:admin:user:{username}"
+        return f"{self.prefix}:{{admin}}:user:{username}"
 
     def admin_users(self) -> str:
         """Set of console usernames."""
-        return f"{self.prefix}:admin:users"
+        return f"{self.prefix}:{{admin}}:users"
 
     def admin_session(self, token_hash: str) -> str:
         """Hash of one console session (user, role, CSRF token), keyed by the cookie's SHA-256."""
-        return f"{self.prefix}:admin:session:{token_hash}"
+        return f"{self.prefix}:{{admin}}:session:{token_hash}"
 
     def admin_user_sessions(self, username: str) -> str:
         """Set of a user's session hashes, so a password change or deletion ends them all."""
-        return f"{self.prefix}:admin:user_sessions:{username}"
+        return f"{self.prefix}:{{admin}}:user_sessions:{username}"
 
     def admin_login_failures(self, scope: str, value: str) -> str:
         """Failed-login counter of one username or one IP (`scope`), expiring with its window."""
-        return f"{self.prefix}:admin:login_failures:{scope}:{value}"
+        return f"{self.prefix}:{{admin}}:login_failures:{scope}:{value}"
 
     def admin_audit(self) -> str:
         """Capped stream of console changes: who, when, what, on which item."""
-        return f"{self.prefix}:admin:audit"
+        return f"{self.prefix}:{{admin}}:audit"
 
     def _campaign(self, campaign_id: str) -> str:
         return f"{self.prefix}:{{b:{campaign_id}}}"
@@ -148,11 +184,11 @@ class Keys:
 
     def campaigns_index(self) -> str:
         """Sorted set of campaign ids, scored by creation time."""
-        return f"{self.prefix}:campaigns"
+        return f"{self.prefix}:{{campaigns}}"
 
     def campaigns_active(self) -> str:
         """Set of started campaign ids that workers watch (running or paused)."""
-        return f"{self.prefix}:campaigns:active"
+        return f"{self.prefix}:{{campaigns}}:active"
 
 
 # How long the channel keys live, in seconds.

@@ -325,11 +325,12 @@ class CampaignStore:
         campaign_id = f"{now.astimezone(JAKARTA):%Y%m%d}-{secrets.token_hex(3)}"
         campaign = Campaign(campaign_id, name.strip(), segment, message, quiet_hours, now,
                             created_by)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._keys.campaign(campaign_id),
-                      mapping={"definition": _encode(campaign), "status": "draft"})
-            pipe.zadd(self._keys.campaigns_index(), {campaign_id: now.timestamp()})
-            await pipe.execute()
+        # Two slots (the campaign's, the index's), so two steps: the id first, so a process that
+        # dies between them leaves an id without a campaign, which `recent` skips, rather than
+        # a campaign nobody can find.
+        await self._redis.zadd(self._keys.campaigns_index(), {campaign_id: now.timestamp()})
+        await self._redis.hset(self._keys.campaign(campaign_id),  # type: ignore[misc]
+                               mapping={"definition": _encode(campaign), "status": "draft"})
         return campaign
 
     async def get(self, campaign_id: str) -> Campaign | None:

@@ -14,6 +14,13 @@ may have left, and a duplicate is the worse failure for a broadcast. Counters (q
 sent, skipped:<reason> ...) move in the same scripts, and the script that finishes the last
 recipient of a fully enqueued campaign marks it done.
 
+On a Redis Cluster a master acknowledges a write before its replica has it, so a failover can
+forget a claim whose message then leaves, and the recipient would be queued again. So there the
+claim goes with a WAIT for one replica, on the same connection, before anything is sent: once a
+replica holds "sending", a promoted replica turns the recipient into unknown, never into a
+second send. (A master without a replica, or one that does not answer within `replica_wait_ms`,
+is not waited for longer: sending goes on, as on a single server.)
+
 Memory: a pending recipient costs one small hash field ("q") and one stream entry (its id).
 """
 
@@ -22,8 +29,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from bot.keys import Keys
 
@@ -162,9 +172,10 @@ class Entry:
 class Ledger:
     """Recipient states, counters and the queue of one or more campaigns."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, replica_wait_ms: int = 250) -> None:
         self._redis = redis
         self._keys = keys
+        self._replica_wait_ms = replica_wait_ms
         self._enqueue = redis.register_script(_ENQUEUE)
         self._claim = redis.register_script(_CLAIM)
         self._finish = redis.register_script(_FINISH)
@@ -183,9 +194,28 @@ class Ledger:
 
     async def claim(self, campaign_id: str, recipient: str, now: datetime) -> Claim:
         """Mark a queued recipient as sending, atomically; see the module docstring."""
-        kind, attempts, done = await self._claim(keys=self._campaign_keys(campaign_id),
-                                                 args=[recipient, now.isoformat()])
+        keys, args = self._campaign_keys(campaign_id), [recipient, now.isoformat()]
+        if isinstance(self._redis, RedisCluster) and self._replica_wait_ms:
+            try:
+                kind, attempts, done = await self._claim_on_a_replica(keys, args)
+            except NoScriptError:  # a new master (failover) or a restart: load it, once
+                await self._redis.script_load(_CLAIM)
+                kind, attempts, done = await self._claim_on_a_replica(keys, args)
+        else:
+            kind, attempts, done = await self._claim(keys=keys, args=args)
         return Claim(str(kind), int(attempts), bool(done))
+
+    async def _claim_on_a_replica(self, keys: list[str], args: list[str]) -> list[Any]:
+        # A cluster pipeline sends a node's commands on one connection, in order, and WAIT
+        # waits for that connection's writes. (EVALSHA by name: the cluster pipeline refuses
+        # the evalsha method, not the command.)
+        assert isinstance(self._redis, RedisCluster)
+        node = self._redis.get_node_from_key(keys[0])
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.execute_command("EVALSHA", self._claim.sha, len(keys), *keys, *args)
+            pipe.execute_command("WAIT", 1, self._replica_wait_ms, target_nodes=node)
+            reply, _ = await pipe.execute()
+        return list(reply)
 
     async def finish(self, campaign_id: str, recipient: str, outcome: Outcome, now: datetime,
                      expected: str = SENDING) -> tuple[bool, bool]:

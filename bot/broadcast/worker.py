@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from bot.broadcast.campaigns import GROUP, Campaign, CampaignStore
 from bot.broadcast.ledger import QUEUED, Ledger, Outcome, failed, retry, sent, skipped
@@ -107,7 +107,7 @@ class Worker:
         self._ctx = ctx
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._campaigns = CampaignStore(ctx.redis, ctx.keys)
-        self._ledger = Ledger(ctx.redis, ctx.keys)
+        self._ledger = Ledger(ctx.redis, ctx.keys, ctx.config.replica_wait_ms)
         self._held: defaultdict[str, set[str]] = defaultdict(set)  # campaign -> entry ids
         self._busy = 0
         self._freed = asyncio.Event()
@@ -120,7 +120,12 @@ class Worker:
         try:
             async with asyncio.TaskGroup() as tasks:
                 while not stop.is_set():
-                    await self._round(tasks, stop)
+                    try:
+                        await self._round(tasks, stop)
+                    except RedisError as exc:  # a failover or a restart: the sends in hand
+                        # go on, and the next round asks again (the client finds the new master)
+                        log.warning("Redis unavailable, trying again: %s", exc)
+                        await _wait(stop, self._ctx.config.refresh_seconds)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -156,16 +161,31 @@ class Worker:
 
     async def _read(self, queues: Mapping[str, Campaign],
                     free: int) -> list[tuple[str, str, dict[str, str]]]:
-        by_key = {self._ctx.keys.campaign_queue(c): c for c in queues}
+        # One XREADGROUP per campaign: each queue is in its campaign's slot, and one command
+        # over several keys would be refused on a Redis Cluster. The reads run side by side, each
+        # taking a share of the free slots: first without blocking, so a busy campaign is not
+        # held back by an idle one; only when every queue is empty do they block (at most one
+        # refresh period) for new entries.
+        share = max(1, free // len(queues))
+        for block in (None, int(self._ctx.config.refresh_seconds * 1000)):
+            replies = await asyncio.gather(*(self._read_one(campaign_id, share, block)
+                                             for campaign_id in queues))
+            entries = [entry for reply in replies for entry in reply]
+            if entries:
+                return entries
+        return []
+
+    async def _read_one(self, campaign_id: str, count: int,
+                        block: int | None) -> list[tuple[str, str, dict[str, str]]]:
         try:
             reply = await self._ctx.redis.xreadgroup(
-                GROUP, self.consumer, dict.fromkeys(by_key, ">"), count=free,
-                block=int(self._ctx.config.refresh_seconds * 1000))
-        except ResponseError as exc:  # a queue retired meanwhile (finished, cancelled)
+                GROUP, self.consumer, {self._ctx.keys.campaign_queue(campaign_id): ">"},
+                count=count, block=block)
+        except ResponseError as exc:  # the queue retired meanwhile (finished, cancelled)
             log.debug("read interrupted: %s", exc)
             return []
-        return [(by_key[key], entry_id, fields)
-                for key, messages in reply or [] for entry_id, fields in messages]
+        return [(campaign_id, entry_id, fields)
+                for _, messages in reply or [] for entry_id, fields in messages]
 
     async def _reclaim(self, queues: Mapping[str, Campaign],
                        free: int) -> list[tuple[str, str, dict[str, str]]]:
@@ -196,7 +216,7 @@ class Worker:
             for campaign_id, ids in list(self._held.items()):
                 if not ids:
                     continue
-                with contextlib.suppress(ResponseError):
+                with contextlib.suppress(RedisError):  # retired queue, or Redis away a moment
                     await self._ctx.redis.xclaim(self._ctx.keys.campaign_queue(campaign_id),
                                                  GROUP, self.consumer, 0, list(ids),
                                                  justid=True)
