@@ -2,6 +2,11 @@
 
 Tests use Redis db 15 under their own key prefix and delete their keys after each test, so they
 never touch a developer's data. Set TEST_REDIS_URL to use another server.
+
+Modules marked `redis_cluster` run their Redis tests twice: on the standalone server and on a
+real Redis Cluster (3 masters, 3 replicas on loopback, started once per run by tests/cluster.py),
+through the same client factory the processes use. TEST_REDIS=standalone or TEST_REDIS=cluster
+runs one of the two.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from pathlib import Path
 
 import pytest
 import redis as sync_redis
-from redis.asyncio import Redis
 
 from bot.app import JAKARTA, Runtime, open_runtime
+from bot.connection import connect
 from bot.embedded_redis import ensure_embedded_redis
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed
@@ -24,6 +29,7 @@ from bot.messages import IncomingMessage, Reply
 from bot.nlu.data import load_nlu_data
 from bot.nlu.model import NLU, train
 from bot.settings import PROJECT_ROOT, Settings, load_config
+from tests.cluster import LocalCluster
 
 TODAY = datetime(2026, 11, 21, 10, 0, tzinfo=JAKARTA)
 
@@ -35,13 +41,66 @@ def _reachable(url: str) -> bool:
         return False
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "redis_cluster: run the module's Redis tests on a Redis "
+                            "Cluster as well as on a standalone server")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "redis_kind" not in metafunc.fixturenames:
+        return
+    kinds = ["standalone"]
+    if metafunc.definition.get_closest_marker("redis_cluster"):
+        kinds.append("cluster")
+    wanted = os.environ.get("TEST_REDIS")
+    metafunc.parametrize("redis_kind", [k for k in kinds if wanted in (None, k)] or kinds[:1],
+                         indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def redis_kind(request: pytest.FixtureRequest) -> str:
+    """"standalone" or "cluster" (parametrised in pytest_generate_tests)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def standalone_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The machine's Redis (db 15) if it answers, else an embedded server for this run."""
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     if _reachable(url):
         return url
     return ensure_embedded_redis(tmp_path_factory.mktemp("redis"))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A real 3 + 3 Redis Cluster on free loopback ports, for the whole run."""
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_kind: str, request: pytest.FixtureRequest) -> str:
+    """Where this test's Redis is: the standalone server's URL, or a cluster node's."""
+    if redis_kind == "cluster":
+        return request.getfixturevalue("redis_cluster").url  # type: ignore[no-any-return]
+    return request.getfixturevalue("standalone_url")  # type: ignore[no-any-return]
+
+
+def is_cluster(url: str) -> bool:
+    """Whether `url` names a node of a Redis Cluster."""
+    client = sync_redis.Redis.from_url(url)
+    enabled = client.info("cluster").get("cluster_enabled") == 1
+    client.close()
+    return enabled
+
+
+def sync_client(url: str) -> sync_redis.Redis:
+    """A synchronous client for test set-up: a cluster client when `url` is a cluster node."""
+    if is_cluster(url):
+        return sync_redis.RedisCluster.from_url(url)  # type: ignore[return-value]
+    return sync_redis.Redis.from_url(url)
 
 
 @pytest.fixture(scope="session")
@@ -68,10 +127,11 @@ def model_blob(trained_model: NLU) -> bytes:
 
 
 def delete_prefix(url: str, prefix: str) -> None:
-    client = sync_redis.Redis.from_url(url)
+    client = sync_client(url)
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture
@@ -83,13 +143,15 @@ def prefix(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(redis_url: str, prefix: str, config_path: Path) -> Settings:
-    return Settings(redis_url=redis_url, sapa_key_prefix=prefix, sapa_config=config_path)
+def settings(redis_url: str, redis_kind: str, prefix: str, config_path: Path) -> Settings:
+    return Settings(redis_url=redis_url, redis_cluster=redis_kind == "cluster",
+                    sapa_key_prefix=prefix, sapa_config=config_path)
 
 
 async def publish_model(redis_url: str, prefix: str, blob: bytes, fingerprint: str) -> None:
     """Put a trained model where `open_runtime` looks, as `nlu train` would."""
-    client = Redis.from_url(redis_url)
+    client = connect(Settings(redis_url=redis_url, redis_cluster=is_cluster(redis_url)),
+                     decode_responses=False)
     keys = Keys(prefix)
     await client.set(keys.model_blob(), blob)
     await client.set(keys.model_version(), fingerprint)

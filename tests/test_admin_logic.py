@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.admin import campaigns as campaigns_module
-from bot.admin.accounts import User
+from bot.admin.accounts import RedisUserStore, User
 from bot.admin.audit import RedisAuditLog
 from bot.admin.bubbles import preview_message
 from bot.admin.campaigns import Campaigns, status_text
@@ -41,21 +41,26 @@ from bot.broadcast.segments import Segment
 from bot.broadcast.worker import enqueue_campaign
 from bot.channels.base import Template
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
+from bot.connection import connect
 from bot.contacts import Contact, RedisContactStore
 from bot.dialogue.counters import DailyCounters, DayCounts
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
+from bot.knowledge.store import RedisKnowledgeStore, RedisModelStore
 from bot.leads import Lead
 from bot.messages import Button, IncomingMessage
 from bot.nlu.model import NLU
+from bot.settings import Settings
 from tests.conftest import TODAY
+
+pytestmark = pytest.mark.redis_cluster  # Redis operations: on a cluster too
 
 DAY = date(2026, 11, 21)
 
 
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client = connect(settings)
     yield client
     await client.aclose()
 
@@ -363,12 +368,13 @@ class MemoryStore:
 async def test_saves_during_a_training_cost_one_more_training(
         redis: Redis, prefix: str, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
     store = MemoryStore(KnowledgeBase(seed_kb.document, 1))
-    gate = asyncio.Event()
+    gate, started = asyncio.Event(), asyncio.Event()
     trained: list[int] = []
     served: list[str] = []
 
     async def train(kb: KnowledgeBase) -> NLU:
         trained.append(kb.version)
+        started.set()
         await gate.wait()
         return trained_model
 
@@ -376,7 +382,7 @@ async def test_saves_during_a_training_cost_one_more_training(
                           lambda model: served.append(model.fingerprint))
     loop = asyncio.create_task(retrainer.run())
     retrainer.request()
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(started.wait(), 5)
     for _ in range(3):  # three saves while the first training runs
         await store.save(seed_kb.document)
         retrainer.request()
@@ -415,9 +421,9 @@ async def test_a_failed_training_is_reported_and_the_loop_goes_on(
 
 # -- stores on Redis -------------------------------------------------------------------------
 
-async def test_history_keeps_the_newest_versions(redis_url: str, prefix: str,
+async def test_history_keeps_the_newest_versions(settings: Settings, prefix: str,
                                                  seed_kb: KnowledgeBase) -> None:
-    client = Redis.from_url(redis_url)
+    client = connect(settings, decode_responses=False)
     history = RedisKnowledgeHistory(client, Keys(prefix), keep=2)
     at = datetime(2026, 11, 21, 10, tzinfo=TODAY.tzinfo)
     await history.keep_current(KnowledgeBase(seed_kb.document, 1), at)
@@ -431,6 +437,33 @@ async def test_history_keeps_the_newest_versions(redis_url: str, prefix: str,
     assert restored is not None
     assert restored.answers == seed_kb.document.answers
     await client.aclose()
+
+
+async def test_users_are_saved_listed_and_deleted(redis: Redis, prefix: str) -> None:
+    users = RedisUserStore(redis, Keys(prefix))
+    await users.save(User("ani", "admin", "2026-11-21"), "hash-ani")
+    await users.save(User("budi", "staff", "2026-11-21"))
+    assert [u.username for u in await users.all()] == ["ani", "budi"]
+    assert await users.password_hash("ani") == "hash-ani"
+    assert await users.delete("budi")
+    assert [u.username for u in await users.all()] == ["ani"]
+
+
+async def test_knowledge_base_and_model_are_saved_and_versioned(
+        settings: Settings, prefix: str, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
+    text, raw = connect(settings), connect(settings, decode_responses=False)
+    kb_store = RedisKnowledgeStore(text, Keys(prefix))
+    model_store = RedisModelStore(raw, Keys(prefix))
+    assert await kb_store.load() is None
+    assert await kb_store.save(seed_kb.document) == 1
+    assert await kb_store.save(seed_kb.document) == 2
+    loaded = await kb_store.load()
+    assert loaded is not None
+    assert loaded.version == 2
+    await model_store.publish(trained_model)
+    assert await model_store.version() == trained_model.fingerprint
+    await text.aclose()
+    await raw.aclose()
 
 
 async def test_sessions_end_together_and_carry_a_csrf_token(redis: Redis, prefix: str) -> None:

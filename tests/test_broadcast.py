@@ -37,6 +37,8 @@ from tests.standins import (
     GraphApiStandIn,
 )
 
+pytestmark = pytest.mark.redis_cluster  # Redis operations: on a cluster too
+
 FAST = BroadcastConfig(rates={"telegram": 200.0, "whatsapp": 200.0}, quiet_hours="off",
                        concurrency=8, claim_idle_seconds=0.5, refresh_seconds=0.1,
                        max_attempts=3)

@@ -43,6 +43,7 @@ def worker_config(tmp_path: Path) -> Path:
 async def spawn_worker(settings: Settings, config: Path,
                        bot_api: BotApiStandIn) -> asyncio.subprocess.Process:
     env = {**os.environ, "REDIS_URL": settings.redis_url or "",
+           "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
            "SAPA_KEY_PREFIX": settings.sapa_key_prefix, "SAPA_CONFIG": str(config),
            "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": bot_api.base_url}
     return await asyncio.create_subprocess_exec(

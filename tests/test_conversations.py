@@ -3,6 +3,7 @@
 import asyncio
 from datetime import datetime
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.app import JAKARTA, Runtime, open_runtime
@@ -62,6 +63,7 @@ async def test_bpjs_kesehatan_is_redirected_to_165(worker: Conversation) -> None
     assert "Rp" not in text
 
 
+@pytest.mark.redis_cluster
 async def test_gibberish_gets_the_fallback_reply_and_reaches_the_inbox(
         runtime: Runtime, worker: Conversation) -> None:
     text = await worker.text("qwx zzkj vbnm")
@@ -81,6 +83,7 @@ async def test_jp_is_not_open_to_informal_workers(worker: Conversation) -> None:
     assert "tidak" in text.lower()
 
 
+@pytest.mark.redis_cluster
 async def test_menu_resets_the_conversation(worker: Conversation, runtime: Runtime) -> None:
     await worker.text("berapa iurannya")
     assert (await runtime.states.load("rest", worker.user_id)).form == "iuran"
@@ -98,6 +101,7 @@ async def test_state_expires_after_the_idle_ttl(runtime: Runtime, worker: Conver
     assert 0 < ttl <= runtime.config.dialogue.session_ttl_minutes * 60
 
 
+@pytest.mark.redis_cluster
 async def test_profile_keeps_channel_times_and_occupation(runtime: Runtime,
                                                           worker: Conversation) -> None:
     await worker.text("saya ojol, iurannya berapa")
@@ -126,6 +130,7 @@ async def test_nik_is_never_stored_or_echoed(runtime: Runtime, worker: Conversat
             assert nik not in str(await runtime.redis.xrange(key))
 
 
+@pytest.mark.redis_cluster
 async def test_pendataan_with_consent_then_export_and_delete(runtime: Runtime,
                                                              worker: Conversation) -> None:
     consent = await worker.text("saya mau ikut, tolong didata")
@@ -166,6 +171,7 @@ async def test_cancel_in_the_middle_of_pendataan(runtime: Runtime, worker: Conve
     assert [lead async for lead in runtime.leads.all()] == []
 
 
+@pytest.mark.redis_cluster
 async def test_stop_opts_out_with_time_and_channel(runtime: Runtime, worker: Conversation) -> None:
     await worker.text("stop")
     contact = await runtime.contacts.get("rest", worker.user_id)
@@ -213,6 +219,7 @@ async def test_corrupted_state_starts_fresh(runtime: Runtime, worker: Conversati
     assert "Rp" in await worker.text("brp iuran bpjs tk")
 
 
+@pytest.mark.redis_cluster
 async def test_a_second_message_of_one_sender_waits_for_the_first(runtime: Runtime) -> None:
     conversations = RedisConversations(runtime.redis, runtime.contacts, runtime.keys, 3600)
     message = IncomingMessage("rest", "628222", "halo", TODAY)

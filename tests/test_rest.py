@@ -36,6 +36,7 @@ def test_reply_shape_is_rasa_rest(client: TestClient) -> None:
     assert all({"title", "payload"} == set(b) for item in body for b in item.get("buttons", []))
 
 
+@pytest.mark.redis_cluster
 def test_multi_turn_over_http(client: TestClient) -> None:
     client.post(URL, json={"sender": "budi", "message": "berapa iuran bpjs tk"})
     body = client.post(URL, json={"sender": "budi", "message": "2 juta"}).json()
@@ -65,6 +66,7 @@ def test_over_long_message_is_413(client: TestClient) -> None:
     assert "2000" in response.json()["error"]
 
 
+@pytest.mark.redis_cluster
 def test_health_reports_redis_and_model(client: TestClient) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
