@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     redis_url: str | None = None
-    # REDIS_URL names any node of a Redis Cluster (see bot/connection.py).
+    # REDIS_URL names any node of a Redis Cluster (see bot.app.connect_redis).
     redis_cluster: bool = False
     sapa_data_dir: Path = PROJECT_ROOT / ".data"
     sapa_key_prefix: str = "sp"

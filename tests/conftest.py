@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import redis as sync_redis
 
-from bot.app import JAKARTA, Runtime, open_runtime
-from bot.connection import connect
+from bot.app import JAKARTA, Runtime, connect_redis, open_runtime
 from bot.embedded_redis import ensure_embedded_redis
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed
@@ -150,7 +149,7 @@ def settings(redis_url: str, redis_kind: str, prefix: str, config_path: Path) ->
 
 async def publish_model(redis_url: str, prefix: str, blob: bytes, fingerprint: str) -> None:
     """Put a trained model where `open_runtime` looks, as `nlu train` would."""
-    client = connect(Settings(redis_url=redis_url, redis_cluster=is_cluster(redis_url)),
+    client = connect_redis(Settings(redis_url=redis_url, redis_cluster=is_cluster(redis_url)),
                      decode_responses=False)
     keys = Keys(prefix)
     await client.set(keys.model_blob(), blob)

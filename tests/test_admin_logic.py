@@ -35,13 +35,13 @@ from bot.admin.history import RedisKnowledgeHistory, diff
 from bot.admin.inbox import Unanswered, group
 from bot.admin.leads import Area, LeadFilter, area
 from bot.admin.sessions import LoginLimiter, RedisSessionStore
+from bot.app import connect_redis
 from bot.broadcast.campaigns import JAKARTA, PROBLEMS, Campaign, Message, QuietHours
 from bot.broadcast.ledger import sent
 from bot.broadcast.segments import Segment
 from bot.broadcast.worker import enqueue_campaign
 from bot.channels.base import Template
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
-from bot.connection import connect
 from bot.contacts import Contact, RedisContactStore
 from bot.dialogue.counters import DailyCounters, DayCounts
 from bot.keys import Keys
@@ -60,7 +60,7 @@ DAY = date(2026, 11, 21)
 
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = connect(settings)
+    client = connect_redis(settings)
     yield client
     await client.aclose()
 
@@ -423,7 +423,7 @@ async def test_a_failed_training_is_reported_and_the_loop_goes_on(
 
 async def test_history_keeps_the_newest_versions(settings: Settings, prefix: str,
                                                  seed_kb: KnowledgeBase) -> None:
-    client = connect(settings, decode_responses=False)
+    client = connect_redis(settings, decode_responses=False)
     history = RedisKnowledgeHistory(client, Keys(prefix), keep=2)
     at = datetime(2026, 11, 21, 10, tzinfo=TODAY.tzinfo)
     await history.keep_current(KnowledgeBase(seed_kb.document, 1), at)
@@ -451,7 +451,7 @@ async def test_users_are_saved_listed_and_deleted(redis: Redis, prefix: str) -> 
 
 async def test_knowledge_base_and_model_are_saved_and_versioned(
         settings: Settings, prefix: str, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
-    text, raw = connect(settings), connect(settings, decode_responses=False)
+    text, raw = connect_redis(settings), connect_redis(settings, decode_responses=False)
     kb_store = RedisKnowledgeStore(text, Keys(prefix))
     model_store = RedisModelStore(raw, Keys(prefix))
     assert await kb_store.load() is None

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.app import Runtime, open_runtime
 from bot.broadcast.campaigns import CampaignStore, Message
 from bot.broadcast.ledger import Ledger
-from bot.broadcast.runtime import Sender, open_sender
 from bot.broadcast.segments import Segment
 from bot.nlu.model import NLU
 from bot.settings import Settings
@@ -50,8 +50,8 @@ def cluster_settings(own_cluster: LocalCluster, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def sender(cluster_settings: Settings) -> AsyncIterator[Sender]:
-    opened = await open_sender(cluster_settings)
+async def sender(cluster_settings: Settings, trained_model: NLU) -> AsyncIterator[Runtime]:
+    opened = await open_runtime(cluster_settings, model=trained_model)
     yield opened
     await opened.close()
 
@@ -83,7 +83,7 @@ class RestLoad:
 
 
 async def test_a_killed_master_fails_over_without_duplicates_or_losses(
-        own_cluster: LocalCluster, cluster_settings: Settings, sender: Sender,
+        own_cluster: LocalCluster, cluster_settings: Settings, sender: Runtime,
         model_blob: bytes, trained_model: NLU) -> None:
     t = now()
     for user in range(1, RECIPIENTS + 1):
