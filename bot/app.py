@@ -42,6 +42,7 @@ from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed, missing_core_answers
 from bot.knowledge.store import Live, RedisKnowledgeStore, RedisModelStore
 from bot.leads import RedisLeadStore
+from bot.migrate import migrate_untagged_keys
 from bot.nlu.data import load_nlu_data
 from bot.nlu.model import NLU, fingerprint, train
 from bot.settings import BotConfig, Settings, load_config
@@ -196,6 +197,8 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
     redis = connect_redis(settings)
     redis_bytes = connect_redis(settings, decode_responses=False)
     keys = Keys(settings.sapa_key_prefix)
+    if not settings.redis_cluster:
+        await migrate_untagged_keys(redis, keys)
     knowledge_store = RedisKnowledgeStore(redis, keys)
     model_store = RedisModelStore(redis_bytes, keys)
     training = TrainingStatus(redis, keys)

@@ -49,6 +49,7 @@ from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
 from bot.knowledge.store import RedisKnowledgeStore, RedisModelStore
 from bot.leads import Lead
 from bot.messages import Button, IncomingMessage
+from bot.migrate import migrate_untagged_keys
 from bot.nlu.model import NLU
 from bot.settings import Settings
 from tests.conftest import TODAY
@@ -528,3 +529,23 @@ async def test_a_version_another_process_trained_is_not_trained_again(
     await asyncio.wait_for(retrainer.settled(), 5)
     loop.cancel()
     assert trained == []
+
+
+async def test_keys_of_an_earlier_release_move_to_their_hash_tags(
+        redis: Redis, prefix: str, settings: Settings) -> None:
+    if settings.redis_cluster:
+        pytest.skip("earlier releases never ran on a Redis Cluster")
+    keys = Keys(prefix)
+    await redis.set(f"{prefix}:kb:current", "{}")
+    await redis.zadd(f"{prefix}:kb:history", {"3": 3})
+    await redis.hset(f"{prefix}:kb:snapshot:3", mapping={"user": "ani"})  # type: ignore[misc]
+    await redis.sadd(f"{prefix}:admin:users", "ani")  # type: ignore[misc]
+    await redis.hset(f"{prefix}:admin:user:ani", mapping={"role": "admin"})  # type: ignore[misc]
+    await redis.zadd(f"{prefix}:contacts", {"telegram:1": 5.0, "rest:2": 0.0})
+    assert await migrate_untagged_keys(redis, keys) == 7
+    assert await redis.get(keys.kb_document()) == "{}"
+    assert await redis.hget(keys.kb_snapshot(3), "user") == "ani"  # type: ignore[misc]
+    assert await redis.hget(keys.admin_user("ani"), "role") == "admin"  # type: ignore[misc]
+    assert await redis.zscore(keys.contacts_shard("telegram:1"), "telegram:1") == 5.0
+    assert not await redis.exists(f"{prefix}:contacts", f"{prefix}:kb:current")
+    assert await migrate_untagged_keys(redis, keys) == 0
