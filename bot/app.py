@@ -208,7 +208,7 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
     knowledge = Live(kb, kb.version)
     nlu = Live(model, model.fingerprint)
     contacts = RedisContactStore(redis, keys, config.dialogue.profile_ttl_days * 86400)
-    leads = RedisLeadStore(redis, keys)
+    leads = RedisLeadStore(redis, keys, config.dialogue.lead_retention_days)
     states = RedisStateStore(redis, keys)
     counters = DailyCounters(redis, keys)
     engine = Engine(nlu=nlu, knowledge=knowledge, states=states, contacts=contacts, leads=leads,
@@ -245,5 +245,6 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
         contacts, leads, states, counters, engine, channels, sending, audit, history, training,
         retrainer, changes, RedisUserStore(redis, keys), RedisSessionStore(redis, keys),
         LoginLimiter(redis, keys), Inbox(redis, keys),
-        Campaigns(redis, keys, contacts, audit, clock, config.broadcast.quiet_hours), clock,
+        Campaigns(redis, keys, contacts, audit, clock, config.broadcast.quiet_hours,
+                  config.broadcast.outcome_days), clock,
         tasks=[asyncio.create_task(counters.run()), asyncio.create_task(retrainer.run())])

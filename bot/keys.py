@@ -200,4 +200,9 @@ DELIVERY_STATUS_TTL = 30 * 86400  # long enough for a campaign's delivery report
 DAILY_COUNTS_TTL = 400 * 86400  # a year of dashboard history, plus a month to compare with.
 ADMIN_SESSION_TTL = 8 * 3600  # idle time before a console session ends (a working day).
 LOGIN_FAILURE_WINDOW = 15 * 60  # failed logins are counted over this window.
-KB_HISTORY_KEEP = 100  # knowledge-base versions kept for diff and rollback.
+KB_HISTORY_KEEP = 100
+# Default days a campaign's definition, outcomes, counters and taps are kept once it ends
+# (config.yml broadcast.outcome_days), and a lead is kept after its last change
+# (dialogue.lead_retention_days): long enough to export the report and follow the leads up.
+OUTCOME_DAYS = 90
+LEAD_RETENTION_DAYS = 365  # knowledge-base versions kept for diff and rollback.

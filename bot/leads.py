@@ -14,7 +14,7 @@ from typing import Protocol, TextIO, cast
 
 from redis.asyncio import Redis
 
-from bot.keys import Keys
+from bot.keys import LEAD_RETENTION_DAYS, Keys
 
 
 @dataclass(frozen=True)
@@ -50,16 +50,27 @@ class LeadStore(Protocol):
 class RedisLeadStore:
     """A hash per lead plus a sorted set index by creation time."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys,
+                 retention_days: int = LEAD_RETENTION_DAYS) -> None:
         self._redis = redis
         self._keys = keys
+        self._keep_seconds = retention_days * 86400
 
     async def save(self, lead: Lead) -> None:
-        """Store or replace a contact's lead."""
+        """Store or replace a contact's lead; it is kept `retention_days` after this change.
+
+        The lead (the contact's slot) and its index entry (the index's) are two steps; the
+        index also forgets entries past the retention here, and `all` drops any whose lead is
+        gone, so neither outgrows the leads kept.
+        """
         created = datetime.fromisoformat(lead.created_at).timestamp()
+        key = self._keys.lead(lead.channel, lead.user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(self._keys.lead(lead.channel, lead.user_id), mapping=asdict(lead))
+            pipe.hset(key, mapping=asdict(lead))
+            pipe.expire(key, self._keep_seconds)
             pipe.zadd(self._keys.leads_index(), {f"{lead.channel}:{lead.user_id}": created})
+            pipe.zremrangebyscore(self._keys.leads_index(), "-inf",
+                                  f"({created - self._keep_seconds}")
             await pipe.execute()
 
     async def delete(self, channel: str, user_id: str) -> bool:
@@ -77,13 +88,18 @@ class RedisLeadStore:
             ids = await self._redis.zrange(self._keys.leads_index(), start, start + 499)
             if not ids:
                 return
+            gone = []
             for contact_id in ids:
                 channel, _, user_id = contact_id.partition(":")
                 key = self._keys.lead(channel, user_id)
                 raw = await cast(Awaitable[dict[str, str]], self._redis.hgetall(key))
                 if raw:
                     yield Lead(**{c: raw.get(c, "") for c in LEAD_COLUMNS})
-            start += len(ids)
+                else:
+                    gone.append(contact_id)
+            if gone:  # expired: the index forgets them too
+                await self._redis.zrem(self._keys.leads_index(), *gone)
+            start += len(ids) - len(gone)
 
 
 def csv_cell(value: str) -> str:

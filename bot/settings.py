@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.keys import LEAD_RETENTION_DAYS, OUTCOME_DAYS
 from bot.yaml_files import parse_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,7 @@ class DialogueConfig(BaseModel):
 
     session_ttl_minutes: int = Field(60, ge=1)
     profile_ttl_days: int = Field(365, ge=1)
+    lead_retention_days: int = Field(LEAD_RETENTION_DAYS, ge=1)  # after the lead's last change
 
 
 class LimitsConfig(BaseModel):
@@ -64,6 +66,7 @@ class BroadcastConfig(BaseModel):
     # On a Redis Cluster, how long a claim waits for a replica to hold it before the send, so a
     # failover cannot forget it and send twice (see bot/broadcast/ledger.py).
     replica_wait_ms: int = Field(250, ge=0)
+    outcome_days: int = Field(OUTCOME_DAYS, ge=1)  # a campaign's report is kept after it ends
 
 
 class BotConfig(BaseModel):

@@ -47,7 +47,7 @@ from bot.dialogue.counters import DailyCounters, DayCounts
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
 from bot.knowledge.store import RedisKnowledgeStore, RedisModelStore
-from bot.leads import Lead
+from bot.leads import Lead, RedisLeadStore
 from bot.messages import Button, IncomingMessage
 from bot.migrate import migrate_untagged_keys
 from bot.nlu.model import NLU
@@ -549,3 +549,22 @@ async def test_keys_of_an_earlier_release_move_to_their_hash_tags(
     assert await redis.zscore(keys.contacts_shard("telegram:1"), "telegram:1") == 5.0
     assert not await redis.exists(f"{prefix}:contacts", f"{prefix}:kb:current")
     assert await migrate_untagged_keys(redis, keys) == 0
+
+
+async def test_leads_are_kept_for_their_retention_and_the_index_with_them(
+        redis: Redis, prefix: str) -> None:
+    keys = Keys(prefix)
+    leads = RedisLeadStore(redis, keys, retention_days=30)
+
+    def lead(user_id: str, day: str) -> Lead:
+        at = f"{day}T10:00:00+07:00"
+        return Lead("telegram", user_id, "Ani", "ojol", "Genteng", "0812", at, at)
+
+    await leads.save(lead("1", "2026-09-01"))
+    assert 29 * 86400 < await redis.ttl(keys.lead("telegram", "1")) <= 30 * 86400
+    await leads.save(lead("2", "2026-11-20"))  # 80 days on: the index forgets lead 1
+    await leads.save(lead("3", "2026-11-21"))
+    assert await redis.zcard(keys.leads_index()) == 2
+    await redis.delete(keys.lead("telegram", "2"))  # as its TTL would
+    assert [found.user_id async for found in leads.all()] == ["3"]
+    assert await redis.zcard(keys.leads_index()) == 1

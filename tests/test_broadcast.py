@@ -128,6 +128,24 @@ def telegram_texts(bot_api: BotApiStandIn) -> dict[str, list[str]]:
 # --- consent, segments, import -----------------------------------------------------------------
 
 
+async def test_an_ended_campaign_is_kept_outcome_days_and_then_forgotten(
+        sender: Runtime) -> None:
+    t = now()
+    await add_contact(sender, "telegram", "1", seen=t)
+    campaign = await create(sender, Message("Halo {nama}"))
+    store, keys = CampaignStore(sender.redis, sender.keys), sender.keys
+    assert await store.start(campaign.id, t) == "started"
+    await run_until_settled(sender, campaign.id)
+    keep = FAST.outcome_days * 86400
+    for key in (keys.campaign(campaign.id), keys.campaign_outcomes(campaign.id),
+                keys.campaign_counts(campaign.id)):
+        assert keep - 60 < await sender.redis.ttl(key) <= keep
+    assert not await sender.redis.exists(keys.campaign_queue(campaign.id))
+    await sender.redis.delete(keys.campaign(campaign.id))  # as its TTL would
+    assert campaign.id not in [c.id for c in await store.recent()]
+    assert await sender.redis.zscore(keys.campaigns_index(), campaign.id) is None
+
+
 async def test_segments_filter_on_profile_fields_and_only_reach_opted_in(sender: Runtime) -> None:
     t = now()
     await add_contact(sender, "telegram", "1", seen=t, pekerjaan="ojol",

@@ -27,7 +27,7 @@ from bot.broadcast.report import Progress, Row, Summary, rows, summarise, write_
 from bot.broadcast.segments import Preview, Segment, preview
 from bot.contacts import RedisContactStore
 from bot.errors import BadRequest
-from bot.keys import Keys
+from bot.keys import OUTCOME_DAYS, Keys
 
 STATUS_WORDS = {"draft": "draf", "running": "berjalan", "paused": "dijeda",
                 "cancelled": "dibatalkan", "done": "selesai"}
@@ -118,8 +118,9 @@ class Campaigns:
     """Campaign use cases for staff."""
 
     def __init__(self, redis: Redis, keys: Keys, contacts: RedisContactStore, audit: AuditLog,
-                 clock: Callable[[], datetime], default_quiet_hours: str) -> None:
-        self.store = CampaignStore(redis, keys)
+                 clock: Callable[[], datetime], default_quiet_hours: str,
+                 outcome_days: int = OUTCOME_DAYS) -> None:
+        self.store = CampaignStore(redis, keys, outcome_days)
         self.ledger = Ledger(redis, keys)
         self.default_quiet_hours = default_quiet_hours
         self._redis = redis

@@ -25,7 +25,7 @@ from bot.channels import telegram, whatsapp
 from bot.channels.base import Template
 from bot.contacts import Contact
 from bot.errors import BadRequest
-from bot.keys import Keys
+from bot.keys import OUTCOME_DAYS, Keys
 from bot.messages import TAP_PREFIX, Button, Reply
 
 # bot.app's zone too; not imported from there, which would load the NLU into every worker.
@@ -309,9 +309,10 @@ return status
 class CampaignStore:
     """Campaign definitions and states in Redis (a `decode_responses` client)."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, outcome_days: int = OUTCOME_DAYS) -> None:
         self._redis = redis
         self._keys = keys
+        self._keep_seconds = outcome_days * 86400
         self._start = redis.register_script(_START)
         self._move = redis.register_script(_MOVE)
 
@@ -352,6 +353,9 @@ class CampaignStore:
             self._keys.campaigns_index(), "+inf", since.timestamp() if since else "-inf",
             start=0, num=limit)
         found = [await self.get(i) for i in ids]
+        gone = [i for i, campaign in zip(ids, found, strict=True) if campaign is None]
+        if gone:  # expired after their retention, or a create cut short
+            await self._redis.zrem(self._keys.campaigns_index(), *gone)
         return [c for c in found if c is not None]
 
     async def active(self) -> set[str]:
@@ -390,10 +394,18 @@ class CampaignStore:
         return before
 
     async def retire(self, campaign_id: str) -> None:
-        """Drop a finished or cancelled campaign's queue; its outcomes stay for the report."""
+        """Drop a finished or cancelled campaign's queue; the rest stays `outcome_days` more.
+
+        The definition, outcomes, counters and taps then expire together (the campaigns index
+        drops the id when it next lists it).
+        """
+        k = self._keys
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.srem(self._keys.campaigns_active(), campaign_id)
-            pipe.delete(self._keys.campaign_queue(campaign_id))
+            pipe.srem(k.campaigns_active(), campaign_id)
+            pipe.delete(k.campaign_queue(campaign_id))
+            for key in (k.campaign(campaign_id), k.campaign_outcomes(campaign_id),
+                        k.campaign_counts(campaign_id), k.campaign_taps(campaign_id)):
+                pipe.expire(key, self._keep_seconds)
             await pipe.execute()
 
     async def _change(self, campaign_id: str, status: str, note: str, time_field: str,

@@ -127,7 +127,8 @@ def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
     """create, preview, start, status, list, pause, resume, cancel, report."""
 
     async def work(rt: Runtime) -> int:
-        store, ledger = CampaignStore(rt.redis, rt.keys), Ledger(rt.redis,
+        store = CampaignStore(rt.redis, rt.keys, rt.config.broadcast.outcome_days)
+        ledger = Ledger(rt.redis,
                                                                           rt.keys)
         now = rt.sending.clock()
         verb = args.broadcast_command

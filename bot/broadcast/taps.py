@@ -15,6 +15,14 @@ from bot.contacts import Contact
 from bot.keys import Keys
 from bot.messages import IncomingMessage, Tap
 
+# A tap after the campaign ended expires with the campaign (same slot: the campaign's tag).
+# KEYS: campaign, taps; ARGV: recipient, button title.
+_RECORD = """
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+"""
+
 
 class RedisCampaignTaps:
     """Reads the campaign behind a tap and records who tapped what."""
@@ -23,6 +31,7 @@ class RedisCampaignTaps:
         self._redis = redis
         self._keys = keys
         self._campaigns = CampaignStore(redis, keys)
+        self._record = redis.register_script(_RECORD)
 
     async def tap(self, message: IncomingMessage, contact: Contact) -> Tap | None:
         """Record the tap and return its reply; None when the text is no known campaign button."""
@@ -32,7 +41,8 @@ class RedisCampaignTaps:
             return None
         index = found[1]
         button = campaign.message.buttons[index]
-        await self._redis.hset(self._keys.campaign_taps(campaign.id),  # type: ignore[misc]
-                               f"{message.channel}:{message.user_id}", button.title)
+        await self._record(keys=[self._keys.campaign(campaign.id),
+                                 self._keys.campaign_taps(campaign.id)],
+                           args=[f"{message.channel}:{message.user_id}", button.title])
         answer = campaign.message.answer(index)
         return Tap(personalise(answer, contact) if answer else "", button.payload)

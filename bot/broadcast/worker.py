@@ -106,7 +106,7 @@ class Worker:
     def __init__(self, ctx: SendingContext, consumer: str | None = None) -> None:
         self._ctx = ctx
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
-        self._campaigns = CampaignStore(ctx.redis, ctx.keys)
+        self._campaigns = CampaignStore(ctx.redis, ctx.keys, ctx.config.outcome_days)
         self._ledger = Ledger(ctx.redis, ctx.keys, ctx.config.replica_wait_ms)
         self._held: defaultdict[str, set[str]] = defaultdict(set)  # campaign -> entry ids
         self._busy = 0
