@@ -59,7 +59,7 @@ async def run(url: str, channel: str, limit: float, count: int, workers: int,
     try:
         for i in range(count):
             user = str(6281500000000 + i) if channel == "whatsapp" else str(900000 + i)
-            await sender.contacts.touch(IncomingMessage(channel, user, "halo", now))
+            await sender.conversations.touch(IncomingMessage(channel, user, "halo", now))
             await sender.contacts.update(channel, user, {"consent": "opt_in"})
         store = CampaignStore(sender.redis, sender.keys)
         campaign = await store.create("bench", Segment(channels=(channel,)),

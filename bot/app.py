@@ -35,7 +35,7 @@ from bot.channels.switchboard import Channels, open_channels
 from bot.contacts import RedisContactStore
 from bot.dialogue.counters import DailyCounters
 from bot.dialogue.engine import Engine, FallbackLog
-from bot.dialogue.state import RedisConversations, RedisStateStore
+from bot.dialogue.state import RedisConversations
 from bot.embedded_redis import ensure_embedded_redis
 from bot.errors import ConfigError
 from bot.keys import Keys
@@ -95,7 +95,7 @@ class Runtime:
     nlu: Live[NLU]
     contacts: RedisContactStore
     leads: RedisLeadStore
-    states: RedisStateStore
+    conversations: RedisConversations
     counters: DailyCounters
     engine: Engine
     channels: Channels
@@ -209,16 +209,17 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
     nlu = Live(model, model.fingerprint)
     contacts = RedisContactStore(redis, keys, config.dialogue.profile_ttl_days * 86400)
     leads = RedisLeadStore(redis, keys, config.dialogue.lead_retention_days)
-    states = RedisStateStore(redis, keys)
+    conversations = RedisConversations(
+        redis, keys, state_ttl_seconds=config.dialogue.session_ttl_minutes * 60,
+        profile_ttl_seconds=config.dialogue.profile_ttl_days * 86400)
     counters = DailyCounters(redis, keys)
-    engine = Engine(nlu=nlu, knowledge=knowledge, states=states, contacts=contacts, leads=leads,
-                    conversations=RedisConversations(
-                        redis, contacts, keys, config.dialogue.session_ttl_minutes * 60),
+    engine = Engine(nlu=nlu, knowledge=knowledge, conversations=conversations, contacts=contacts,
+                    leads=leads,
                     actions=registry(), fallbacks=FallbackLog(redis, keys), counters=counters,
                     clock=clock, taps=RedisCampaignTaps(redis, keys))
     limiter = RateLimiter(redis, keys)
-    channels = open_channels(settings, ChannelContext(engine, contacts, redis, keys, limiter,
-                                                      clock))
+    channels = open_channels(settings, ChannelContext(engine, conversations, contacts, redis,
+                                                      keys, limiter, clock))
     sending = SendingContext(redis, keys, contacts, channels.outbound(), limiter,
                              config.broadcast, clock)
 
@@ -242,8 +243,8 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
                                serve_knowledge)
     return Runtime(
         settings, config, keys, redis, redis_bytes, knowledge_store, model_store, knowledge, nlu,
-        contacts, leads, states, counters, engine, channels, sending, audit, history, training,
-        retrainer, changes, RedisUserStore(redis, keys), RedisSessionStore(redis, keys),
+        contacts, leads, conversations, counters, engine, channels, sending, audit, history,
+        training, retrainer, changes, RedisUserStore(redis, keys), RedisSessionStore(redis, keys),
         LoginLimiter(redis, keys), Inbox(redis, keys),
         Campaigns(redis, keys, contacts, audit, clock, config.broadcast.quiet_hours,
                   config.broadcast.outcome_days), clock,

@@ -4,22 +4,21 @@ A profile is a Redis hash: channel, user id, display name, first/last seen, last
 WhatsApp's 24-hour window), occupation and area when the worker gives them, and consent to
 receive broadcasts with its time and channel. A channel that finds the contact unreachable (blocked
 the bot, number undeliverable) marks it; the next message from the worker clears the mark.
+Inbound messages touch the profile through the conversation store (bot/dialogue/state.py),
+which owns a message's turn.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError
 
 from bot.keys import Keys
-from bot.messages import IncomingMessage
 
 
 @dataclass(frozen=True)
@@ -37,9 +36,6 @@ class Contact:
 
 class ContactStore(Protocol):
     """Where contact profiles live."""
-
-    async def touch(self, message: IncomingMessage) -> Contact:
-        """Record an inbound message (first/last seen) and return the profile."""
 
     async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
         """Set profile fields."""
@@ -60,26 +56,6 @@ _MARK_UNREACHABLE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], 'unreachable', ARGV[1], 'unreachable_at', ARGV[2])
 end
-"""
-
-# One call per inbound message (the hot path): first/last seen, display name, clear the
-# unreachable mark, restart the TTL; returns the profile and, when a second key is given, that
-# key's string value (the conversation state, under the same hash tag, so in the same slot).
-# With a third key (the conversation's turn) it first takes the turn with `SET NX PX`; when
-# another message of the contact holds it, it returns false and changes nothing.
-# KEYS[1]: the profile, KEYS[2], KEYS[3] (optional): a key to read, the turn;
-# ARGV: seen, ttl, turn token, turn ms, then field, value pairs.
-_TOUCH = """
-if #KEYS > 2 and not redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then
-  return false
-end
-redis.call('HSETNX', KEYS[1], 'first_seen', ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('HDEL', KEYS[1], 'unreachable', 'unreachable_at')
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-local extra = false
-if #KEYS > 1 then extra = redis.call('GET', KEYS[2]) end
-return {redis.call('HGETALL', KEYS[1]), extra}
 """
 
 # KEYS: profiles; ARGV: the fields wanted (none: all, as name, value, name, value ...).
@@ -107,61 +83,7 @@ class RedisContactStore:
         self._keys = keys
         self._ttl = ttl_seconds
         self._mark_unreachable = redis.register_script(_MARK_UNREACHABLE)
-        self._touch = redis.register_script(_TOUCH)
         self._get_many = redis.register_script(_GET_MANY)
-
-    async def touch(self, message: IncomingMessage) -> Contact:
-        """Record an inbound message (first/last seen) and return the profile."""
-        key = self._keys.profile(message.channel, message.user_id)
-        touched = await self._touch_keys(message, [key])
-        assert touched is not None  # no turn asked for, so nothing can refuse it
-        return touched[0]
-
-    async def touch_in_turn(self, message: IncomingMessage, read: str, turn: str, token: str,
-                            turn_ms: int) -> tuple[Contact, str | None] | None:
-        """`touch` and read `read`, after taking `turn` (a key of the same contact) for `turn_ms`.
-
-        None, and nothing touched, when another holder has the turn.
-        """
-        key = self._keys.profile(message.channel, message.user_id)
-        return await self._touch_keys(message, [key, read, turn], token, turn_ms)
-
-    async def _touch_keys(self, message: IncomingMessage, keys: list[str], token: str = "",
-                          turn_ms: int = 0) -> tuple[Contact, str | None] | None:
-        seen = message.received_at.isoformat()
-        args = [seen, str(self._ttl), token, str(turn_ms), "channel", message.channel,
-                "user_id", message.user_id, "last_seen", seen, "last_inbound", seen]
-        if message.display_name:
-            args += ["display_name", message.display_name]
-        member = {f"{message.channel}:{message.user_id}": message.received_at.timestamp()}
-        try:
-            touched = await self._touch_pipelined(keys, args, member)
-        except NoScriptError:  # a restarted Redis: load the script once and go again
-            await self._redis.script_load(_TOUCH)
-            touched = await self._touch_pipelined(keys, args, member)
-        if not touched:
-            return None
-        flat, extra = touched
-        fields = dict(zip(flat[::2], flat[1::2], strict=True))
-        return Contact(message.channel, message.user_id, fields), extra
-
-    async def _touch_pipelined(self, keys: list[str], args: list[str],
-                               member: dict[str, float]) -> Any:
-        index = self._keys.contacts_shard(next(iter(member)))
-        if isinstance(self._redis, RedisCluster):
-            # Two slots on (likely) two nodes, and the cluster client runs no script in a
-            # pipeline: two commands at once.
-            touched, _ = await asyncio.gather(
-                self._redis.evalsha(self._touch.sha, len(keys), *keys, *args),
-                self._redis.zadd(index, member))
-            return touched
-        # EVALSHA queued by hand: a registered Script in a pipeline costs a SCRIPT EXISTS round
-        # trip on every execute.
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.evalsha(self._touch.sha, len(keys), *keys, *args)
-            pipe.zadd(index, member)
-            touched, _ = await pipe.execute()
-        return touched
 
     async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
         """Set profile fields."""

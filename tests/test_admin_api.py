@@ -34,6 +34,7 @@ from bot.broadcast.ledger import Ledger, sent, skipped
 from bot.broadcast.worker import enqueue_campaign
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
 from bot.contacts import RedisContactStore
+from bot.dialogue.state import RedisConversations
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import Lead, RedisLeadStore
@@ -664,10 +665,13 @@ LATER = TODAY + timedelta(minutes=5)
 async def _add_contacts(settings: Settings, contacts: list[tuple[str, str, dict[str, str]]],
                         ) -> None:
     redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
-    store = RedisContactStore(redis, Keys(settings.sapa_key_prefix), 86400)
+    keys = Keys(settings.sapa_key_prefix)
+    store = RedisContactStore(redis, keys, 86400)
+    conversations = RedisConversations(redis, keys, state_ttl_seconds=3600,
+                                       profile_ttl_seconds=86400)
     for channel, user_id, profile in contacts:
         seen = TODAY - timedelta(hours=1)
-        await store.touch(IncomingMessage(channel, user_id, "halo", seen))
+        await conversations.touch(IncomingMessage(channel, user_id, "halo", seen))
         await store.update(channel, user_id, {"consent": "opt_in", "consent_at": seen.isoformat(),
                                               "consent_channel": channel, **profile})
     await redis.aclose()
@@ -871,7 +875,8 @@ async def _play_worker(settings: Settings, campaign_id: str) -> None:
     reader, leaver = "6281300000001", "6281300000002"
     await DeliveryStatuses(redis, keys, "whatsapp").record(
         DeliveryStatus(f"wamid.whatsapp:{reader}", "read", LATER, reader))
-    await contacts.touch(IncomingMessage("whatsapp", reader, "saya datang", LATER))
+    await RedisConversations(redis, keys, state_ttl_seconds=3600, profile_ttl_seconds=86400).touch(
+        IncomingMessage("whatsapp", reader, "saya datang", LATER))
     await RedisLeadStore(redis, keys).save(Lead("whatsapp", reader, "Sri", "pedagang",
                                                 "Kec. Genteng", reader, LATER.isoformat(),
                                                 LATER.isoformat()))

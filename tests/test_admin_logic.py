@@ -44,6 +44,7 @@ from bot.channels.base import Template
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
 from bot.contacts import Contact, RedisContactStore
 from bot.dialogue.counters import DailyCounters, DayCounts
+from bot.dialogue.state import RedisConversations
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
 from bot.knowledge.store import RedisKnowledgeStore, RedisModelStore
@@ -308,8 +309,10 @@ async def test_campaign_totals_are_walked_again_when_sends_move_on(
         redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
     keys = Keys(prefix)
     contacts = RedisContactStore(redis, keys, 86400)
+    conversations = RedisConversations(redis, keys, state_ttl_seconds=3600,
+                                       profile_ttl_seconds=86400)
     for user in ("6281", "6282"):
-        await contacts.touch(IncomingMessage("whatsapp", user, "halo", TODAY))
+        await conversations.touch(IncomingMessage("whatsapp", user, "halo", TODAY))
         await contacts.update("whatsapp", user, {"consent": "opt_in"})
     audit = RedisAuditLog(redis, keys)
     campaigns = Campaigns(redis, keys, contacts, audit, lambda: TODAY, "off")

@@ -58,7 +58,7 @@ def channel_settings(settings: Settings, bot_api: BotApiStandIn,
 async def add_contact(sender: Runtime, channel: str, user_id: str, *, seen: datetime,
                       consent: str | None = "opt_in", **profile: str) -> None:
     """A contact who wrote at `seen` and (by default) opted in."""
-    await sender.contacts.touch(IncomingMessage(channel, user_id, "halo", seen,
+    await sender.conversations.touch(IncomingMessage(channel, user_id, "halo", seen,
                                                 profile.pop("display_name", None)))
     values = dict(profile)
     if consent:
@@ -310,7 +310,7 @@ async def test_a_campaign_reaches_each_contact_once_personalised_and_is_reported
                                          "6281300000001"))
     await statuses.record(DeliveryStatus(ids["6281300000002"] or "", "delivered", later,
                                          "6281300000002"))
-    await sender.contacts.touch(IncomingMessage("whatsapp", "6281300000001", "ya", later))
+    await sender.conversations.touch(IncomingMessage("whatsapp", "6281300000001", "ya", later))
     await sender.contacts.update("whatsapp", "6281300000002",
                                  {"consent": "opt_out", "consent_at": later.isoformat()})
     out = io.StringIO()

@@ -86,9 +86,9 @@ async def test_jp_is_not_open_to_informal_workers(worker: Conversation) -> None:
 @pytest.mark.redis_cluster
 async def test_menu_resets_the_conversation(worker: Conversation, runtime: Runtime) -> None:
     await worker.text("berapa iurannya")
-    assert (await runtime.states.load("rest", worker.user_id)).form == "iuran"
+    assert (await runtime.conversations.load("rest", worker.user_id)).form == "iuran"
     await worker.text("menu")
-    state = await runtime.states.load("rest", worker.user_id)
+    state = await runtime.conversations.load("rest", worker.user_id)
     assert (state.topic, state.form, state.requested, state.offer, state.slots) == (
         None, None, None, None, {})
     assert state.choices[4] == "/cara_klaim"  # the menu's numbered items, for "5"
@@ -186,7 +186,7 @@ async def test_two_workers_keep_separate_state(runtime: Runtime) -> None:
     await ani.text("berapa iurannya")
     await budi.text("gimana cara klaim jht")
     assert "Rp2.000.000" in await ani.text("2 juta")
-    assert (await runtime.states.load("rest", "budi")).topic == "klaim"
+    assert (await runtime.conversations.load("rest", "budi")).topic == "klaim"
 
 
 async def test_branch_office_for_a_city(worker: Conversation) -> None:
@@ -221,7 +221,8 @@ async def test_corrupted_state_starts_fresh(runtime: Runtime, worker: Conversati
 
 @pytest.mark.redis_cluster
 async def test_a_second_message_of_one_sender_waits_for_the_first(runtime: Runtime) -> None:
-    conversations = RedisConversations(runtime.redis, runtime.contacts, runtime.keys, 3600)
+    conversations = RedisConversations(runtime.redis, runtime.keys, state_ttl_seconds=3600,
+                                       profile_ttl_seconds=86400)
     message = IncomingMessage("rest", "628222", "halo", TODAY)
     first = await conversations.open(message)
     second = asyncio.create_task(conversations.open(message))
@@ -232,11 +233,12 @@ async def test_a_second_message_of_one_sender_waits_for_the_first(runtime: Runti
     assert turn.state.topic == "klaim"
     await conversations.close(turn, None)
     assert not await runtime.redis.exists(runtime.keys.turn("rest", "628222"))
-    assert (await runtime.states.load("rest", "628222")).topic == "klaim"
+    assert (await runtime.conversations.load("rest", "628222")).topic == "klaim"
 
 
 async def test_a_turn_its_process_never_ended_expires(runtime: Runtime) -> None:
-    conversations = RedisConversations(runtime.redis, runtime.contacts, runtime.keys, 3600)
+    conversations = RedisConversations(runtime.redis, runtime.keys, state_ttl_seconds=3600,
+                                       profile_ttl_seconds=86400)
     conversations.TURN_MS = 300
     message = IncomingMessage("rest", "628333", "halo", TODAY)
     await conversations.open(message)  # its process "dies": never closed

@@ -316,8 +316,8 @@ async def test_429_is_retried_after_retry_after(channel: TelegramChannel,
 
 async def test_a_bad_token_is_a_config_error(runtime: Runtime, bot_api: BotApiStandIn) -> None:
     assert runtime.channels.telegram is None  # no TELEGRAM_BOT_TOKEN: the channel is off
-    ctx = ChannelContext(runtime.engine, runtime.contacts, runtime.redis, runtime.keys,
-                         RateLimiter(runtime.redis, runtime.keys), lambda: TODAY)
+    ctx = ChannelContext(runtime.engine, runtime.conversations, runtime.contacts, runtime.redis,
+                         runtime.keys, RateLimiter(runtime.redis, runtime.keys), lambda: TODAY)
     bad = TelegramChannel(ctx, "7000000001:wrong", base_url=bot_api.base_url,
                           webhook_secret=None)
     try:
@@ -384,7 +384,7 @@ class BrokenEngine:
 
 async def test_an_engine_failure_gets_an_apology_not_a_trace(
         rt: Runtime, bot_api: BotApiStandIn) -> None:
-    ctx = ChannelContext(BrokenEngine(), rt.contacts, rt.redis, rt.keys,
+    ctx = ChannelContext(BrokenEngine(), rt.conversations, rt.contacts, rt.redis, rt.keys,
                          RateLimiter(rt.redis, rt.keys), lambda: TODAY)
     broken = TelegramChannel(ctx, BOT_TOKEN, base_url=bot_api.base_url, webhook_secret=SECRET)
     try:

@@ -100,7 +100,7 @@ def channel(rt: Runtime) -> WhatsAppChannel:
 @pytest.fixture
 async def quick(rt: Runtime, graph: GraphApiStandIn) -> AsyncIterator[WhatsAppChannel]:
     """The same channel with retries 50 ms apart, to test error handling without waiting."""
-    ctx = ChannelContext(rt.engine, rt.contacts, rt.redis, rt.keys,
+    ctx = ChannelContext(rt.engine, rt.conversations, rt.contacts, rt.redis, rt.keys,
                          RateLimiter(rt.redis, rt.keys), lambda: TODAY)
     config = WhatsAppConfig(GRAPH_TOKEN, PHONE_NUMBER_ID, APP_SECRET, VERIFY_TOKEN, graph.url,
                             GRAPH_VERSION)

@@ -302,7 +302,7 @@ class Console:
         if not await self.rt.leads.delete(channel, user_id):
             raise BadRequest("Data ini sudah tidak ada.", 404)
         await asyncio.gather(self.rt.contacts.delete(channel, user_id),
-                             self.rt.states.delete(channel, user_id))
+                             self.rt.conversations.delete(channel, user_id))
         await self.audit.record(self.rt.clock(), user, "prospek.hapus",
                                 contact_ref(channel, user_id))
 

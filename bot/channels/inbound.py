@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from bot.channels.base import OutboundChannel
 from bot.channels.ratelimit import RateLimiter
 from bot.contacts import ContactStore
+from bot.dialogue.state import Conversations
 from bot.errors import RecipientError
 from bot.keys import Keys
 from bot.messages import Button, IncomingMessage, Reply
@@ -56,6 +57,7 @@ class ChannelContext:
     """What a channel adapter shares with the rest of the bot (built in the composition root)."""
 
     engine: Responder
+    conversations: Conversations
     contacts: ContactStore
     redis: Redis
     keys: Keys
@@ -87,7 +89,7 @@ async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound
         if inbound.canned is None:
             replies = await ctx.engine.handle(message)
         else:
-            await ctx.contacts.touch(message)  # a photo opens WhatsApp's 24-hour window too
+            await ctx.conversations.touch(message)  # a photo opens WhatsApp's 24-hour window too
             replies = [inbound.canned]
     except Exception:
         log.exception("could not answer %s:%s", message.channel, message.user_id)

@@ -28,7 +28,7 @@ from bot.dialogue.policy import (
     next_action,
 )
 from bot.dialogue.situation import observe, settle
-from bot.dialogue.state import Conversations, ConversationState, Form, StateStore, Turn
+from bot.dialogue.state import Conversations, ConversationState, Form, Turn
 from bot.dialogue.tone import is_salam, said, without_repeats
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
@@ -78,7 +78,6 @@ class Engine:
         nlu: Live[NLU],
         knowledge: Live[KnowledgeBase],
         conversations: Conversations,
-        states: StateStore,
         contacts: ContactStore,
         leads: LeadStore,
         actions: Mapping[str, Action],
@@ -90,7 +89,6 @@ class Engine:
         self._nlu = nlu
         self._knowledge = knowledge
         self._conversations = conversations
-        self._states = states
         self._contacts = contacts
         self._leads = leads
         self._actions = actions
@@ -190,7 +188,7 @@ class Engine:
         """Store the profile and lead the turn changed; the state to save (None: forgotten)."""
         channel, user = turn.channel, turn.user_id
         if result.forget:
-            await asyncio.gather(self._states.delete(channel, user),
+            await asyncio.gather(self._conversations.delete(channel, user),
                                  self._contacts.delete(channel, user),
                                  self._leads.delete(channel, user))
             return None

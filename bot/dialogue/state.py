@@ -1,6 +1,8 @@
-"""Conversation state: what the bot remembers between two messages of one contact.
+"""Conversations: what the bot remembers between two messages of one contact, and who owns a turn.
 
-Kept in Redis as a small JSON string with an idle TTL: a conversation left alone for longer than
+`RedisConversations` is the one owner of a conversation turn: it touches the profile, reads the
+state and takes the turn on open, and saves the state and releases the turn on close. State is a
+small JSON string with an idle TTL: a conversation left alone for longer than
 `dialogue.session_ttl_minutes` starts fresh.
 """
 
@@ -15,8 +17,10 @@ from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
-from bot.contacts import Contact, RedisContactStore
+from bot.contacts import Contact
 from bot.errors import TransientError
 from bot.keys import Keys
 from bot.messages import IncomingMessage
@@ -119,33 +123,6 @@ class ConversationState:
 _FIELDS = {"topic", "form", "requested", "offer", "slots"}
 
 
-class StateStore(Protocol):
-    """Where conversation state lives, read and forgotten outside a turn (tests, the console)."""
-
-    async def load(self, channel: str, user_id: str) -> ConversationState:
-        """The state of a conversation (a fresh one when none or expired)."""
-
-    async def delete(self, channel: str, user_id: str) -> None:
-        """Forget a conversation."""
-
-
-class RedisStateStore:
-    """State as a JSON string with the idle TTL (`SET key json EX ttl`, written by a turn)."""
-
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self._redis = redis
-        self._keys = keys
-
-    async def load(self, channel: str, user_id: str) -> ConversationState:
-        """The state of a conversation (a fresh one when none or expired)."""
-        raw = await self._redis.get(self._keys.state(channel, user_id))
-        return ConversationState.from_json(raw)
-
-    async def delete(self, channel: str, user_id: str) -> None:
-        """Forget a conversation."""
-        await self._redis.delete(self._keys.state(channel, user_id))
-
-
 @dataclass(frozen=True)
 class Turn:
     """One message's hold on its conversation: the contact, the state, the holder's token."""
@@ -158,7 +135,7 @@ class Turn:
 
 
 class Conversations(Protocol):
-    """Answers one message of a contact at a time.
+    """The one owner of a conversation: its turn, its state and the touch of its profile.
 
     Two messages of one sender that arrive together (a double tap, a webhook retried while the
     first is answered) would otherwise both read the same state and the later save would drop
@@ -171,6 +148,35 @@ class Conversations(Protocol):
     async def close(self, turn: Turn, state: ConversationState | None) -> None:
         """Save the new state (None: leave it as it is) and give the turn back."""
 
+    async def touch(self, message: IncomingMessage) -> Contact:
+        """Record a message answered without a turn (a photo): first/last seen, the profile."""
+
+    async def load(self, channel: str, user_id: str) -> ConversationState:
+        """The state of a conversation outside a turn (a fresh one when none or expired)."""
+
+    async def delete(self, channel: str, user_id: str) -> None:
+        """Forget a conversation's state."""
+
+
+# One call per inbound message (the hot path): first/last seen, display name, clear the
+# unreachable mark, restart the profile's TTL; returns the profile and, when a second key is
+# given, that key's string value (the state, under the same hash tag, so in the same slot).
+# With a third key (the conversation's turn) it first takes the turn with `SET NX PX`; when
+# another message of the contact holds it, it returns false and changes nothing.
+# KEYS[1]: the profile, KEYS[2], KEYS[3] (optional): the state, the turn;
+# ARGV: seen, ttl, turn token, turn ms, then field, value pairs.
+_TOUCH = """
+if #KEYS > 2 and not redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then
+  return false
+end
+redis.call('HSETNX', KEYS[1], 'first_seen', ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HDEL', KEYS[1], 'unreachable', 'unreachable_at')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+local extra = false
+if #KEYS > 1 then extra = redis.call('GET', KEYS[2]) end
+return {redis.call('HGETALL', KEYS[1]), extra}
+"""
 
 # KEYS[1]: the turn, KEYS[2]: the state; ARGV: holder token, state JSON ('' to keep), ttl.
 # The turn is deleted only by its holder: one that outlived TURN_MS must not end another's.
@@ -184,29 +190,32 @@ class RedisConversations:
     """A turn is a short-lived key taken and released in the round trips a message makes anyway.
 
     Opening touches the profile, reads the state and takes the turn in one script (the three
-    keys share the contact's hash tag: one slot in a Redis Cluster); closing saves the state and
-    releases the turn in another. A process that dies mid-turn holds it for TURN_MS at most.
+    keys share the contact's hash tag: one slot in a Redis Cluster); closing saves the state
+    (a JSON string with the idle TTL) and releases the turn in another. A process that dies
+    mid-turn holds it for TURN_MS at most.
     """
 
     TURN_MS = 5000
     WAIT_SECONDS = (0.005, 0.01, 0.02, 0.05)  # between tries while another message holds it
 
-    def __init__(self, redis: Redis, contacts: RedisContactStore, keys: Keys,
-                 ttl_seconds: int) -> None:
-        self._contacts = contacts
+    def __init__(self, redis: Redis, keys: Keys, *, state_ttl_seconds: int,
+                 profile_ttl_seconds: int) -> None:
+        self._redis = redis
         self._keys = keys
-        self._ttl = ttl_seconds
+        self._state_ttl = state_ttl_seconds
+        self._profile_ttl = profile_ttl_seconds
+        self._touch = redis.register_script(_TOUCH)
         self._close = redis.register_script(_CLOSE)
 
     async def open(self, message: IncomingMessage) -> Turn:
         """Take the contact's turn, waiting for the message before it to be answered."""
         channel, user = message.channel, message.user_id
-        state_key, turn_key = self._keys.state(channel, user), self._keys.turn(channel, user)
+        keys = [self._keys.profile(channel, user), self._keys.state(channel, user),
+                self._keys.turn(channel, user)]
         token = secrets.token_hex(8)
         deadline = time.monotonic() + 2 * self.TURN_MS / 1000
         waits = 0
-        while (opened := await self._contacts.touch_in_turn(
-                message, state_key, turn_key, token, self.TURN_MS)) is None:
+        while (opened := await self._touch_keys(message, keys, token)) is None:
             if time.monotonic() > deadline:  # only if turns keep coming faster than TURN_MS
                 raise TransientError(f"conversation {channel}:{user} stayed busy")
             await asyncio.sleep(self.WAIT_SECONDS[min(waits, len(self.WAIT_SECONDS) - 1)])
@@ -219,4 +228,58 @@ class RedisConversations:
         await self._close(
             keys=[self._keys.turn(turn.channel, turn.user_id),
                   self._keys.state(turn.channel, turn.user_id)],
-            args=[turn.token, state.to_json() if state is not None else "", self._ttl])
+            args=[turn.token, state.to_json() if state is not None else "", self._state_ttl])
+
+    async def touch(self, message: IncomingMessage) -> Contact:
+        """Record a message answered without a turn (a photo): first/last seen, the profile."""
+        touched = await self._touch_keys(
+            message, [self._keys.profile(message.channel, message.user_id)])
+        assert touched is not None  # no turn asked for, so nothing can refuse it
+        return touched[0]
+
+    async def load(self, channel: str, user_id: str) -> ConversationState:
+        """The state of a conversation outside a turn (a fresh one when none or expired)."""
+        return ConversationState.from_json(await self._redis.get(self._keys.state(channel,
+                                                                                  user_id)))
+
+    async def delete(self, channel: str, user_id: str) -> None:
+        """Forget a conversation's state."""
+        await self._redis.delete(self._keys.state(channel, user_id))
+
+    async def _touch_keys(self, message: IncomingMessage, keys: list[str],
+                          token: str = "") -> tuple[Contact, str | None] | None:
+        seen = message.received_at.isoformat()
+        args = [seen, str(self._profile_ttl), token, str(self.TURN_MS), "channel",
+                message.channel, "user_id", message.user_id, "last_seen", seen,
+                "last_inbound", seen]
+        if message.display_name:
+            args += ["display_name", message.display_name]
+        member = {f"{message.channel}:{message.user_id}": message.received_at.timestamp()}
+        try:
+            touched = await self._touch_pipelined(keys, args, member)
+        except NoScriptError:  # a restarted Redis: load the script once and go again
+            await self._redis.script_load(_TOUCH)
+            touched = await self._touch_pipelined(keys, args, member)
+        if not touched:
+            return None
+        flat, extra = touched
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        return Contact(message.channel, message.user_id, fields), extra
+
+    async def _touch_pipelined(self, keys: list[str], args: list[str],
+                               member: dict[str, float]) -> Any:
+        index = self._keys.contacts_shard(next(iter(member)))  # contacts by last seen
+        if isinstance(self._redis, RedisCluster):
+            # Two slots on (likely) two nodes, and the cluster client runs no script in a
+            # pipeline: two commands at once.
+            touched, _ = await asyncio.gather(
+                self._redis.evalsha(self._touch.sha, len(keys), *keys, *args),
+                self._redis.zadd(index, member))
+            return touched
+        # EVALSHA queued by hand: a registered Script in a pipeline costs a SCRIPT EXISTS round
+        # trip on every execute.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.evalsha(self._touch.sha, len(keys), *keys, *args)
+            pipe.zadd(index, member)
+            touched, _ = await pipe.execute()
+        return touched
