@@ -19,7 +19,7 @@ from bot.errors import ConfigError
 from bot.knowledge.base import KnowledgeBase, load_seed, merge_answers, read_answers_file
 from bot.leads import write_csv
 from bot.messages import IncomingMessage
-from bot.nlu.data import load_examples, load_nlu_data
+from bot.nlu.data import load_examples_with_metadata, load_nlu_data
 from bot.nlu.model import train
 from bot.settings import PROJECT_ROOT, Settings, load_config
 
@@ -116,7 +116,8 @@ def cmd_nlu_test(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     test_file = Path(args.file)
     try:
-        examples = load_examples(test_file)
+        styled = load_examples_with_metadata(test_file)
+        examples = [example for example, _ in styled]
     except FileNotFoundError as exc:
         raise ConfigError(f"test file not found: {test_file}") from exc
     model, report = train(data, faq, config)
@@ -125,6 +126,12 @@ def cmd_nlu_test(settings: Settings, args: argparse.Namespace) -> int:
     result = evaluate.evaluate_model(model, examples)
     baseline = evaluate.evaluate_baseline([*data.examples, *faq], examples)
     print(evaluate.format_table(result))
+    for style, accuracy in evaluate.accuracy_by_style(result, styled).items():
+        share = sum(meta.get(style) is True for _, meta in styled) / len(styled)
+        print(f"{'accuracy, ' + style:<32} {accuracy:6.3f}  ({share:.0%} of the examples)")
+    confusions = evaluate.format_topic_confusions(result)
+    if confusions:
+        print(f"\nanswer units by topic (confusions inside a topic):\n{confusions}")
     print(f"\n{'':<20}{'ours':>8}{'baseline':>10}")
     print(f"{'accuracy':<20}{result.accuracy:8.3f}{baseline.accuracy:10.3f}")
     print(f"{'macro F1':<20}{result.macro_f1:8.3f}{baseline.macro_f1:10.3f}")

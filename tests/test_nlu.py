@@ -10,7 +10,7 @@ import pytest
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from bot.nlu.data import load_examples, parse_example
+from bot.nlu.data import load_examples, load_examples_with_metadata, parse_example
 from bot.nlu.linear import CompiledClassifier
 from bot.nlu.model import NLU, build_vectorizers
 from bot.nlu.normalize import Normalizer
@@ -94,6 +94,18 @@ def test_held_out_file_is_never_in_training_data(seed_kb) -> None:
     def plain(text: str) -> str:
         return re.sub(r"[^\w ]", "", text.lower()).strip()
 
-    held_out = {plain(e.text) for e in load_examples(PROJECT_ROOT / "tests/data/nlu_test.yml")}
+    held_out = {plain(e.text) for name in ("nlu_test.yml", "nlu_units_test.yml")
+                for e in load_examples(PROJECT_ROOT / "tests/data" / name)}
     training = [*load_nlu_data(PROJECT_ROOT / "nlu_data").examples, *seed_kb.training_examples()]
     assert held_out & {plain(e.text) for e in training} == set()
+
+
+def test_units_held_out_file_covers_every_unit_and_how_workers_write(seed_kb) -> None:
+    styled = load_examples_with_metadata(PROJECT_ROOT / "tests/data/nlu_units_test.yml")
+    assert len(styled) >= 1000
+    units = {a.intent for a in seed_kb.document.answers if a.is_retrieval and not a.is_faq}
+    labels = [example.intent for example, _ in styled]
+    assert {u: labels.count(u) for u in units if labels.count(u) < 20} == {}
+    assert "out_of_scope" in labels
+    assert sum(meta["jawa"] for _, meta in styled) / len(styled) >= 0.30
+    assert sum(meta["typo"] for _, meta in styled) / len(styled) >= 0.20

@@ -111,6 +111,22 @@ def load_nlu_data(directory: Path, *, extra_files: Iterable[Path] = ()) -> NLUDa
 
 def load_examples(path: Path) -> list[Example]:
     """The intent examples of one Rasa NLU file (used for held-out test files)."""
+    return [example for example, _ in load_examples_with_metadata(path)]
+
+
+def load_examples_with_metadata(path: Path) -> list[tuple[Example, dict[str, Any]]]:
+    """Examples of one Rasa NLU file, each with its intent block's `metadata` (Rasa's format).
+
+    A held-out file marks its blocks (`metadata: {jawa: true, typo: false}`) so a score can be
+    broken down by how the worker wrote.
+    """
     data = NLUData()
-    parse_nlu_document(parse_yaml(path.read_text(encoding="utf-8")) or {}, str(path), data)
-    return data.examples
+    doc = parse_yaml(path.read_text(encoding="utf-8")) or {}
+    parse_nlu_document(doc, str(path), data)
+    metadata: list[dict[str, Any]] = []
+    for item in doc.get("nlu") or []:
+        if isinstance(item, dict) and "intent" in item:
+            meta = item.get("metadata")
+            count = len(_example_lines(item.get("examples")))
+            metadata += [dict(meta) if isinstance(meta, dict) else {}] * count
+    return list(zip(data.examples, metadata, strict=True))

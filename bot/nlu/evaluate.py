@@ -7,7 +7,7 @@ regression, no normalization) scored on the same examples so the gain of each pa
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,7 +102,9 @@ def write_reports(evaluation: Evaluation, out_dir: Path, name: str) -> list[Path
     errors = out_dir / f"{name}_errors.json"
     image = out_dir / f"{name}_confusion.png"
     report.write_text(json.dumps({"accuracy": evaluation.accuracy, "macro_f1": evaluation.macro_f1,
-                                  "intents": evaluation.report}, indent=2, ensure_ascii=False))
+                                  "intents": evaluation.report,
+                                  "topic_confusions": topic_confusions(evaluation)},
+                                 indent=2, ensure_ascii=False))
     errors.write_text(json.dumps(evaluation.errors, indent=2, ensure_ascii=False))
     plot_confusion(evaluation, image)
     return [report, errors, image]
@@ -131,6 +133,55 @@ def plot_confusion(evaluation: Evaluation, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def topic_confusions(evaluation: Evaluation) -> dict[str, list[tuple[str, str, int]]]:
+    """Mistakes between answer units of one topic (`jkk/upah` read as `jkk/cacat`), by topic.
+
+    Each topic lists (expected, predicted, count), most frequent first; units mistaken for
+    something outside their topic are in the per-intent table and the errors file.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for error in evaluation.errors:
+        expected, predicted = str(error["intent"]), str(error["predicted"])
+        if "/" in expected and expected.split("/")[0] == predicted.split("/")[0]:
+            counts[(expected, predicted)] = counts.get((expected, predicted), 0) + 1
+    topics: dict[str, list[tuple[str, str, int]]] = {}
+    for (expected, predicted), count in sorted(counts.items(), key=lambda kv: -kv[1]):
+        topics.setdefault(expected.split("/")[0], []).append((expected, predicted, count))
+    return topics
+
+
+def format_topic_confusions(evaluation: Evaluation) -> str:
+    """Per topic: how many of its units' examples were right, and the confusions inside it."""
+    gold: dict[str, list[str]] = {}
+    for label in evaluation.labels:
+        row = evaluation.report.get(label)
+        if "/" in label and isinstance(row, dict):
+            gold.setdefault(label.split("/")[0], []).append(label)
+    confusions = topic_confusions(evaluation)
+    lines = []
+    for topic, units in sorted(gold.items()):
+        support = sum(int(evaluation.report[u]["support"]) for u in units)
+        right = sum(round(evaluation.report[u]["recall"] * evaluation.report[u]["support"])
+                    for u in units)
+        inside = confusions.get(topic, [])
+        lines.append(f"{topic}: {len(units)} units, {right}/{support} right, "
+                     f"{sum(c for _, _, c in inside)} confused inside the topic")
+        lines += [f"    {expected} -> {predicted}: {n}" for expected, predicted, n in inside]
+    return "\n".join(lines)
+
+
+def accuracy_by_style(evaluation: Evaluation,
+                      styled: Sequence[tuple[Example, Mapping[str, Any]]]) -> dict[str, float]:
+    """Accuracy over the examples whose block metadata marks a style (`jawa`, `typo`)."""
+    wrong = {(str(e["text"]), str(e["intent"])) for e in evaluation.errors}
+    styles = sorted({k for _, meta in styled for k, v in meta.items() if v is True})
+    result = {}
+    for style in styles:
+        marked = [(x.text, x.intent) for x, meta in styled if meta.get(style) is True]
+        result[style] = 1 - sum(pair in wrong for pair in marked) / len(marked)
+    return result
 
 
 def format_table(evaluation: Evaluation) -> str:
