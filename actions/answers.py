@@ -175,3 +175,15 @@ class SetujuAction:
     async def run(self, ctx: ActionContext) -> ActionResult:
         """A short acknowledgement."""
         return ActionResult((ctx.kb.reply("ack"),), replace(ctx.state, offer=None))
+
+
+class LangkahAction:
+    """"trus aku kudu piye?" right after an answer that has a next step: that next step."""
+
+    name = "action_langkah"
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """Answer with the last reply's next step (the fallback if an admin removed it)."""
+        step = ctx.state.next_step
+        answer_id = step if step and ctx.kb.has_answer(step) else "fallback"
+        return ActionResult((ctx.kb.reply(answer_id),), replace(ctx.state, form=None, offer=None))

@@ -20,11 +20,13 @@ class Reply:
 
     choices: payloads of the numbered items in the text ("1. Iuran" -> "/tanya_iuran"), so a
     number typed next picks one; channels do not show them.
+    next_step: the answer id that answers "trus aku kudu piye?" right after this reply.
     """
 
     text: str
     buttons: tuple[Button, ...] = ()
     choices: tuple[str, ...] = ()
+    next_step: str = ""
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,14 @@ def test_no_paragraph_repeated_in_consecutive_fee_replies(chat: Chat) -> None:
                 if len(line) >= 40 and not line.startswith("•") and line in first.split("\n")]
     assert repeated == []
     assert "Rp3.000.000" in second
+
+
+def test_trus_aku_kudu_piye_after_the_scam_warning(chat: Chat, seed_kb: KnowledgeBase) -> None:
+    warning = chat.say("ada orang ngaku petugas bpjs minta aku transfer duit, iku penipuan ta?")
+    assert warning == text_of(seed_kb, "penipuan")
+    assert chat.say("trus aku kudu piye") == text_of(seed_kb, "penipuan_langkah")
+
+
+def test_what_now_without_a_next_step_is_not_guessed(chat: Chat, seed_kb: KnowledgeBase) -> None:
+    chat.say("halo")
+    assert chat.say("trus aku kudu piye") != text_of(seed_kb, "penipuan_langkah")

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.dialogue.choices import picked
-from bot.dialogue.policy import is_cancel
+from bot.dialogue.policy import is_cancel, is_what_now
 from bot.dialogue.situation import membership
 from bot.dialogue.tone import is_salam, said, without_repeats
 from bot.knowledge.base import KnowledgeBase, fill
@@ -131,3 +131,11 @@ def test_every_dialogue_text_fits_a_phone_screen(seed_kb: KnowledgeBase) -> None
     assert len(texts) > 20
     too_long = [a.id for a in texts if phone_lines(a.text) > 8]
     assert too_long == []
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("trus aku kudu piye", True), ("terus harus gimana?", True), ("lha sy hrs ngapain", True),
+    ("kudu piye saiki", True), ("apa", False), ("apa itu jkm", False), ("iuran piye", False),
+])
+def test_what_now(text: str, asks: bool) -> None:
+    assert is_what_now(text) is asks

@@ -69,7 +69,9 @@ def make_answer(values: Mapping[str, Any], existing: AnswerModel | None, today: 
     if existing is not None:  # fields the form does not show are kept as they were
         raw = {**existing.model_dump(include={"title", "detail", "overview_of"}), **raw}
         raw["id"], raw["intent"] = existing.id, existing.intent
-        raw.setdefault("choices", existing.choices)  # the menu's numbered items keep their payloads
+        # what the form does not edit stays: the menu's numbered payloads, the next step
+        raw.setdefault("choices", existing.choices)
+        raw.setdefault("next_step", existing.next_step)
         if not existing.is_faq:
             raw["questions"] = []
     else:

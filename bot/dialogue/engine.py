@@ -170,8 +170,9 @@ class Engine:
             if not replies[0].text.startswith(greeting):
                 replies[0] = replace(replies[0], text=f"{greeting}\n{replies[0].text}")
         choices = next((r.choices for r in reversed(replies) if r.choices), state.choices)
+        next_step = next((r.next_step for r in reversed(replies) if r.next_step), "")
         new_state = replace(settle(new_state, state.situation), choices=choices,
-                            said=said(replies))
+                            said=said(replies), next_step=next_step)
         return replace(result, replies=tuple(replies), state=new_state)
 
     async def preview(self, text: str) -> tuple[ParseResult, list[Reply]]:

@@ -104,6 +104,13 @@ _CONTACT_ME = re.compile(
 _QUESTION = re.compile(
     r"\?|\b(?:berapa|brp|piro|pira|gimana|gmn|bagaimana|piye|kapan|apa|apakah|opo|dimana|"
     r"endi|bisa\s+gak|iso\s+ta|kok)\b")
+# "trus aku kudu piye", "terus harus gimana", "lha sy hrs ngapain": what to do after that answer.
+_WHAT_NOW = re.compile(
+    r"^(?:(?:trus|terus|trs|lalu|njuk|lha|lah|terus|truz|trz|lha\s+terus)\s+)?"
+    r"(?:(?:aku|saya|sy|aq|kula|kita)\s+)?(?:(?:kudu|harus|hrs|mesti|musti|sebaiknya|kudune)\s+)?"
+    r"(?:piye|gimana|gmn|gmna|bagaimana|ngapain|yopo|apa|opo)(?:\s+(?:ya|yo|min|kak|dong|iki|"
+    r"ini|sekarang|skrg|saiki|carane|caranya))*$")
+STEP_ACTION = "action_langkah"
 CONTACT_INTENTS = {"minta_petugas", "minta_didata", "inform", FALLBACK_INTENT}
 
 # Follow-ups: the last topic, the entity that continues it, and the action.
@@ -131,6 +138,12 @@ def keyword_intent(text: str) -> str | None:
 def is_cancel(text: str) -> bool:
     """Whether the whole message says "stop this form" ("batal", "gak jadi", "ojo wes")."""
     return _CANCEL.match(_plain(text)) is not None
+
+
+def is_what_now(text: str) -> bool:
+    """Whether the message asks what to do after the last answer ("trus aku kudu piye")."""
+    plain = _plain(text).rstrip(" ?")
+    return _WHAT_NOW.match(plain) is not None and plain.split()[0] not in ("apa", "opo")
 
 
 def interrupts(state: ConversationState, action: str) -> bool:
@@ -174,6 +187,8 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
         return OFFER_YES[Offer(state.offer)]
     if state.offer == Offer.PENGHASILAN and intent == "tidak_setuju":
         return INCOME_ACTION
+    if state.next_step and is_what_now(parse.text):
+        return STEP_ACTION
     money = parse.first("uang")
     if money and earning_period(parse.text, money.start, money.end) and (
             intent in ("tanya_iuran", "inform", FALLBACK_INTENT) or state.topic == "iuran"):

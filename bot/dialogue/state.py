@@ -84,6 +84,7 @@ class ConversationState:
     situation: what the worker said about themself (occupation, income, member, area).
     choices: the payloads of the last numbered list the bot sent: "5" picks the fifth.
     said: the paragraphs of the last reply, so the next one does not repeat them.
+    next_step: the answer to "trus aku kudu piye?" after the last reply ("" for none).
     """
 
     topic: str | None = None
@@ -94,6 +95,7 @@ class ConversationState:
     situation: Situation = field(default_factory=Situation)
     choices: tuple[str, ...] = ()
     said: tuple[str, ...] = ()
+    next_step: str = ""
 
     def with_slots(self, **values: Any) -> ConversationState:
         """A copy with slots added or replaced (None removes a slot)."""
@@ -120,7 +122,7 @@ class ConversationState:
             return ConversationState()
 
 
-_FIELDS = {"topic", "form", "requested", "offer", "slots"}
+_FIELDS = {"topic", "form", "requested", "offer", "slots", "next_step"}
 
 
 @dataclass(frozen=True)

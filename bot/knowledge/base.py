@@ -49,6 +49,8 @@ class AnswerModel(BaseModel):
     buttons: list[ButtonModel] = Field(default_factory=list, max_length=3)
     # payloads of a numbered list in the text, in order: "5" then answers the fifth
     choices: list[str] = Field(default_factory=list, max_length=20)
+    # the answer to "trus aku kudu piye?" right after this one (an answer id), if any
+    next_step: str = Field(default="", pattern=r"^[a-z0-9_]*$")
     tags: list[str] = Field(default_factory=list)
     facts: list[str] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)
@@ -122,7 +124,10 @@ class KnowledgeDocument(BaseModel):
             missing = [f for f in item.facts if f not in known]
             if missing:
                 raise ValueError(f"{item.id} cites unknown facts: {', '.join(missing)}")
+        answer_ids = {a.id for a in self.answers}
         for answer in self.answers:
+            if answer.next_step and answer.next_step not in answer_ids:
+                raise ValueError(f"{answer.id}: next step {answer.next_step} is no answer")
             if answer.is_faq and len(answer.questions) < 3:
                 raise ValueError(f"FAQ {answer.id} needs at least 3 example questions")
         for intent in self.examples:
@@ -163,7 +168,7 @@ class KnowledgeBase:
         answer = self._answers[answer_id]
         return Reply(fill(answer.text, values),
                      tuple(Button(b.title, b.payload) for b in answer.buttons),
-                     tuple(answer.choices))
+                     tuple(answer.choices), answer.next_step)
 
     def text(self, answer_id: str, **values: object) -> str:
         """An answer's text alone (a prompt, a notice), placeholders filled."""
