@@ -42,11 +42,10 @@ _SEED = """
 local seen = ARGV[3]
 for i = tonumber(ARGV[1]), tonumber(ARGV[2]) do
   local id = tostring(6281200000000 + i)
-  redis.call('HSET', KEYS[1] .. ':{c:whatsapp:' .. id .. '}:profile', 'channel', 'whatsapp',
-             'user_id', id, 'first_seen', seen, 'last_seen', seen, 'last_inbound', seen,
+  redis.call('HSET', KEYS[1] .. ':{c:whatsapp:' .. id .. '}:profile',
+             'first_seen', seen, 'last_seen', seen, 'last_inbound', seen,
              'pekerjaan', 'pedagang pasar', 'wilayah', 'Kel. Ketabang, Kec. Genteng',
              'consent', 'opt_in', 'consent_at', seen, 'consent_channel', 'whatsapp')
-  redis.call('ZADD', KEYS[1] .. ':contacts', 1763694000, 'whatsapp:' .. id)
 end
 return 1
 """
@@ -87,7 +86,16 @@ async def main(count: int) -> None:
         started = time.perf_counter()
         seen = datetime.now(JAKARTA).isoformat()
         for first in range(0, count, 50_000):
-            await seed(keys=["bench"], args=[first, min(first + 50_000, count) - 1, seen])
+            last = min(first + 50_000, count) - 1
+            await seed(keys=["bench"], args=[first, last, seen])
+            shards: dict[str, list[str]] = {}  # the index, sharded as the contact store does
+            for i in range(first, last + 1):
+                member = f"whatsapp:{6281200000000 + i}"
+                shards.setdefault(keys.contacts_shard(member), []).append(member)
+            async with redis.pipeline(transaction=False) as pipe:
+                for shard, members in shards.items():
+                    pipe.sadd(shard, *members)
+                await pipe.execute()
         seeded = time.perf_counter() - started
         contacts = RedisContactStore(redis, keys, 365 * 86400)
         store, ledger = CampaignStore(redis, keys), Ledger(redis, keys)

@@ -70,7 +70,7 @@ return profiles
 
 
 class RedisContactStore:
-    """Profiles as hashes, plus an index of every contact by last seen, in sorted-set shards.
+    """Profiles as hashes, plus an index of every contact id, in set shards.
 
     A profile and its index entry live in different slots (the contact's and the shard's), so
     they are written in one pipeline but not atomically: an index entry can outlive its profile
@@ -102,7 +102,7 @@ class RedisContactStore:
         contact_id = f"{channel}:{user_id}"
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.delete(self._keys.profile(channel, user_id))
-            pipe.zrem(self._keys.contacts_shard(contact_id), contact_id)
+            pipe.srem(self._keys.contacts_shard(contact_id), contact_id)
             await pipe.execute()
 
     async def mark_unreachable(self, channel: str, user_id: str, reason: str,
@@ -118,10 +118,10 @@ class RedisContactStore:
         """
         key = self._keys.profile(channel, user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, mapping={"channel": channel, "user_id": user_id, **values})
+            pipe.hset(key, mapping=dict(values) or {"enrolled": "1"})
             pipe.expire(key, self._ttl)
             contact_id = f"{channel}:{user_id}"
-            pipe.zadd(self._keys.contacts_shard(contact_id), {contact_id: 0}, nx=True)
+            pipe.sadd(self._keys.contacts_shard(contact_id), contact_id)
             await pipe.execute()
 
     async def scan(self, batch: int = 1000,
@@ -134,8 +134,7 @@ class RedisContactStore:
         for shard in self._keys.contacts_shards():
             cursor = 0
             while True:
-                cursor, members = await self._redis.zscan(shard, cursor, count=batch)
-                ids = [member for member, _ in members]
+                cursor, ids = await self._redis.sscan(shard, cursor, count=batch)
                 found = await self.get_many(ids, fields)
                 await self.forget_stale(ids, found)
                 yield [contact for contact in found if contact is not None]
@@ -152,7 +151,7 @@ class RedisContactStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             for contact_id in stale:
                 # Only an entry still without a profile: the contact may have written again.
-                pipe.zrem(self._keys.contacts_shard(contact_id), contact_id)
+                pipe.srem(self._keys.contacts_shard(contact_id), contact_id)
             await pipe.execute()
 
     async def draw(self, count: int, fields: tuple[str, ...] = ()) -> tuple[int, list[Contact]]:
@@ -164,7 +163,7 @@ class RedisContactStore:
         shards = self._keys.contacts_shards()
         async with self._redis.pipeline(transaction=False) as pipe:
             for shard in shards:
-                pipe.zcard(shard)
+                pipe.scard(shard)
             sizes = [int(n) for n in await pipe.execute()]
         size = sum(sizes)
         ids: list[str] = []
@@ -172,7 +171,7 @@ class RedisContactStore:
             # Each shard gives its share of the draw (the shards are near equal in size).
             async with self._redis.pipeline(transaction=False) as pipe:
                 for shard, shard_size in zip(shards, sizes, strict=True):
-                    pipe.zrandmember(shard, min(shard_size, -(-count * shard_size // size)))
+                    pipe.srandmember(shard, min(shard_size, -(-count * shard_size // size)))
                 ids = [member for drawn in await pipe.execute() for member in drawn or []]
             ids = ids[:count]
         found: list[Contact | None] = []

@@ -7,7 +7,7 @@ MULTI or a multi-key command must stay within one slot, so keys that change toge
 - a contact's state, turn, profile and lead: `{c:<channel>:<id>}`, one slot per contact.
   State: the idle TTL; turn: a lock of milliseconds; profile: the profile TTL, renewed by each
   message; lead: `leads.retention_days` (config.yml), renewed when the worker updates it.
-- contacts index: CONTACT_INDEX_SHARDS sorted sets, `{ci:<n>}`; an entry goes with its profile
+- contacts index: CONTACT_INDEX_SHARDS sets, `{ci:<n>}`; an entry goes with its profile
   (deleted together; readers drop entries whose profile expired).
 - leads index: `{leads}`; an entry goes with its lead (readers drop entries whose lead expired).
 - knowledge base (document, version, history, snapshots, write lock): `{kb}`. The current
@@ -33,7 +33,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-# The contacts index is split into this many sorted sets, each in its own slot, so no key or
+# The contacts index is split into this many sets, each in its own slot, so no key or
 # Redis Cluster shard holds every contact (5 million contacts: about 80,000 per set).
 CONTACT_INDEX_SHARDS = 64
 
@@ -68,8 +68,11 @@ class Keys:
         return f"{self.prefix}:{{leads}}"
 
     def contacts_index(self, shard: int) -> str:
-        """One shard of the index of every contact id (`channel:user_id`), scored by last seen."""
-        return f"{self.prefix}:{{ci:{shard}}}:contacts"
+        """One shard of the set of every contact id (`channel:user_id`).
+
+        A set, not a sorted set: nothing reads an order, and an entry costs half as much.
+        """
+        return f"{self.prefix}:{{ci:{shard}}}:ids"
 
     def contacts_shard(self, contact_id: str) -> str:
         """The index shard that holds `channel:user_id`."""

@@ -55,8 +55,8 @@ async def migrate_untagged_keys(redis: Redis, keys: Keys) -> int:
         while True:  # into the shards first, then drop the old index: safe to repeat
             cursor, page = await redis.zscan(old_index, cursor, count=1000)
             async with redis.pipeline(transaction=False) as pipe:
-                for member, score in page:
-                    pipe.zadd(keys.contacts_shard(member), {member: score})
+                for member, _ in page:
+                    pipe.sadd(keys.contacts_shard(member), member)
                 await pipe.execute()
             moved += len(page)
             if cursor == 0:

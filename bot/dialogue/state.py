@@ -251,12 +251,12 @@ class RedisConversations:
     async def _touch_keys(self, message: IncomingMessage, keys: list[str],
                           token: str = "") -> tuple[Contact, str | None] | None:
         seen = message.received_at.isoformat()
-        args = [seen, str(self._profile_ttl), token, str(self.TURN_MS), "channel",
-                message.channel, "user_id", message.user_id, "last_seen", seen,
+        # The channel and the user id are in the profile's key: not stored again in the hash.
+        args = [seen, str(self._profile_ttl), token, str(self.TURN_MS), "last_seen", seen,
                 "last_inbound", seen]
         if message.display_name:
             args += ["display_name", message.display_name]
-        member = {f"{message.channel}:{message.user_id}": message.received_at.timestamp()}
+        member = f"{message.channel}:{message.user_id}"
         try:
             touched = await self._touch_pipelined(keys, args, member)
         except NoScriptError:  # a restarted Redis: load the script once and go again
@@ -268,20 +268,19 @@ class RedisConversations:
         fields = dict(zip(flat[::2], flat[1::2], strict=True))
         return Contact(message.channel, message.user_id, fields), extra
 
-    async def _touch_pipelined(self, keys: list[str], args: list[str],
-                               member: dict[str, float]) -> Any:
-        index = self._keys.contacts_shard(next(iter(member)))  # contacts by last seen
+    async def _touch_pipelined(self, keys: list[str], args: list[str], member: str) -> Any:
+        index = self._keys.contacts_shard(member)  # the registry of every contact
         if isinstance(self._redis, RedisCluster):
             # Two slots on (likely) two nodes, and the cluster client runs no script in a
             # pipeline: two commands at once.
             touched, _ = await asyncio.gather(
                 self._redis.evalsha(self._touch.sha, len(keys), *keys, *args),
-                self._redis.zadd(index, member))
+                self._redis.sadd(index, member))
             return touched
         # EVALSHA queued by hand: a registered Script in a pipeline costs a SCRIPT EXISTS round
         # trip on every execute.
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.evalsha(self._touch.sha, len(keys), *keys, *args)
-            pipe.zadd(index, member)
+            pipe.sadd(index, member)
             touched, _ = await pipe.execute()
         return touched
