@@ -29,7 +29,8 @@ class AnswerAction:
         state = replace(ctx.state.with_slots(answer=self.answer_id),
                         topic=self.topic or ctx.state.topic, form=None, requested=None,
                         offer=None)
-        return ActionResult((ctx.kb.reply(self.answer_id),), state)
+        needs_person = ctx.kb.answer(self.answer_id).perlu_petugas
+        return ActionResult((ctx.kb.reply(self.answer_id),), state, needs_person=needs_person)
 
 
 class MenuAction:
@@ -79,7 +80,8 @@ class UnitAction:
         answer = ctx.kb.for_intent(ctx.parse.intent.name)
         if answer is None:
             return ActionResult((ctx.kb.reply("fallback"),), ctx.state)
-        return ActionResult((ctx.kb.reply(answer.id),), unit_state(ctx.state, answer))
+        return ActionResult((ctx.kb.reply(answer.id),), unit_state(ctx.state, answer),
+                            needs_person=answer.perlu_petugas)
 
 
 class TopicAction:
@@ -141,7 +143,8 @@ class ProgramAnswerAction:
             answer_id = f"{self.prefix}_umum"
         state = replace(ctx.state.with_slots(program=program, answer=answer_id),
                         topic=self.topic, form=None, requested=None, offer=None)
-        return ActionResult((ctx.kb.reply(answer_id),), state)
+        return ActionResult((ctx.kb.reply(answer_id),), state,
+                            needs_person=ctx.kb.answer(answer_id).perlu_petugas)
 
 
 class OnlineAction:

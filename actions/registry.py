@@ -19,6 +19,7 @@ from actions.iuran import DiskonAction, IuranAction
 from actions.kantor import KantorAction
 from actions.langganan import BerhentiAction, LanggananAction, TolakAction
 from actions.pendataan import BatalAction, HapusDataAction, PendataanAction
+from actions.petugas import MintaPetugasAction, SambungPetugasAction
 from actions.situasi import PenghasilanAction
 from bot.dialogue.action import Action
 
@@ -28,7 +29,6 @@ def registry() -> dict[str, Action]:
     actions: list[Action] = [
         AnswerAction("utter_sapa", "sapa"),
         AnswerAction("utter_terima_kasih", "terima_kasih"),
-        AnswerAction("utter_minta_petugas", "minta_petugas"),
         AnswerAction("utter_bpjs_kesehatan", "bpjs_kesehatan"),
         AnswerAction("utter_out_of_scope", "out_of_scope"),
         AnswerAction("utter_iuran_pu", "iuran_pu", topic="iuran_pu"),
@@ -57,5 +57,7 @@ def registry() -> dict[str, Action]:
         PenghasilanAction(),
         LanggananAction(),
         BerhentiAction(),
+        MintaPetugasAction(),
+        SambungPetugasAction(),
     ]
     return {action.name: action for action in actions}

@@ -38,6 +38,7 @@ from bot.dialogue.engine import Engine, FallbackLog
 from bot.dialogue.state import RedisConversations
 from bot.embedded_redis import ensure_embedded_redis
 from bot.errors import ConfigError
+from bot.handoffs import Handoffs, HandoffStore
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed, missing_core_answers
 from bot.knowledge.store import Live, RedisKnowledgeStore, RedisModelStore
@@ -49,6 +50,7 @@ from bot.settings import BotConfig, Settings, load_config
 
 log = logging.getLogger(__name__)
 JAKARTA = ZoneInfo("Asia/Jakarta")
+HANDOFF_SWEEP_SECONDS = 30.0  # how often idle handoffs are looked for (idle times are minutes)
 
 
 def jakarta_now() -> datetime:
@@ -110,6 +112,7 @@ class Runtime:
     login_limiter: LoginLimiter
     inbox: Inbox
     campaigns: Campaigns
+    handoffs: Handoffs
     clock: Callable[[], datetime] = jakarta_now
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -121,6 +124,7 @@ class Runtime:
                 self.knowledge_store.version, self.knowledge_store.load, interval)),
             asyncio.create_task(self.nlu.follow(
                 self.model_store.version, self.model_store.load, interval)),
+            asyncio.create_task(self.handoffs.follow(HANDOFF_SWEEP_SECONDS)),
         ]
 
     async def close(self) -> None:
@@ -213,13 +217,18 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
         redis, keys, state_ttl_seconds=config.dialogue.session_ttl_minutes * 60,
         profile_ttl_seconds=config.dialogue.profile_ttl_days * 86400)
     counters = DailyCounters(redis, keys)
+    audit = RedisAuditLog(redis, keys)
+    handoffs = Handoffs(HandoffStore(redis, keys), contacts, audit, config.handoff, clock,
+                        lambda: knowledge.current)
     engine = Engine(nlu=nlu, knowledge=knowledge, conversations=conversations, contacts=contacts,
                     leads=leads,
                     actions=registry(), fallbacks=FallbackLog(redis, keys), counters=counters,
-                    clock=clock, taps=RedisCampaignTaps(redis, keys))
+                    clock=clock, taps=RedisCampaignTaps(redis, keys), desk=handoffs)
     limiter = RateLimiter(redis, keys)
     channels = open_channels(settings, ChannelContext(engine, conversations, contacts, redis,
                                                       keys, limiter, clock))
+    handoffs.outbound = channels.outbound
+    handoffs.staff_chat = (settings.telegram_staff_chat_id or "").strip() or None
     sending = SendingContext(redis, keys, contacts, channels.outbound(), limiter,
                              config.broadcast, clock)
 
@@ -237,7 +246,6 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
     retrainer = Retrainer(knowledge_store,
                           lambda kb: current_model(settings, config, kb, model_store),
                           training, clock, serve_model)
-    audit = RedisAuditLog(redis, keys)
     history = RedisKnowledgeHistory(redis_bytes, keys)
     changes = KnowledgeChanges(redis, keys, knowledge_store, history, audit, retrainer, clock,
                                serve_knowledge)
@@ -247,5 +255,5 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
         training, retrainer, changes, RedisUserStore(redis, keys), RedisSessionStore(redis, keys),
         LoginLimiter(redis, keys), Inbox(redis, keys),
         Campaigns(redis, keys, contacts, audit, clock, config.broadcast.quiet_hours,
-                  config.broadcast.outcome_days), clock,
+                  config.broadcast.outcome_days), handoffs, clock,
         tasks=[asyncio.create_task(counters.run()), asyncio.create_task(retrainer.run())])

@@ -63,6 +63,32 @@ class Keys:
         """Registration-interest (pendataan) record of one contact, a hash."""
         return f"{self._contact(channel, user_id)}:lead"
 
+    def _handoff(self, handoff_id: str) -> str:
+        return f"{self.prefix}:{{h:{handoff_id}}}"
+
+    def handoff(self, handoff_id: str) -> str:
+        """Hash of one handoff: contact, branch, status, who took it, timestamps."""
+        return f"{self._handoff(handoff_id)}:handoff"
+
+    def handoff_messages(self, handoff_id: str) -> str:
+        """List of a handoff's messages (JSON: who, text, at), in order."""
+        return f"{self._handoff(handoff_id)}:messages"
+
+    def handoffs_index(self) -> str:
+        """Sorted set of handoff ids, scored by creation time (one key: no cross-slot reads)."""
+        return f"{self.prefix}:handoffs"
+
+    def handoff_counter(self) -> str:
+        """Counter that numbers handoffs."""
+        return f"{self.prefix}:handoffs:next"
+
+    def workers_seen(self) -> str:
+        """Broadcast workers' heartbeats: worker name -> time last seen.
+
+        A sorted set whose TTL each beat renews, so it vanishes when no worker runs.
+        """
+        return f"{self.prefix}:workers"
+
     def leads_index(self) -> str:
         """Sorted set of contact ids with a lead, scored by the time it was left."""
         return f"{self.prefix}:{{leads}}"
@@ -203,9 +229,13 @@ DELIVERY_STATUS_TTL = 30 * 86400  # long enough for a campaign's delivery report
 DAILY_COUNTS_TTL = 400 * 86400  # a year of dashboard history, plus a month to compare with.
 ADMIN_SESSION_TTL = 8 * 3600  # idle time before a console session ends (a working day).
 LOGIN_FAILURE_WINDOW = 15 * 60  # failed logins are counted over this window.
-KB_HISTORY_KEEP = 100
+KB_HISTORY_KEEP = 100  # knowledge-base versions kept for diff and rollback.
 # Default days a campaign's definition, outcomes, counters and taps are kept once it ends
 # (config.yml broadcast.outcome_days), and a lead is kept after its last change
 # (dialogue.lead_retention_days): long enough to export the report and follow the leads up.
 OUTCOME_DAYS = 90
-LEAD_RETENTION_DAYS = 365  # knowledge-base versions kept for diff and rollback.
+LEAD_RETENTION_DAYS = 365
+
+# Handoffs to staff.
+HANDOFF_KEEP_DAYS = 90  # a closed handoff's messages are kept this long, then expire.
+WORKER_SEEN_SECONDS = 60  # a broadcast worker not seen for this long counts as stopped.

@@ -69,6 +69,28 @@ class BroadcastConfig(BaseModel):
     outcome_days: int = Field(OUTCOME_DAYS, ge=1)  # a campaign's report is kept after it ends
 
 
+class OfficeHours(BaseModel):
+    """When staff answer handed-off conversations (WIB): weekdays 1 (Monday) to 7, and hours."""
+
+    days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    open: str = Field("08:00", pattern=r"^\d{2}:\d{2}$")
+    close: str = Field("16:00", pattern=r"^\d{2}:\d{2}$")
+
+
+class HandoffConfig(BaseModel):
+    """Conversations handed to staff (see bot/handoffs.py)."""
+
+    office_hours: OfficeHours = OfficeHours()  # type: ignore[call-arg]
+    # A handoff nobody writes in for this long returns to the bot, and the worker is told.
+    idle_minutes: int = Field(120, ge=1)
+    # The branch queue for workers whose area names no known branch.
+    default_branch: str = "Kantor Wilayah Jawa Timur"
+    # An approved WhatsApp template with one body parameter ({{1}}: the staff's text), for
+    # replies to a worker who last wrote more than 24 hours ago. Empty: such replies are refused.
+    whatsapp_template: str = ""
+    whatsapp_template_language: str = "id"
+
+
 class BotConfig(BaseModel):
     """The contents of config.yml."""
 
@@ -79,6 +101,7 @@ class BotConfig(BaseModel):
     limits: LimitsConfig = LimitsConfig()  # type: ignore[call-arg]
     knowledge: KnowledgeConfig = KnowledgeConfig()  # type: ignore[call-arg]
     broadcast: BroadcastConfig = BroadcastConfig()  # type: ignore[call-arg]
+    handoff: HandoffConfig = HandoffConfig()  # type: ignore[call-arg]
 
     def step(self, name: str) -> dict[str, Any]:
         """Parameters of a pipeline step, empty when the step is absent."""
@@ -107,6 +130,8 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_base_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
+    # A Telegram group chat told about every new handoff (the bot must be a member); optional.
+    telegram_staff_chat_id: str | None = None
 
 
 def load_config(path: Path) -> BotConfig:

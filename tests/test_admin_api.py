@@ -35,6 +35,7 @@ from bot.broadcast.worker import enqueue_campaign
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
 from bot.contacts import RedisContactStore
 from bot.dialogue.state import RedisConversations
+from bot.handoffs import Handoff, HandoffMessage, HandoffStore
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import Lead, RedisLeadStore
@@ -49,7 +50,8 @@ REST = "/webhooks/rest/webhook"
 PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
 # campaign_id: a cancelled campaign made by `shared`, which no request can change any more.
 SAMPLE_PARAMS = {"answer_id": "sapa", "fact_id": "bpu_iuran_jkk_rate", "version": "1",
-                 "username": "budi", "channel": "rest", "user_id": "628111", "campaign_id": ""}
+                 "username": "budi", "channel": "rest", "user_id": "628111", "campaign_id": "",
+                 "handoff_id": ""}
 NEW_FAQ = {"text": "Lomba foto peserta dibuka tiap Agustus; info di kantor cabang.",
            "questions": ["ada lomba foto bpjs?", "lomba foto peserta bpjs kapan",
                          "info lomba foto bpjs ketenagakerjaan"],
@@ -108,8 +110,22 @@ def shared(redis_url: str, config_path: Path, model_blob: bytes,
     settings = Settings(redis_url=redis_url, sapa_key_prefix=prefix, sapa_config=config_path)
     with make_client(settings, redis_url, prefix, model_blob, trained_model) as test_client:
         SAMPLE_PARAMS["campaign_id"] = cancelled_campaign(test_client)
+        SAMPLE_PARAMS["handoff_id"] = asyncio.run(closed_handoff(redis_url, prefix))
         yield test_client
     delete_prefix(redis_url, prefix)
+
+
+async def closed_handoff(redis_url: str, prefix: str) -> str:
+    """A handoff every route answers for, and which no take, reply or close can change."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    store = HandoffStore(redis, Keys(prefix))
+    stamp = TODAY.isoformat()
+    handoff = await store.create(Handoff("", "telegram", "5001", "Siti", "Kantor Cabang Blitar",
+                                         "diminta pekerja", "open", stamp, stamp),
+                                 [HandoffMessage("pekerja", "mau bicara dengan petugas", stamp)])
+    assert await store.move(handoff.id, ("open",), "closed", {"closed_by": "ani"}) == "open"
+    await redis.aclose()
+    return handoff.id
 
 
 def cancelled_campaign(client: TestClient) -> str:

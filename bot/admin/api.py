@@ -29,6 +29,7 @@ from bot.admin.leads import LeadFilter
 from bot.admin.pages import period
 from bot.broadcast.campaigns import Campaign
 from bot.errors import BadRequest
+from bot.handoffs import MAX_REPLY, Handoff
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -132,6 +133,12 @@ class CampaignBody(BaseModel):
             template=t.name.strip() if t else "", template_language=t.language if t else "id",
             template_params=tuple(t.parameters) if t else (), quiet_hours=self.quiet_hours,
             send_at=self.send_at)
+
+
+class ReplyBody(BaseModel):
+    """POST /admin/api/handoffs/{id}/reply."""
+
+    text: str = Field(min_length=1, max_length=MAX_REPLY)
 
 
 class StartBody(BaseModel):
@@ -427,3 +434,42 @@ async def campaign_cancel(c: Ctx) -> Response:
     return _moved(c, await c.console.campaigns.cancel(c.user,
                                                       c.request.path_params["campaign_id"]))
 
+
+
+# -- handoffs (Percakapan) -------------------------------------------------------------------
+
+def handoff_json(handoff: Handoff) -> dict[str, Any]:
+    """A handoff with its status in Indonesian."""
+    return {**asdict(handoff), "status_name": handoff.status_name}
+
+
+async def handoffs(c: Ctx) -> Response:
+    """GET /admin/api/handoffs?status=open|taken|closed (default open), newest first."""
+    status = c.request.query_params.get("status", "open")
+    return ok([handoff_json(h) for h in await c.console.rt.handoffs.listing(status)])
+
+
+async def handoff(c: Ctx) -> Response:
+    """GET /admin/api/handoffs/{id}: the handoff and its messages (NIKs masked)."""
+    found, messages = await c.console.rt.handoffs.detail(c.request.path_params["handoff_id"])
+    return ok({**handoff_json(found), "messages": [asdict(m) for m in messages]})
+
+
+async def handoff_take(c: Ctx) -> Response:
+    """POST /admin/api/handoffs/{id}/take."""
+    return ok(handoff_json(await c.console.rt.handoffs.take(
+        c.user, c.request.path_params["handoff_id"])))
+
+
+async def handoff_reply(c: Ctx) -> Response:
+    """POST /admin/api/handoffs/{id}/reply {"text": ...}: sent on the worker's channel."""
+    data = await body(c.request, ReplyBody)
+    sent = await c.console.rt.handoffs.reply(c.user, c.request.path_params["handoff_id"],
+                                             data.text)
+    return ok(asdict(sent), 201)
+
+
+async def handoff_close(c: Ctx) -> Response:
+    """POST /admin/api/handoffs/{id}/close: back to the bot; the worker is told."""
+    return ok(handoff_json(await c.console.rt.handoffs.close(
+        c.user, c.request.path_params["handoff_id"])))

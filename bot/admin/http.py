@@ -51,7 +51,8 @@ SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
 ]
 # The menu: (path, label, role).
-NAV = (("/", "Dasbor", "staff"), ("/inbox", "Kotak masuk", "staff"),
+NAV = (("/", "Dasbor", "staff"), ("/percakapan", "Percakapan", "staff"),
+       ("/inbox", "Kotak masuk", "staff"),
        ("/leads", "Prospek", "staff"), ("/kampanye", "Kampanye", "staff"),
        ("/faq", "FAQ", "admin"), ("/facts", "Fakta", "admin"),
        ("/versions", "Versi", "admin"), ("/audit", "Audit", "admin"),
@@ -87,7 +88,7 @@ class Public:
         return render(self.templates, self.request, name, status, **self._context(), **values)
 
     def _context(self) -> dict[str, Any]:
-        return {"session": None, "nav": (), "csrf": ""}
+        return {"session": None, "nav": (), "csrf": "", "badges": {}}
 
     @property
     def secure(self) -> bool:
@@ -101,6 +102,7 @@ class Ctx(Public):
 
     session: Session = field(kw_only=True)
     form: dict[str, str] = field(kw_only=True)
+    waiting: int = field(kw_only=True, default=0)  # handoffs waiting for staff (the badge)
 
     @property
     def user(self) -> str:
@@ -110,6 +112,7 @@ class Ctx(Public):
     def _context(self) -> dict[str, Any]:
         nav = [(PREFIX + p, label) for p, label, role in NAV if self.session.can(role)]
         return {"session": self.session, "nav": nav, "csrf": self.session.csrf,
+                "badges": {PREFIX + "/percakapan": self.waiting},
                 "role_name": ROLE_NAMES.get(self.session.role, self.session.role)}
 
 
@@ -117,7 +120,7 @@ def render(templates: Environment, request: Request, name: str, status: int = 20
            **values: Any) -> HTMLResponse:
     """A template with the layout's variables (logged-out defaults unless given)."""
     context = {"path": request.url.path, "query": request.query_params, "session": None,
-               "nav": (), "csrf": "", **values}
+               "nav": (), "csrf": "", "badges": {}, **values}
     return HTMLResponse(templates.get_template(name).render(context), status)
 
 
@@ -180,8 +183,10 @@ class Site:
                 if not same_token(sent, session.csrf):
                     raise BadRequest("Token keamanan (CSRF) tidak cocok. Muat ulang halaman "
                                      "lalu coba lagi.", 403)
+            waiting = 0 if request.url.path.startswith(API_PREFIX) else (
+                await console.rt.handoffs.waiting())
             return await handler(Ctx(request, console, self.templates, session=session,
-                                     form=form))
+                                     form=form, waiting=waiting))
 
         return endpoint
 

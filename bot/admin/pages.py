@@ -36,6 +36,7 @@ from bot.admin.leads import LeadFilter
 from bot.broadcast import campaigns as broadcast
 from bot.broadcast.segments import BROADCAST_CHANNELS, Preview
 from bot.errors import BadRequest
+from bot.handoffs import STATUS_NAMES, STATUSES
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import write_csv
 
@@ -53,6 +54,9 @@ FLASH = {
     "campaign_paused": "Kampanye dijeda.",
     "campaign_resumed": "Kampanye dilanjutkan.",
     "campaign_cancelled": "Kampanye dibatalkan. Penerima yang belum dikirimi tidak akan dikirimi.",
+    "handoff_taken": "Percakapan Anda ambil. Balasan Anda dikirim ke chat pekerja.",
+    "handoff_sent": "Balasan terkirim ke pekerja.",
+    "handoff_closed": "Percakapan selesai dan kembali ke bot. Pekerja sudah diberi tahu.",
     "campaign_unchanged": "Tidak ada yang berubah: status kampanye sudah tidak mengizinkan "
                           "tindakan itu.",
 }
@@ -491,3 +495,54 @@ async def user_delete(c: Ctx) -> Response:
     except FormErrors as exc:
         return await users(c, exc.fields, 422)
     return done("/users", "deleted")
+
+
+# -- staff: handoffs (Percakapan) ------------------------------------------------------------
+
+async def handoffs(c: Ctx) -> Response:
+    """GET /admin/percakapan?status=open|taken|closed: the queue."""
+    status = c.request.query_params.get("status", "open")
+    desk = c.console.rt.handoffs
+    return c.render("handoffs.html", handoffs=await desk.listing(status), shown=status,
+                    counts={s: await desk.store.count(s) for s in STATUSES},
+                    names=STATUS_NAMES)
+
+
+async def _handoff_page(c: Ctx, errors: dict[str, str] | None = None,
+                        status: int = 200) -> Response:
+    found, messages = await c.console.rt.handoffs.detail(c.request.path_params["handoff_id"])
+    return c.render("handoff.html", status, handoff=found, messages=messages,
+                    errors=errors or {}, values=c.form)
+
+
+async def handoff(c: Ctx) -> Response:
+    """GET /admin/percakapan/{id}: the conversation so far, and the reply box."""
+    return await _handoff_page(c)
+
+
+def _to_handoff(c: Ctx, ok: str) -> Response:
+    return done(f"/percakapan/{c.request.path_params['handoff_id']}", ok)
+
+
+async def handoff_take(c: Ctx) -> Response:
+    """POST /admin/percakapan/{id}/ambil."""
+    await c.console.rt.handoffs.take(c.user, c.request.path_params["handoff_id"])
+    return _to_handoff(c, "handoff_taken")
+
+
+async def handoff_reply(c: Ctx) -> Response:
+    """POST /admin/percakapan/{id}/balas: a refused reply keeps its text beside the error."""
+    try:
+        await c.console.rt.handoffs.reply(c.user, c.request.path_params["handoff_id"],
+                                          c.form.get("text", ""))
+    except BadRequest as exc:
+        if exc.status == 404:
+            raise
+        return await _handoff_page(c, {"text": str(exc)}, exc.status)
+    return _to_handoff(c, "handoff_sent")
+
+
+async def handoff_close(c: Ctx) -> Response:
+    """POST /admin/percakapan/{id}/tutup."""
+    await c.console.rt.handoffs.close(c.user, c.request.path_params["handoff_id"])
+    return _to_handoff(c, "handoff_closed")

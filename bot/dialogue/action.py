@@ -37,6 +37,9 @@ class ActionResult:
     profile: contact fields to set (pekerjaan, wilayah, consent ...).
     lead: a registration interest to store.
     forget: delete everything about this contact ("hapus data saya").
+    needs_person: the answer given is one a person should follow up (answer unit flagged
+        `perlu_petugas`): the engine offers one.
+    handoff: hand the conversation to staff, for this reason (the engine queues it).
     """
 
     replies: tuple[Reply, ...]
@@ -44,6 +47,8 @@ class ActionResult:
     profile: Mapping[str, str] = field(default_factory=dict)
     lead: Lead | None = None
     forget: bool = False
+    needs_person: bool = False
+    handoff: str | None = None
 
 
 class Action(Protocol):

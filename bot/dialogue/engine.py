@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -19,10 +19,13 @@ from bot.contacts import Contact, ContactStore
 from bot.dialogue.action import Action, ActionContext, ActionResult, FormAction
 from bot.dialogue.choices import picked
 from bot.dialogue.counters import DailyCounters
+from bot.dialogue.handover import BOT_TEXT_KEPT, remember, with_offer
 from bot.dialogue.policy import (
     CANCEL_ACTION,
     FALLBACK_ACTION,
     FORM_ACTIONS,
+    FORM_EXIT_CONFIDENCE,
+    WHILE_HELD,
     interrupts,
     keyword_intent,
     next_action,
@@ -40,6 +43,22 @@ from bot.nlu.model import NLU
 
 log = logging.getLogger(__name__)
 
+
+class Desk(Protocol):
+    """Where conversations handed to staff go (bot/handoffs.py), as the engine sees it."""
+
+    async def start(self, message: IncomingMessage, contact: Contact,
+                    recent: Sequence[tuple[str, str, str]], reason: str) -> Reply:
+        """Queue the conversation for staff; the reply tells the worker when they answer."""
+
+    async def relay(self, handoff_id: str, message: IncomingMessage) -> bool:
+        """Pass a message to the person holding it; False when the handoff has ended."""
+
+    async def forget(self, handoff_id: str) -> None:
+        """Delete a handoff and its messages (the worker asked to erase their data)."""
+
+    async def opted_out(self, handoff_id: str, message: IncomingMessage) -> None:
+        """Note for staff that the worker opted out of campaign messages."""
 
 
 class FallbackLog:
@@ -85,6 +104,7 @@ class Engine:
         counters: DailyCounters,
         clock: Callable[[], datetime],
         taps: CampaignTaps | None = None,
+        desk: Desk | None = None,
     ) -> None:
         self._nlu = nlu
         self._knowledge = knowledge
@@ -96,6 +116,7 @@ class Engine:
         self._counters = counters
         self._clock = clock
         self._taps = taps
+        self.desk = desk
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message (keywords first, then the model)."""
@@ -107,7 +128,11 @@ class Engine:
         return model.parse(text)
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
-        """Answer one message. A NIK in it is masked before anything is parsed or stored."""
+        """Answer one message. A NIK in it is masked before anything is parsed or stored.
+
+        While a person holds the conversation (a handoff), the message goes to them and the bot
+        says nothing, unless it is an opt-out or "hapus data saya".
+        """
         kb = self._knowledge.current
         replies: list[Reply] = []
         if has_nik(message.text):
@@ -129,11 +154,20 @@ class Engine:
             # "5" after the menu is its fifth item; inside the pendataan a number is an answer
             choice = picked(text, state.choices) if state.form != Form.PENDATAAN else None
             parse = self.parse(choice or text)
+            if await self._held_by_person(turn, message, parse):
+                return replies
             state = replace(state, situation=observe(state.situation, parse))
             action = self._actions[next_action(state, parse)]
             ctx = ActionContext(message, parse, state, turn.contact, kb, now)
             result = await self._answer(action, ctx)
+            answer = list(result.replies)
+            if result.handoff is not None:
+                answer.append(await self._hand_off(turn, message, result.handoff))
             kept = await self._apply(turn, result)
+            if kept is not None:
+                stamp = message.received_at.isoformat(timespec="seconds")
+                kept = remember(kept, [["pekerja", message.text, stamp],
+                                       *(["bot", r.text[:BOT_TEXT_KEPT], stamp] for r in answer)])
         finally:  # the sender's next message waits for this, even when answering failed
             await self._conversations.close(turn, kept)
         self._counters.count(now.date(), message.channel, parse.intent.name)
@@ -141,7 +175,30 @@ class Engine:
             await self._fallbacks.record(message, parse)
         log.debug("%s:%s intent=%s action=%s", message.channel, message.user_id,
                   parse.intent.name, action.name)
-        return replies + list(result.replies)
+        return replies + answer
+
+    async def _held_by_person(self, turn: Turn, message: IncomingMessage,
+                              parse: ParseResult) -> bool:
+        """Whether a person holds the conversation and the message went to them."""
+        held = turn.contact.get("handoff")
+        if not held or self.desk is None:
+            return False
+        if parse.intent.name in WHILE_HELD and parse.intent.confidence >= FORM_EXIT_CONFIDENCE:
+            if parse.intent.name == "hapus_data":
+                await self.desk.forget(held)
+            else:
+                await self.desk.opted_out(held, message)
+            return False
+        return await self.desk.relay(held, message)
+
+    async def _hand_off(self, turn: Turn, message: IncomingMessage, reason: str) -> Reply:
+        """Queue the conversation for staff (the REST channel has no desk: point to 175)."""
+        if self.desk is None:
+            return self._knowledge.current.reply("minta_petugas")
+        recent = [(who, text, at) for who, text, at in turn.state.recent]
+        stamp = message.received_at.isoformat(timespec="seconds")
+        return await self.desk.start(message, turn.contact,
+                                     [*recent, ("pekerja", message.text, stamp)], reason)
 
     async def _answer(self, action: Action, ctx: ActionContext) -> ActionResult:
         """Run the action, then what every turn does.
@@ -151,7 +208,8 @@ class Engine:
         answer; a paragraph of the previous reply is not repeated; numbered items are kept.
         """
         state, kb = ctx.state, ctx.kb
-        result = await action.run(ctx)
+        result = with_offer(ctx.message.channel, kb, state, await action.run(ctx),
+                            failed=action.name == FALLBACK_ACTION)
         if result.forget:
             return result
         replies = list(result.replies)

@@ -30,7 +30,7 @@ INTENT_ACTIONS: dict[str, str] = {
     "sapa": "utter_sapa",
     "terima_kasih": "utter_terima_kasih",
     "menu": "action_menu",
-    "minta_petugas": "utter_minta_petugas",
+    "minta_petugas": "action_minta_petugas",
     "tanya_iuran": "action_iuran",
     "tanya_iuran_pu": "utter_iuran_pu",
     "tanya_diskon": "action_diskon",
@@ -63,9 +63,11 @@ KEYWORDS: dict[str, str] = {
     "unsubscribe": "berhenti_langganan", "/berhenti": "berhenti_langganan",
     "/stop": "berhenti_langganan", "menu": "menu", "/menu": "menu", "/start": "sapa",
     "mulai lagi": "menu", "ulang": "menu", "hapus data saya": "hapus_data",
-    "/langganan": "langganan",
+    "/langganan": "langganan", "petugas": "minta_petugas", "/petugas": "minta_petugas",
 }
 
+# Intents the bot still answers while a person holds the conversation (bot/handoffs.py).
+WHILE_HELD = {"hapus_data", "berhenti_langganan"}
 # Intents that leave any form at once.
 ESCAPES = {"menu", "hapus_data", "berhenti_langganan"}
 # Inside the pendataan form, a message classified at least this confidently is a question that
@@ -88,7 +90,7 @@ TOPIC_SURE = 0.6
 
 # What a "yes" to the bot's own question starts.
 OFFER_YES = {Offer.PENDATAAN: "action_pendataan", Offer.LANGGANAN: "action_langganan",
-             Offer.PENGHASILAN: "action_iuran"}
+             Offer.PENGHASILAN: "action_iuran", Offer.PETUGAS: "action_sambung_petugas"}
 
 # The whole message cancels the form: "batal", "gak jadi deh", "ojo wes", "ora sido".
 _CANCEL = re.compile(

@@ -40,6 +40,7 @@ class Offer(StrEnum):
     PENDATAAN = "pendataan"  # "Mau dibantu petugas untuk mendaftar?"
     LANGGANAN = "langganan"  # "Mau menerima info ...?"
     PENGHASILAN = "penghasilan"  # "Rp50.000 sehari itu sekitar Rp1.500.000 sebulan, betul?"
+    PETUGAS = "petugas"  # "Mau saya sambungkan dengan petugas?" (bot/handoffs.py)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class ConversationState:
     choices: the payloads of the last numbered list the bot sent: "5" picks the fifth.
     said: the paragraphs of the last reply, so the next one does not repeat them.
     next_step: the answer to "trus aku kudu piye?" after the last reply ("" for none).
+    recent: the last messages both ways as [who, text, time], so staff who take the
+        conversation over see it from the start.
     """
 
     topic: str | None = None
@@ -96,6 +99,7 @@ class ConversationState:
     choices: tuple[str, ...] = ()
     said: tuple[str, ...] = ()
     next_step: str = ""
+    recent: list[list[str]] = field(default_factory=list)
 
     def with_slots(self, **values: Any) -> ConversationState:
         """A copy with slots added or replaced (None removes a slot)."""
@@ -122,7 +126,7 @@ class ConversationState:
             return ConversationState()
 
 
-_FIELDS = {"topic", "form", "requested", "offer", "slots", "next_step"}
+_FIELDS = {"topic", "form", "requested", "offer", "slots", "next_step", "recent"}
 
 
 @dataclass(frozen=True)

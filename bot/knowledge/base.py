@@ -54,6 +54,8 @@ class AnswerModel(BaseModel):
     tags: list[str] = Field(default_factory=list)
     facts: list[str] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)
+    # A case the bot cannot settle (an unpaid claim, a locked account): offer a person after it.
+    perlu_petugas: bool = False
     updated: str | None = None
 
     @field_validator("text")
