@@ -11,7 +11,9 @@ runs one of the two.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -19,7 +21,11 @@ from pathlib import Path
 
 import pytest
 import redis as sync_redis
+import yaml
+from argon2 import PasswordHasher
+from redis.asyncio import Redis
 
+from bot.admin.accounts import RedisUserStore, User
 from bot.app import JAKARTA, Runtime, connect_redis, open_runtime
 from bot.embedded_redis import ensure_embedded_redis
 from bot.keys import Keys
@@ -29,6 +35,7 @@ from bot.nlu.data import load_nlu_data
 from bot.nlu.model import NLU, train
 from bot.settings import PROJECT_ROOT, Settings, load_config
 from tests.cluster import LocalCluster
+from tests.standins import BOT_TOKEN, BotApiStandIn
 
 TODAY = datetime(2026, 11, 21, 10, 0, tzinfo=JAKARTA)
 
@@ -186,3 +193,65 @@ class Conversation:
 @pytest.fixture
 def worker(runtime: Runtime) -> Conversation:
     return Conversation(runtime)
+
+
+# -- helpers several test modules share (no test module imports another) ----------------------
+
+PASSWORD = "kata-sandi-panjang"
+PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
+NEW_FAQ = {"text": "Lomba foto peserta dibuka tiap Agustus; info di kantor cabang.",
+           "questions": ["ada lomba foto bpjs?", "lomba foto peserta bpjs kapan",
+                         "info lomba foto bpjs ketenagakerjaan"],
+           "tags": ["lomba"], "facts": []}
+
+
+async def add_users(redis_url: str, prefix: str) -> None:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    users = RedisUserStore(redis, Keys(prefix))
+    await users.save(User("ani", "admin", "2026-11-01T08:00:00+07:00"), PASSWORD_HASH)
+    await users.save(User("budi", "staff", "2026-11-01T08:00:00+07:00"), PASSWORD_HASH)
+    await redis.aclose()
+
+
+def clueless(model: NLU) -> bytes:
+    """The model with a fallback threshold no message reaches: every message goes unanswered,
+    so inbox tests do not depend on what the training data happens to cover."""
+    copy = NLU.loads(model.dumps())
+    copy.threshold = 1.01
+    return copy.dumps()
+
+
+async def add_contact(sender: Runtime, channel: str, user_id: str, *, seen: datetime,
+                      consent: str | None = "opt_in", **profile: str) -> None:
+    """A contact who wrote at `seen` and (by default) opted in."""
+    await sender.conversations.touch(IncomingMessage(channel, user_id, "halo", seen,
+                                                profile.pop("display_name", None)))
+    values = dict(profile)
+    if consent:
+        values.update(consent=consent, consent_at=seen.isoformat(), consent_channel=channel)
+    await sender.contacts.update(channel, user_id, values)
+
+
+def now() -> datetime:
+    return datetime.now(JAKARTA)
+
+
+def worker_config(tmp_path: Path, rate: float = 30.0) -> Path:
+    """config.yml with quick broadcast timings (30 a second: Telegram's limit)."""
+    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
+    config["broadcast"] = {"rates": {"telegram": rate}, "claim_idle_seconds": 1.0,
+                           "refresh_seconds": 0.2, "concurrency": 16}
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+async def spawn_worker(settings: Settings, config: Path,
+                       bot_api: BotApiStandIn) -> asyncio.subprocess.Process:
+    env = {**os.environ, "REDIS_URL": settings.redis_url or "",
+           "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
+           "SAPA_KEY_PREFIX": settings.sapa_key_prefix, "SAPA_CONFIG": str(config),
+           "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": bot_api.base_url}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "worker", env=env, cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)

@@ -12,7 +12,6 @@ import asyncio
 import csv
 import io
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
 import bot.app as app_module
 from bot.admin import campaigns as campaigns_module
-from bot.admin.accounts import RedisUserStore, User
 from bot.admin.site import GUARDED
 from bot.app import open_runtime
 from bot.broadcast.campaigns import CampaignStore
@@ -43,27 +40,22 @@ from bot.messages import IncomingMessage
 from bot.nlu.model import NLU
 from bot.settings import Settings
 from bot.web import create_app
-from tests.conftest import TODAY, delete_prefix, publish_model
+from tests.conftest import (
+    NEW_FAQ,
+    PASSWORD,
+    TODAY,
+    add_users,
+    clueless,
+    delete_prefix,
+    publish_model,
+)
 
-PASSWORD = "kata-sandi-panjang"
 REST = "/webhooks/rest/webhook"
-PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
 # campaign_id: a cancelled campaign made by `shared`, which no request can change any more.
 SAMPLE_PARAMS = {"answer_id": "sapa", "fact_id": "bpu_iuran_jkk_rate", "version": "1",
                  "username": "budi", "channel": "rest", "user_id": "628111", "campaign_id": "",
                  "handoff_id": ""}
-NEW_FAQ = {"text": "Lomba foto peserta dibuka tiap Agustus; info di kantor cabang.",
-           "questions": ["ada lomba foto bpjs?", "lomba foto peserta bpjs kapan",
-                         "info lomba foto bpjs ketenagakerjaan"],
-           "tags": ["lomba"], "facts": []}
 
-
-async def add_users(redis_url: str, prefix: str) -> None:
-    redis = Redis.from_url(redis_url, decode_responses=True)
-    users = RedisUserStore(redis, Keys(prefix))
-    await users.save(User("ani", "admin", "2026-11-01T08:00:00+07:00"), PASSWORD_HASH)
-    await users.save(User("budi", "staff", "2026-11-01T08:00:00+07:00"), PASSWORD_HASH)
-    await redis.aclose()
 
 
 def make_client(settings: Settings, redis_url: str, prefix: str, blob: bytes,
@@ -73,14 +65,6 @@ def make_client(settings: Settings, redis_url: str, prefix: str, blob: bytes,
     asyncio.run(add_users(redis_url, prefix))
     return TestClient(create_app(settings, runtime=lambda s: open_runtime(
         s, clock=lambda: TODAY, model=model)))
-
-
-def clueless(model: NLU) -> bytes:
-    """The model with a fallback threshold no message reaches: every message goes unanswered,
-    so inbox tests do not depend on what the training data happens to cover."""
-    copy = NLU.loads(model.dumps())
-    copy.threshold = 1.01
-    return copy.dumps()
 
 
 @pytest.fixture(scope="session")
@@ -185,10 +169,15 @@ def client(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
         settle(test_client)
 
 
+def site_of(client: TestClient) -> Any:
+    """The console's Site of the app under test."""
+    app: Any = client.app
+    return next(r for r in app.routes if getattr(r, "path", "") == "/admin").app.state.site
+
+
 def settle(client: TestClient) -> None:
     """Wait for background retrains (in the app's event loop) before the keys are deleted."""
-    app: Any = client.app
-    site = next(r for r in app.routes if getattr(r, "path", "") == "/admin").app.state.site
+    site = site_of(client)
 
     async def settled() -> None:
         await site.console().retrainer.settled()
@@ -614,10 +603,9 @@ def test_dashboard_counts_messages_intents_and_leads(client: TestClient) -> None
         client.post(REST, json={"sender": "d", "message": text})
     leave_lead(client, "a1", "Siti Aminah", "pedagang pasar", "Kel. Ketabang, Kec. Genteng")
     login(client, "budi")
-    deadline = time.monotonic() + 5  # the engine writes its counts every second
-    while (stats := client.get("/admin/api/stats", params={"hari": "7"}).json())["messages"] < 9:
-        assert time.monotonic() < deadline, stats
-        time.sleep(0.1)
+    # The engine writes its counts every second; write them now rather than wait for it.
+    client.portal.call(site_of(client).console().counters.flush)
+    stats = client.get("/admin/api/stats", params={"hari": "7"}).json()
     assert stats["per_day"][-1]["day"] == "21/11"
     assert stats["per_day"][-1]["channels"] == {"rest": 9}
     assert stats["messages"] == 9

@@ -2,8 +2,8 @@
 driven by Playwright, and the bot asked through its REST channel.
 
 Chromium comes from Debian (`apt-get install chromium`), never from Playwright's download
-(which cannot reach its CDN here): the fixture installs it when it is missing and skips, saying
-why, only when it cannot. The campaign walk-through runs a real `python -m bot worker` against
+(which cannot reach its CDN here): the test command installs it (.ci/browser); without it the
+tests are skipped, saying why. The campaign walk-through runs a real `python -m bot worker` against
 the Bot API stand-in of tests/standins.py.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,11 +27,19 @@ import pytest
 from bot.app import open_runtime
 from bot.nlu.model import NLU
 from bot.settings import PROJECT_ROOT, Settings
-from tests.conftest import delete_prefix, publish_model
+from tests.conftest import (
+    NEW_FAQ,
+    PASSWORD,
+    add_contact,
+    add_users,
+    clueless,
+    delete_prefix,
+    now,
+    publish_model,
+    spawn_worker,
+    worker_config,
+)
 from tests.standins import BotApiStandIn
-from tests.test_admin_api import NEW_FAQ, PASSWORD, add_users, clueless
-from tests.test_broadcast import add_contact, now
-from tests.test_broadcast_kill import spawn_worker, worker_config
 
 pytest.importorskip("playwright.async_api", reason="Playwright for Python (the dev extra)")
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -44,26 +51,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-sync"]
 
 
-def install_chromium() -> str:
-    """Install Debian's chromium if it is missing; returns why not when that is impossible."""
-    if CHROMIUM.exists():
-        return ""
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        return "chromium is missing and apt-get cannot run here (not Debian, or not root)"
-    for command in (["apt-get", "update"],
-                    ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "chromium"]):
-        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False,
-                                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        if result.returncode != 0:
-            return f"`{' '.join(command)}` failed: {result.stderr.strip()[-300:]}"
-    return "" if CHROMIUM.exists() else "apt-get installed chromium but /usr/bin/chromium is absent"
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    problem = install_chromium()
-    if problem:
-        pytest.skip(f"end-to-end console tests need a browser: {problem}")
+    """Debian's chromium, which the test command installs (.ci/browser)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"end-to-end console tests need a browser: {CHROMIUM} is missing "
+                    "(.ci/browser installs it as root on Debian)")
     return str(CHROMIUM)
 
 
@@ -166,18 +159,14 @@ async def test_admin_adds_an_faq_and_the_bot_answers_it(server: str, browser: Br
     await page.fill("#text", str(NEW_FAQ["text"]))
     await page.fill("#tags", "lomba")
     await page.click("text=Simpan & latih ulang")
-    saved_at = time.monotonic()
     await expect(page).to_have_url(f"{server}/admin/faq/lomba_foto?ok=saved")
     await expect(page.locator(".notice.ok")).to_contain_text("Tersimpan")
+    await ask(server, question)  # still answered (no 5xx) while the model retrains
 
-    answer = ""
-    while time.monotonic() - saved_at < 10 and "Lomba foto" not in answer:
-        answer = await ask(server, question)
-        await asyncio.sleep(0.2)
-    assert "Lomba foto" in answer, f"not answered {time.monotonic() - saved_at:.1f}s after saving"
-
-    # The page's status line (console.js) follows the retrain to the end.
-    await expect(page.locator("#model-status")).to_contain_text("siap", timeout=20_000)
+    # The page's status line (console.js) follows the retrain to the end; then it is answered.
+    # How soon is a benchmark (bench/faq_live.py), not a test: it is the machine's speed.
+    await expect(page.locator("#model-status")).to_contain_text("siap", timeout=110_000)
+    assert "Lomba foto" in await ask(server, question)
     await page.fill("#coba", question)
     await page.get_by_role("button", name="Coba").click()
     await expect(page.locator(".tried")).to_contain_text("faq/lomba_foto")

@@ -28,7 +28,7 @@ from bot.errors import BadRequest
 from bot.messages import Button, IncomingMessage
 from bot.nlu.model import NLU
 from bot.settings import BroadcastConfig, Settings
-from tests.conftest import Conversation, publish_model
+from tests.conftest import Conversation, add_contact, now, publish_model
 from tests.standins import (
     BOT_TOKEN,
     GRAPH_TOKEN,
@@ -55,17 +55,6 @@ def channel_settings(settings: Settings, bot_api: BotApiStandIn,
         "whatsapp_verify_token": SecretStr("verify"), "whatsapp_api_base_url": graph.url})
 
 
-async def add_contact(sender: Runtime, channel: str, user_id: str, *, seen: datetime,
-                      consent: str | None = "opt_in", **profile: str) -> None:
-    """A contact who wrote at `seen` and (by default) opted in."""
-    await sender.conversations.touch(IncomingMessage(channel, user_id, "halo", seen,
-                                                profile.pop("display_name", None)))
-    values = dict(profile)
-    if consent:
-        values.update(consent=consent, consent_at=seen.isoformat(), consent_channel=channel)
-    await sender.contacts.update(channel, user_id, values)
-
-
 @pytest.fixture
 async def bot_api() -> AsyncIterator[BotApiStandIn]:
     async with BotApiStandIn() as api:
@@ -85,10 +74,6 @@ async def sender(settings: Settings, redis_url: str, model_blob: bytes, trained_
     opened = await open_runtime(channel_settings(settings, bot_api, graph), model=trained_model)
     yield opened
     await opened.close()
-
-
-def now() -> datetime:
-    return datetime.now(JAKARTA)
 
 
 async def run_until_settled(sender: Runtime, campaign_id: str, *, config: BroadcastConfig = FAST,

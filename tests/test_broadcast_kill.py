@@ -8,47 +8,22 @@ the message twice, and every recipient ends sent, skipped, failed or unknown.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.app import Runtime
 from bot.broadcast.campaigns import CampaignStore, Message
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.segments import Segment
-from bot.settings import PROJECT_ROOT, Settings
-from tests.standins import BOT_TOKEN, BotApiStandIn
-from tests.test_broadcast import add_contact, now
+from bot.settings import Settings
+from tests.conftest import add_contact, now, spawn_worker, worker_config
+from tests.standins import BotApiStandIn
 
 RECIPIENTS = 150
-RATE = 30.0  # Telegram's limit: the campaign lasts about 5 s
-
-
-def worker_config(tmp_path: Path) -> Path:
-    """config.yml with quick broadcast timings."""
-    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
-    config["broadcast"] = {"rates": {"telegram": RATE}, "claim_idle_seconds": 1.0,
-                           "refresh_seconds": 0.2, "concurrency": 16}
-    path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
-
-
-async def spawn_worker(settings: Settings, config: Path,
-                       bot_api: BotApiStandIn) -> asyncio.subprocess.Process:
-    env = {**os.environ, "REDIS_URL": settings.redis_url or "",
-           "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
-           "SAPA_KEY_PREFIX": settings.sapa_key_prefix, "SAPA_CONFIG": str(config),
-           "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": bot_api.base_url}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "worker", env=env, cwd=PROJECT_ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
 
 
 @pytest.fixture

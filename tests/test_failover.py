@@ -27,10 +27,8 @@ from bot.nlu.model import NLU
 from bot.settings import Settings
 from bot.web import UNAVAILABLE_TEXT, create_app
 from tests.cluster import LocalCluster, until
-from tests.conftest import publish_model
+from tests.conftest import add_contact, now, publish_model, spawn_worker, worker_config
 from tests.standins import BotApiStandIn, LocalServer
-from tests.test_broadcast import add_contact, now
-from tests.test_broadcast_kill import spawn_worker, worker_config
 
 RECIPIENTS = 150
 SENDERS = 12
