@@ -57,7 +57,7 @@ def discount_note(kb: KnowledgeBase, month: Month, group: str | None,
                     f"*{rupiah(d.applies(fee).base)}*/bulan."]
         if month < d.first:
             return [f"Diskon {d.percent}% untuk {who}: {d.first.short()} s.d. {d.last.short()}."]
-        return [f"Diskon {d.percent}% (PP 50/2025) untuk {who} berakhir {d.last.short()}."]
+        return [f"Diskon {d.percent}% (PP 50/2025) untuk {who} berakhir {d.last.long()}."]
     active = [periods[g] for g in GROUPS if periods[g].covers(month)]
     upcoming = [periods[g] for g in GROUPS if month < periods[g].first]
     lines: list[str] = []

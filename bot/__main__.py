@@ -7,12 +7,14 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
 from bot.admin.changes import Edited
-from bot.app import Runtime, jakarta_now, open_runtime, train_and_publish
+from bot.app import Runtime, open_runtime, train_and_publish
 from bot.broadcast import cli as broadcast_cli
 from bot.channels import switchboard
 from bot.errors import ConfigError
@@ -43,6 +45,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     where = ("REDIS_URL" + (" (Redis Cluster)" if settings.redis_cluster else "")
              if settings.redis_url else f"embedded Redis in {settings.sapa_data_dir}")
     print(f"Sapa Pekerja starting on http://{args.host}:{args.port} (state: {where}).")
+    if settings.sapa_today:
+        print(f"Answering as on {settings.sapa_today.isoformat()} (WIB), not today's date.")
     print("\n".join(switchboard.describe(settings)))
     print("Talk to it from another terminal:  .venv/bin/python -m bot chat")
     print(f"or: curl -s -X POST http://{args.host}:{args.port}/webhooks/rest/webhook "
@@ -58,6 +62,8 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(rt: Runtime) -> int:
         print("Ketik pesan (Ctrl-D atau /keluar untuk selesai). Angka memilih tombol.")
+        if settings.sapa_today:
+            print(f"Menjawab seperti pada tanggal {settings.sapa_today.isoformat()} (WIB).")
         buttons: list[str] = []
         while True:
             try:
@@ -71,7 +77,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
                 line = buttons[int(line) - 1]
             if not line.strip():
                 continue
-            message = IncomingMessage("cli", args.sender, line, jakarta_now())
+            message = IncomingMessage("cli", args.sender, line, rt.clock())
             buttons = []
             for reply in await rt.engine.handle(message):
                 print(f"Bot: {reply.text}")
@@ -242,6 +248,14 @@ def cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
 
+def iso_day(text: str) -> date:
+    """`--today 2027-01-01`, with a message that says what is expected."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI grammar."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Sapa Pekerja")
@@ -249,9 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web app (REST channel, webhooks, health)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5005)
+    serve.add_argument("--today", type=iso_day, metavar="YYYY-MM-DD",
+                       help="answer as on this day in WIB (overrides SAPA_TODAY)")
     serve.set_defaults(run=cmd_serve)
     chat = sub.add_parser("chat", help="talk to the bot in the terminal")
     chat.add_argument("--sender", default="terminal")
+    chat.add_argument("--today", type=iso_day, metavar="YYYY-MM-DD",
+                      help="answer as on this day in WIB (overrides SAPA_TODAY)")
     chat.set_defaults(run=cmd_chat)
     nlu = sub.add_parser("nlu", help="train or evaluate the NLU model").add_subparsers(
         dest="nlu_command", required=True)
@@ -303,9 +321,17 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines show the bot token
     try:
-        return int(args.run(Settings(), args))
+        settings = Settings()
+        if getattr(args, "today", None):
+            settings = settings.model_copy(update={"sapa_today": args.today})
+        return int(args.run(settings, args))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # an environment variable such as SAPA_TODAY=2027-13-01
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        print(f"error: invalid setting: {problems}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -56,6 +56,17 @@ HANDOFF_SWEEP_SECONDS = 30.0  # how often idle handoffs are looked for (idle tim
 def jakarta_now() -> datetime:
     """The bot's clock: facts with validity periods apply on the day in Western Indonesia."""
     return datetime.now(JAKARTA)
+
+
+def clock_on(day: date | None) -> Callable[[], datetime]:
+    """The clock for SAPA_TODAY: that day in WIB at the real time of day (None: the real date)."""
+    if day is None:
+        return jakarta_now
+
+    def on_day() -> datetime:
+        return datetime.combine(day, jakarta_now().timetz())
+
+    return on_day
 
 
 def redis_url(settings: Settings) -> str:
@@ -190,13 +201,18 @@ async def start_model(settings: Settings, config: BotConfig, kb: KnowledgeBase,
         return await current_model(settings, config, kb, store)
 
 
-async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = jakarta_now,
+async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = None,
                        model: NLU | None = None) -> Runtime:
     """Connect, seed, load or train, and wire every store, the engine and the channels.
 
+    `clock`: every component's clock (tests fix it). Without it, answers follow SAPA_TODAY's
+    day in WIB (or the real date) and everything else (broadcast schedules, quiet hours, audit
+    times) the real clock.
     `model`: an already trained model to serve instead of loading the published one (tests
     train one per run); it must be the one the data and configuration make.
     """
+    answer_clock = clock or clock_on(settings.sapa_today)
+    clock = clock or jakarta_now
     config = load_config(settings.sapa_config)
     redis = connect_redis(settings)
     redis_bytes = connect_redis(settings, decode_responses=False)
@@ -223,7 +239,7 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = ja
     engine = Engine(nlu=nlu, knowledge=knowledge, conversations=conversations, contacts=contacts,
                     leads=leads,
                     actions=registry(), fallbacks=FallbackLog(redis, keys), counters=counters,
-                    clock=clock, taps=RedisCampaignTaps(redis, keys), desk=handoffs)
+                    clock=answer_clock, taps=RedisCampaignTaps(redis, keys), desk=handoffs)
     limiter = RateLimiter(redis, keys)
     channels = open_channels(settings, ChannelContext(engine, conversations, contacts, redis,
                                                       keys, limiter, clock))

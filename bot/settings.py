@@ -6,6 +6,7 @@ anywhere else.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,9 @@ class Settings(BaseSettings):
     sapa_key_prefix: str = "sp"
     sapa_config: Path = PROJECT_ROOT / "config.yml"
     sapa_nlu_data: Path = PROJECT_ROOT / "nlu_data"
+    # What-if date (YYYY-MM-DD): every process answers as on that day in WIB (fees, discount
+    # periods, named months), keeping the real time of day. Unset: the real date.
+    sapa_today: date | None = None
     # Channels: a channel whose settings are missing is off (see bot/channels/switchboard.py).
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"

@@ -41,7 +41,7 @@ def test_discount_in_force_for_everyone_in_december_2026(seed_kb: KnowledgeBase)
 def test_after_december_2026_only_transport_keeps_the_discount(seed_kb: KnowledgeBase) -> None:
     fee = bpu_fee(seed_kb, 1)
     pedagang = "\n".join(discount_note(seed_kb, Month(2027, 1), "lainnya", "pedagang", fee))
-    assert "berakhir Des 2026" in pedagang
+    assert "berakhir Desember 2026" in pedagang
     assert "Rp8.400" not in pedagang
     transport = "\n".join(discount_note(seed_kb, Month(2027, 1), "transport", "ojol", fee))
     assert "Rp8.400" in transport

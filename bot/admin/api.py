@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot.admin.bubbles import Bubble, preview_message
 from bot.admin.campaigns import Change, Detail, status_text
+from bot.admin.console import what_if_day
 from bot.admin.drafts import CampaignInput, check, send_time
 from bot.admin.editor import fingerprint, search
 from bot.admin.forms import field_errors
@@ -270,11 +271,12 @@ async def faq_delete(c: Ctx) -> Response:
 
 
 async def try_text(c: Ctx) -> Response:
-    """GET /admin/api/try?q=: how the bot answers now (intent, confidence, replies)."""
+    """GET /admin/api/try?q=&tanggal=YYYY-MM-DD: how the bot answers now, or on that day."""
     question = c.request.query_params.get("q", "").strip()
     if not question:
         raise BadRequest("q is required", 422)
-    return ok(asdict(await c.console.try_text(question)))
+    on = what_if_day(c.request.query_params.get("tanggal", ""))
+    return ok(asdict(await c.console.try_text(question, on)))
 
 
 async def facts(c: Ctx) -> Response:

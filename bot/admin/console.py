@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.admin.accounts import (
@@ -69,6 +69,16 @@ class RateLimited(BadRequest):
         self.retry_after = retry_after
 
 
+def what_if_day(text: str) -> date | None:
+    """The console's "coba" date (YYYY-MM-DD); empty means today."""
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadRequest("Tanggal harus ditulis TTTT-BB-HH, misalnya 2027-01-01.", 422) from None
+
+
 @dataclass(frozen=True)
 class TryResult:
     """How the bot answers a question right now."""
@@ -78,6 +88,7 @@ class TryResult:
     confidence: float
     ranking: tuple[tuple[str, float], ...]
     replies: tuple[Reply, ...]
+    on: str = ""  # the what-if date asked for (YYYY-MM-DD), empty for today
 
 
 @dataclass(frozen=True)
@@ -262,11 +273,12 @@ class Console:
         return await self.changes.apply(user, "versi.kembalikan", lambda _: Edited(
             document, f"versi {version}"))
 
-    async def try_text(self, text: str) -> TryResult:
-        """How the bot answers `text` now, without touching any conversation."""
-        parse, replies = await self.rt.engine.preview(text)
+    async def try_text(self, text: str, on: date | None = None) -> TryResult:
+        """How the bot answers `text` now (or on the day `on`), touching no conversation."""
+        parse, replies = await self.rt.engine.preview(text, on)
         return TryResult(text, parse.intent.name, parse.intent.confidence,
-                         tuple((r.name, r.confidence) for r in parse.ranking), tuple(replies))
+                         tuple((r.name, r.confidence) for r in parse.ranking), tuple(replies),
+                         on.isoformat() if on else "")
 
     async def status(self) -> dict[str, Any]:
         """Stored and served versions of the knowledge base and model, and the last retrain."""

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from bot.admin.accounts import ROLE_NAMES
 from bot.admin.bubbles import preview_message
 from bot.admin.campaigns import BARS, LIVE_BUDGET, Change, status_text
+from bot.admin.console import what_if_day
 from bot.admin.drafts import MAX_NAME, CampaignInput, check, scheduled, send_time
 from bot.admin.editor import (
     CONFIDENCE,
@@ -327,7 +328,8 @@ async def faq_list(c: Ctx) -> Response:
     kb = await c.console.knowledge()
     query = c.request.query_params.get("q", "").strip()
     question = c.request.query_params.get("coba", "").strip()
-    tried = await c.console.try_text(question) if question else None
+    on = what_if_day(c.request.query_params.get("tanggal", ""))
+    tried = await c.console.try_text(question, on) if question else None
     return c.render("faq_list.html", answers=search(kb.document.answers, query), q=query,
                     tried=tried, kb=kb)
 

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -233,12 +233,18 @@ class Engine:
                             said=said(replies), next_step=next_step)
         return replace(result, replies=tuple(replies), state=new_state)
 
-    async def preview(self, text: str) -> tuple[ParseResult, list[Reply]]:
-        """How a new conversation would be answered now; reads and writes no state (console)."""
+    async def preview(self, text: str, on: date | None = None,
+                      ) -> tuple[ParseResult, list[Reply]]:
+        """How a new conversation would be answered now, or on the day `on`; no state is kept.
+
+        `on` is the console's what-if date, as SAPA_TODAY is for a whole process.
+        """
         parse = self.parse(text)
         state = ConversationState()
         action = self._actions[next_action(state, parse)]
         now = self._clock()
+        if on is not None:
+            now = datetime.combine(on, now.timetz())
         ctx = ActionContext(IncomingMessage("preview", "console", text, now), parse, state,
                             Contact("preview", "console"), self._knowledge.current, now)
         return parse, list((await action.run(ctx)).replies)
