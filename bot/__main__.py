@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from bot.admin.changes import Edited
+from bot.admin.changes import Edited, Unpublishable
 from bot.app import Runtime, open_runtime, train_and_publish
 from bot.broadcast import cli as broadcast_cli
 from bot.channels import switchboard
@@ -168,10 +168,18 @@ def cmd_faq(settings: Settings, args: argparse.Namespace) -> int:
         else:
             path = Path(args.file)
             answers = read_answers_file(path)
-            # The console's path: locked, versioned, kept in the history, audited, retrained.
-            version = await rt.changes.apply("cli", "faq.impor", lambda document: Edited(
-                merge_answers(document, answers, rt.clock().date()), path.name,
-                f"{len(answers)} jawaban"))
+            # The console's path: guarded, locked, versioned, kept in the history, audited,
+            # retrained.
+            try:
+                version = await rt.changes.apply("cli", "faq.impor", lambda document: Edited(
+                    merge_answers(document, answers, rt.clock().date()), path.name,
+                    f"{len(answers)} jawaban"))
+            except Unpublishable as exc:
+                print(f"error: {path.name} tidak diimpor, belum bisa diterbitkan:",
+                      file=sys.stderr)
+                for problem in exc.problems:
+                    print(f"  - {problem}", file=sys.stderr)
+                return 2
             print(f"imported {len(answers)} answers: knowledge base version {version}")
             print("retraining the NLU so new questions are understood ...")
             await rt.retrainer.settled()

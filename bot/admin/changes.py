@@ -2,13 +2,15 @@
 
 Every change goes through `KnowledgeChanges.apply`: under a Redis lock (so two admins, even on
 two web processes, never overwrite each other), the edit is applied to the latest stored document,
-validated, saved as a new version, kept in the history and written to the audit log. The NLU then
-retrains in the background: a save only sets a flag; one task per process trains on the newest
-knowledge base while the flag is set, so a burst of saves costs one or two trainings, and after
-publishing it checks the version again, so the last model published always matches the last
-knowledge base even when another process saved meanwhile. Every process swaps in the new model
-when it polls the model version (`Live.follow`), without a restart; the process that saved swaps
-its new knowledge base and model in at once (`serve`), so it never waits for its own poll.
+validated, checked by the publishing guard (bot/knowledge/guard.py: no unsourced figure, no
+expired fact, no dead button), saved as a new version, kept in the history and written to the
+audit log. The NLU then retrains in the background: a save only sets a flag; one task per
+process trains on the newest knowledge base while the flag is set, so a burst of saves costs one
+or two trainings, and after publishing it checks the version again, so the last model published
+always matches the last knowledge base even when another process saved meanwhile. Every process
+swaps in the new model when it polls the model version (`Live.follow`), without a restart; the
+process that saved swaps its new knowledge base and model in at once (`serve`), so it never
+waits for its own poll.
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import RedisError
 
 from bot.admin.audit import AuditLog
+from bot.admin.forms import FormErrors
 from bot.admin.history import KnowledgeHistory
+from bot.dialogue.policy import INTENT_ACTIONS
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
+from bot.knowledge.guard import document_problems
 from bot.knowledge.store import KnowledgeStore
 from bot.nlu.model import NLU
 
@@ -44,6 +49,14 @@ class Edited:
 
 
 Edit = Callable[[KnowledgeDocument], Edited]
+
+
+class Unpublishable(FormErrors):
+    """A change the publishing guard refuses, with every problem (Indonesian, one per item)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__({"": "Belum bisa diterbitkan: " + " ".join(problems)})
+        self.problems = problems
 
 
 class TrainingStatus:
@@ -166,6 +179,10 @@ class KnowledgeChanges:
                 raise RuntimeError("the knowledge base was never stored; start the bot once")
             edited = edit(kb.document)
             now = self._clock()
+            problems = document_problems(kb.document, edited.document, now.date(),
+                                         INTENT_ACTIONS)
+            if problems:  # the publishing guard: nothing unsourced reaches a worker
+                raise Unpublishable(problems)
             await self._history.keep_current(kb, now)
             version = await self._store.save(edited.document)
             summary = f"{action} {edited.target}" + (f": {edited.detail}" if edited.detail else "")
