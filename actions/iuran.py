@@ -39,6 +39,7 @@ BUTTONS = (Button("Cara daftar", "/cara_daftar"), Button("Cara bayar", "/cara_ba
 GROUP_WORDS = {"transport": "ojol, ojek, sopir, kurir",
                "lainnya": "pedagang, petani, dll."}
 LOWEST = "lowest_bracket_nominal"
+CLOSED_TO_BPU = ("JP", "JKP")  # fact bpu_jp_jkp_not_available
 
 
 def _who(group: str, occupation: str | None) -> str:
@@ -106,7 +107,7 @@ def fee_reply(kb: KnowledgeBase, today: date, income: int, group: str | None,
     first, why = _start(kb, today, named)
     head = f"Penghasilan {rupiah(income)}" if fee.exact else f"Perkiraan, {rupiah(income)}/bulan"
     lines: list[str] = []
-    if program in ("JP", "JKP"):
+    if program in CLOSED_TO_BPU:
         lines.append(f"{program} tidak ada untuk pekerja mandiri (BPU); yang ada JKK, JKM, JHT.")
     n = months or 1
     if n > 1 and group is not None:
@@ -225,6 +226,11 @@ class IuranAction:
             reply = figure_reply(ctx.kb, today, int(figure.value), group, job)
             return ActionResult((reply,), replace(state, topic="iuran"), profile)
         start = named_month(period.value if period else None, today)
+        if program and program.value in CLOSED_TO_BPU and income is None:
+            # "iuran JP buat BPU", "manfaat JP berapa sebulan": closed to BPU, no amounts
+            answer = f"manfaat_{str(program.value).lower()}"
+            return ActionResult((ctx.kb.reply(answer),), replace(state, topic="manfaat"),
+                                profile)
         if "penghasilan" not in state.slots:
             if start is not None:  # a named month: answer it at the lowest bracket
                 lowest = int(ctx.kb.value("bpu_income_brackets", LOWEST))
@@ -255,15 +261,20 @@ class DiskonAction:
                ctx.state.situation.pekerjaan or ctx.contact.get("pekerjaan"))
         group = occupation_group(ctx.kb, job)
         today = ctx.now.date()
-        month = named_month(period.value if period else None, today) or first_month(ctx.kb,
-                                                                                     today)
-        fee = bpu_fee(ctx.kb, int(ctx.kb.value("bpu_income_brackets", LOWEST)))
+        named = named_month(period.value if period else None, today)
+        lowest = int(ctx.kb.value("bpu_income_brackets", LOWEST))
+        state = replace(ctx.state, topic="iuran")
+        if named is not None:  # "diskon Januari 2027?": that month's fee under its own rule
+            reply = fee_reply(ctx.kb, today, lowest, group, None, None, named=named,
+                              occupation=job)
+            return ActionResult((reply,), state)
+        month = first_month(ctx.kb, today)
+        fee = bpu_fee(ctx.kb, lowest)
         lines = discount_note(ctx.kb, month, group, job, fee)
         if not lines:
             lines = [f"Diskon 50% JKK+JKM (PP 50/2025) sudah berakhir. Iuran termurah "
                      f"kembali {rupiah(fee.base)}/bulan (JKK+JKM)."]
         lines.append("Otomatis untuk peserta lama dan baru; tidak berlaku bila iuran dibayar "
                      "pemerintah (APBN/APBD).")
-        state = replace(ctx.state, topic="iuran")
         return ActionResult((Reply("\n".join(lines), BUTTONS),), state)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.dialogue.state import Form
@@ -18,9 +19,16 @@ def branches_for(kb: KnowledgeBase, place: str) -> list[BranchModel]:
                    for c in b.covers) or wanted in b.name.lower()]
 
 
-def describe(branch: BranchModel) -> str:
-    """One line per office; an address only when a source gave one."""
+# An address a source reported this many years ago or more is shown with its age.
+OLD_ADDRESS_YEARS = 2
+
+
+def describe(branch: BranchModel, today: date) -> str:
+    """One line per office; an address only when a source gave one, an old one with its age."""
     where = branch.address or "alamat lengkap: cek di aplikasi JMO atau call center 175"
+    reported = branch.address_reported
+    if branch.address and reported and int(reported[:4]) <= today.year - OLD_ADDRESS_YEARS:
+        where += f" (menurut berita {reported[:4]}, bisa sudah pindah: cek JMO atau 175)"
     return f"• *{branch.name}*: {where}"
 
 
@@ -42,7 +50,7 @@ class KantorAction:
         if found:
             where = place if not area or area.endswith(place or "") else f"{place} ({area})"
             text = "\n".join([f"Kantor BPJS Ketenagakerjaan untuk wilayah {where}:",
-                              *(describe(b) for b in found),
+                              *(describe(b, ctx.now.date()) for b in found),
                               "Jam layanan dan antrean bisa dicek lewat call center 175."])
             return ActionResult((Reply(text),), state, profile)
         replies = [ctx.kb.reply("kantor_umum")]

@@ -20,6 +20,7 @@ from actions.kantor import KantorAction
 from actions.langganan import BerhentiAction, LanggananAction, TolakAction
 from actions.pendataan import BatalAction, HapusDataAction, PendataanAction
 from actions.petugas import MintaPetugasAction, SambungPetugasAction
+from actions.santunan import JkkDeathAction
 from actions.situasi import PenghasilanAction
 from bot.dialogue.action import Action
 
@@ -42,6 +43,7 @@ def registry() -> dict[str, Action]:
         FallbackAction(),
         UnitAction(),
         LangkahAction(),
+        JkkDeathAction(),
         TopicAction(),
         DetailAction(),
         IuranAction(),

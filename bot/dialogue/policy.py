@@ -88,6 +88,9 @@ LEAVES_FORM = {"action_menu", "action_hapus_data", "action_berhenti", CANCEL_ACT
 UNIT_SURE = 0.5
 TOPIC_SURE = 0.6
 
+# Units whose answer is computed for the worker (their own bracket), not only read.
+UNIT_ACTIONS = {"jkk/meninggal": "action_jkk_meninggal"}
+
 # What a "yes" to the bot's own question starts.
 OFFER_YES = {Offer.PENDATAAN: "action_pendataan", Offer.LANGGANAN: "action_langganan",
              Offer.PENGHASILAN: "action_iuran", Offer.PETUGAS: "action_sambung_petugas"}
@@ -211,5 +214,5 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
     if unclear_topic(parse):
         return "action_topic"
     if "/" in intent:
-        return "action_unit"
+        return UNIT_ACTIONS.get(intent, "action_unit")
     return INTENT_ACTIONS.get(intent, FALLBACK_ACTION)

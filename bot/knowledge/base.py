@@ -95,6 +95,8 @@ class BranchModel(BaseModel):
     id: str
     name: str
     address: str | None = None
+    # when a source last reported the address ("2016-10"); an old one is shown with its age
+    address_reported: str | None = Field(None, pattern=r"^\d{4}(-\d{2})?$")
     covers: list[str] = Field(default_factory=list)
     facts: list[str] = Field(default_factory=list)
 

@@ -5,6 +5,7 @@ One function, `publishing_problems`, used by every write path (the console form,
 base. An answer is refused, with every problem listed in Indonesian, when it
 - states a rupiah amount, a percentage, an age or a duration that no fact it cites contains;
 - cites a fact that does not exist, or one whose `valid_until` date has passed;
+- rests on a low-confidence fact without pointing to 175 or JMO to confirm;
 - has a button whose payload leads to no intent, FAQ or action.
 
 Numbers are compared by value: "Rp42 juta" in an answer matches "Rp42,000,000" or 42000000 in
@@ -135,6 +136,10 @@ def publishing_problems(answer: AnswerModel, document: KnowledgeDocument, today:
                             f"{until.isoformat()}; kutip fakta yang berlaku.")
             continue
         cited.append(fact)
+    shaky = [f.id for f in cited if f.confidence == "low"]
+    if shaky and not re.search(r"\b175\b|\bJMO\b", answer.text):
+        problems.append(f"Fakta {', '.join(shaky)} berkeyakinan rendah: sebutkan bahwa info perlu "
+                        "dipastikan ke call center 175 atau aplikasi JMO.")
     known = set().union(*(fact_numbers(f) for f in cited)) if cited else set()
     for written, value in stated_figures(answer.text):
         if not any(abs(value - n) < 1e-6 for n in known):
