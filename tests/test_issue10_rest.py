@@ -81,7 +81,7 @@ def test_2_death_in_a_work_accident_is_jkk(on_day: Callable[[date], Worker]) -> 
     assert "kecelakaan kerja" in text
     assert "48 kali" in text
     assert "Rp70 juta" in text
-    assert "tanpa syarat lama iuran" in text
+    assert "Beasiswa 2 anak (tanpa syarat)" in text
     assert "Rp42 juta" not in text
     assert "3 tahun" not in text
 
