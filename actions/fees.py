@@ -230,3 +230,31 @@ def group_rule_differs(kb: KnowledgeBase, first: Month, months: int) -> bool:
     """Whether the groups pay differently in some month of the period (group matters)."""
     periods = discounts(kb).values()
     return any(len({d.covers(first.plus(i)) for d in periods}) > 1 for i in range(months))
+
+
+# The table in docs/FEES.md (`python -m bot fees table`): who, at which income, on which days.
+TABLE_WORKERS = (("ojol", "transport"), ("pedagang", "lainnya"))
+TABLE_INCOMES = (1_000_000, 2_500_000)
+TABLE_DAYS = (date(2026, 3, 15), date(2026, 11, 30), date(2026, 12, 31), date(2027, 1, 1),
+              date(2027, 3, 31), date(2027, 4, 1))
+TABLE_MONTHS = (3, 6, 12)
+
+
+def fee_table(kb: KnowledgeBase, days: tuple[date, ...] = TABLE_DAYS,
+              incomes: tuple[int, ...] = TABLE_INCOMES) -> str:
+    """A Markdown table: first month's fee, its discount, and the 3/6/12-month totals."""
+    head = ["Tanggal", "Pekerja", "Penghasilan", "Bulan pertama", "Iuran/bulan", "Diskon",
+            *(f"{n} bulan" for n in TABLE_MONTHS)]
+    rows = [head, ["---"] * len(head)]
+    for day in days:
+        first = first_month(kb, day)
+        for worker, group in TABLE_WORKERS:
+            for income in incomes:
+                due = month_fee(kb, group, first, income)
+                discount = discounts(kb)[group]
+                note = f"{due.percent}% s.d. {discount.last.short()}" if due.percent else "-"
+                fee = rupiah(due.fee.base) + ("" if due.fee.exact else " (perkiraan)")
+                rows.append([day.isoformat(), worker, rupiah(income), first.short(), fee, note,
+                             *(rupiah(schedule(kb, group, income, first, n).total())
+                               for n in TABLE_MONTHS)])
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)

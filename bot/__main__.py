@@ -194,6 +194,15 @@ def cmd_faq(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_runtime(settings, work))
 
 
+def cmd_fees(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the fee table of docs/FEES.md from the shipped knowledge base's facts."""
+    from actions.fees import TABLE_DAYS, fee_table
+
+    days = tuple(args.day) if args.day else TABLE_DAYS
+    print(fee_table(KnowledgeBase(load_seed()), days))
+    return 0
+
+
 def cmd_leads(settings: Settings, args: argparse.Namespace) -> int:
     """Export registration leads (pendataan) as CSV."""
 
@@ -298,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     faq_import = faq.add_parser("import")
     faq_import.add_argument("file")
     faq_import.set_defaults(run=cmd_faq)
+    fees = sub.add_parser("fees", help="BPU fee schedule").add_subparsers(
+        dest="fees_command", required=True)
+    fees_table = fees.add_parser("table", help="the table in docs/FEES.md (Markdown)")
+    fees_table.add_argument("--day", type=iso_day, action="append", metavar="YYYY-MM-DD",
+                            help="a day to show (repeatable); default: the days in docs/FEES.md")
+    fees_table.set_defaults(run=cmd_fees)
     leads = sub.add_parser("leads", help="registration leads").add_subparsers(
         dest="leads_command", required=True)
     leads_export = leads.add_parser("export")

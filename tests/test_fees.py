@@ -14,10 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.fees import Month, bpu_fee, first_month, schedule
+from actions.fees import Month, bpu_fee, fee_table, first_month, schedule
 from actions.iuran import fee_reply
 from actions.text import rupiah
 from bot.knowledge.base import KnowledgeBase
+from bot.settings import PROJECT_ROOT
 
 DISCOUNTED = {"transport": ((2026, 1), (2027, 3)), "lainnya": ((2026, 4), (2026, 12))}
 INCOMES = (500_000, 1_000_000, 1_099_999, 1_100_000, 2_500_000, 7_300_000, 20_200_000,
@@ -209,3 +210,19 @@ def test_middle_brackets_are_estimates(seed_kb: KnowledgeBase) -> None:
     assert "Perkiraan" in text
     assert "JMO" in text
     assert "*Rp15.900*" in text
+
+
+def test_docs_fees_md_holds_the_table_the_command_prints(seed_kb: KnowledgeBase) -> None:
+    text = (PROJECT_ROOT / "docs" / "FEES.md").read_text(encoding="utf-8")
+    assert "python -m bot fees table" in text
+    assert fee_table(seed_kb) in text
+
+
+def test_the_fee_table_cells_the_issue_names(seed_kb: KnowledgeBase) -> None:
+    table = fee_table(seed_kb)
+    assert ("| 2026-11-30 | pedagang | Rp1.000.000 | Des 2026 | Rp8.400 | 50% s.d. Des 2026 | "
+            "Rp42.000 | Rp92.400 | Rp193.200 |") in table
+    assert ("| 2026-03-15 | pedagang | Rp1.000.000 | Mar 2026 | Rp16.800 | - | Rp33.600 | "
+            "Rp58.800 | Rp126.000 |") in table
+    assert ("| 2026-12-31 | ojol | Rp1.000.000 | Jan 2027 | Rp8.400 | 50% s.d. Mar 2027 | "
+            "Rp25.200 | Rp75.600 | Rp176.400 |") in table
