@@ -89,6 +89,10 @@ class Keys:
         """
         return f"{self.prefix}:workers"
 
+    def workers_channels(self) -> str:
+        """Hash of broadcast worker name -> the channels it sends on ("telegram,whatsapp")."""
+        return f"{self.prefix}:workers:channels"
+
     def leads_index(self) -> str:
         """Sorted set of contact ids with a lead, scored by the time it was left."""
         return f"{self.prefix}:{{leads}}"

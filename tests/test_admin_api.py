@@ -27,6 +27,7 @@ from bot.admin import campaigns as campaigns_module
 from bot.admin.site import GUARDED
 from bot.app import open_runtime
 from bot.broadcast.campaigns import CampaignStore
+from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import Ledger, sent, skipped
 from bot.broadcast.worker import enqueue_campaign
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
@@ -161,9 +162,22 @@ def retrains(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return seen
 
 
+def worker_running(settings: Settings, channels: tuple[str, ...] = ("telegram", "whatsapp"),
+                   ) -> None:
+    """A broadcast worker's heartbeat, as `python -m bot worker` writes it."""
+    async def go() -> None:
+        redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
+        await beat(redis, Keys(settings.sapa_key_prefix), "test-worker", channels)
+        await redis.aclose()
+
+    asyncio.run(go())
+
+
 @pytest.fixture
 def client(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
            trained_model: NLU, retrains: list[int]) -> Iterator[TestClient]:
+    """An app with a broadcast worker running (campaigns can start)."""
+    worker_running(settings)
     with make_client(settings, redis_url, prefix, model_blob, trained_model) as test_client:
         yield test_client
         settle(test_client)
@@ -953,3 +967,41 @@ def test_saved_faq_is_answered_by_rest_once_retrained(
         training = client.get("/admin/api/status").json()["training"]
         answer = client.post(REST, json={"sender": "s", "message": question}).json()[0]["text"]
         assert "Lomba foto" in answer, f"not answered after the retrain {training}"
+
+
+# -- campaigns that cannot silently stall ----------------------------------------------------
+
+def test_a_campaign_start_without_a_worker_or_its_channel_is_refused(
+        client: TestClient, settings: Settings, redis_url: str) -> None:
+    add_contacts(settings, *TRADERS)
+    keys = Keys(settings.sapa_key_prefix)
+
+    async def stop_workers() -> None:
+        redis = Redis.from_url(redis_url)
+        await redis.delete(keys.workers_seen(), keys.workers_channels())
+        await redis.aclose()
+
+    asyncio.run(stop_workers())  # no worker has reported
+    headers = {"x-csrf-token": login(client, "budi")}
+    refused = client.post("/admin/api/campaigns", headers=headers, json={
+        "name": "FGD", "text": "Halo {nama}", "start": True})
+    assert refused.status_code == 409
+    assert "layanan pengirim pesan kampanye sedang tidak berjalan" in refused.json()["error"]
+    assert client.get("/admin/api/campaigns").json() == []  # nothing half-made
+    draft = client.post("/admin/api/campaigns", headers=headers,
+                        json={"name": "FGD", "text": "Halo {nama}"}).json()
+    page = client.post(f"/admin/kampanye/{draft['id']}/mulai",
+                       data={"csrf": headers["x-csrf-token"], "send": "now"})
+    assert page.status_code == 409
+    assert "Minta admin teknis menyalakannya" in page.text
+    assert "python -m bot" not in page.text
+
+    worker_running(settings, ("telegram",))  # a worker without WhatsApp
+    wa = client.post(f"/admin/api/campaigns/{draft['id']}/start", headers=headers)
+    assert wa.status_code == 409, wa.text
+    assert "kanal WhatsApp belum disiapkan" in wa.json()["error"]
+    only_telegram = client.post("/admin/api/campaigns", headers=headers, json={
+        "name": "FGD tg", "text": "Halo", "segment": {"channels": ["telegram"]},
+        "start": True})
+    assert only_telegram.status_code == 201, only_telegram.text
+    assert only_telegram.json()["status"] == "running"

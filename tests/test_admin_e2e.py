@@ -23,8 +23,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from bot.app import open_runtime
+from bot.broadcast.heartbeat import sending_channels
+from bot.keys import Keys
 from bot.nlu.model import NLU
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import (
@@ -130,6 +133,29 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
         await instance.close()
 
 
+SCREENSHOTS = PROJECT_ROOT / "results" / "screenshots"
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """The whole page, named by what it shows and the viewport's width (not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+
+
+async def worker_seen(settings: Settings) -> None:
+    """Wait for a broadcast worker's first heartbeat."""
+    redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                if await sending_channels(redis, Keys(settings.sapa_key_prefix)) is not None:
+                    return
+                await asyncio.sleep(0.05)
+    finally:
+        await redis.aclose()
+
+
 async def log_in(page: Page, base: str, username: str) -> None:
     await page.goto(f"{base}/admin/")
     await expect(page).to_have_url(f"{base}/admin/login?next=%2Fadmin%2F")
@@ -221,13 +247,19 @@ async def test_staff_create_a_campaign_and_watch_it_sent(server: str, browser: B
     await page.uncheck("input[name=quiet]")  # send at any hour the test runs
     await page.get_by_role("button", name="Simpan sebagai draf").click()
     await expect(page.locator(".notice.ok")).to_contain_text("draf")
+    # No worker runs yet: the start is refused in words staff understand, nothing stalls.
     await page.get_by_role("button", name="Mulai kirim").click()
-    await expect(page.locator(".notice.ok")).to_contain_text("Kampanye dimulai")
-    await expect(page.locator("[data-key=sent] .value")).to_have_text("0")
+    await expect(page.locator(".notice.bad")).to_contain_text(
+        "layanan pengirim pesan kampanye sedang tidak berjalan")
+    await expect(page.locator(".notice.ok")).to_have_count(0)
+    await screenshot(page, "kampanye-ditolak")
 
     async with BotApiStandIn() as bot_api:
         worker = await spawn_worker(settings, worker_config(tmp_path), bot_api)
         try:  # the page polls and reloads itself: nobody touches it from here
+            await worker_seen(settings)
+            await page.get_by_role("button", name="Mulai kirim").click()
+            await expect(page.locator(".notice.ok")).to_contain_text("Kampanye dimulai")
             await expect(page.locator("[data-field=status_text]")).to_have_text(
                 "selesai", timeout=60_000)
             await expect(page.locator("[data-key=sent] .value")).to_have_text("3")

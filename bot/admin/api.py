@@ -380,7 +380,8 @@ async def campaign_preview(c: Ctx) -> Response:
                                               exact=c.request.query_params.get("exact") == "1")
     sample = found.sample[0] if found.sample else None
     shown = preview_message(entered.message(), sample)
-    return ok({"total": found.total, "estimated": found.estimated,
+    reachable = found.total - (0 if shown.template else found.outside_window)
+    return ok({"total": found.total, "reachable": reachable, "estimated": found.estimated,
                "by_channel": found.by_channel,
                "outside_window": found.outside_window,
                "sample": [{"channel": s.channel, "name": s.get("nama") or s.get("display_name"),

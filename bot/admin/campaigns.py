@@ -22,12 +22,15 @@ from redis.asyncio import Redis
 from bot.admin.audit import AuditLog
 from bot.admin.drafts import Draft
 from bot.broadcast.campaigns import JAKARTA, Campaign, CampaignStore
+from bot.broadcast.heartbeat import sending_channels
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.report import Progress, Row, Summary, rows, summarise, write_report
 from bot.broadcast.segments import Preview, Segment, preview
 from bot.contacts import RedisContactStore
 from bot.errors import BadRequest
 from bot.keys import OUTCOME_DAYS, Keys
+
+CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
 
 STATUS_WORDS = {"draft": "draf", "running": "berjalan", "paused": "dijeda",
                 "cancelled": "dibatalkan", "done": "selesai"}
@@ -157,6 +160,8 @@ class Campaigns:
     async def create(self, user: str, draft: Draft, *, start: bool) -> Change:
         """Store a draft campaign, and start it (now or at its time) if asked."""
         now = self._clock()
+        if start:
+            await self.check_ready(draft.segment)
         campaign = await self.store.create(draft.name, draft.segment, draft.message,
                                            quiet_hours=draft.quiet_hours, now=now,
                                            created_by=user)
@@ -166,12 +171,35 @@ class Campaigns:
         return Change(campaign.status, campaign)
 
     async def start(self, user: str, campaign_id: str, send_at: datetime | None) -> Change:
-        """Start sending now or at `send_at`; starting twice starts once."""
-        await self.campaign(campaign_id)
+        """Start sending now or at `send_at`; starting twice starts once.
+
+        A draft is refused, with what to do, when nothing would send it (check_ready).
+        """
+        campaign = await self.campaign(campaign_id)
+        if campaign.status == "draft":
+            await self.check_ready(campaign.segment)
         result = await self.store.start(campaign_id, self._clock(), send_at)
         detail = f"dijadwalkan {send_at.isoformat(timespec='minutes')}" if send_at else "sekarang"
         return await self._changed(user, campaign_id, "draft" if result == "started" else result,
                                    "kampanye.mulai", detail)
+
+    async def check_ready(self, segment: Segment) -> None:
+        """Refuse (409) a start that would silently stall: no worker, or a channel not set up."""
+        configured = await sending_channels(self._redis, self._keys)
+        if configured is None:
+            raise BadRequest(
+                "Kampanye belum dimulai: layanan pengirim pesan kampanye sedang tidak berjalan "
+                "(tidak ada kabar darinya dalam satu menit terakhir). Minta admin teknis "
+                "menyalakannya, lalu tekan Mulai kirim lagi.", 409)
+        audience = await self.preview(segment)
+        missing = [ch for ch, n in audience.by_channel.items() if n and ch not in configured]
+        if missing:
+            names = " dan ".join(CHANNEL_NAMES.get(ch, ch) for ch in sorted(missing))
+            raise BadRequest(
+                f"Kampanye belum dimulai: kanal {names} belum disiapkan di server ini, jadi "
+                f"kontaknya tidak bisa dikirimi. Batasi penerima ke kanal yang siap "
+                f"({', '.join(CHANNEL_NAMES.get(c, c) for c in sorted(configured)) or 'tidak ada'}"
+                f"), atau minta admin teknis menyiapkan {names}.", 409)
 
     async def pause(self, user: str, campaign_id: str) -> Change:
         """Hold a running campaign."""

@@ -50,8 +50,7 @@ FLASH = {
     "restored": "Versi dikembalikan sebagai versi baru. Model dilatih ulang di latar belakang.",
     "user_saved": "Pengguna tersimpan. Sesi lamanya (jika ada) sudah diakhiri.",
     "campaign_created": "Kampanye tersimpan sebagai draf. Periksa lalu mulai kirim di bawah.",
-    "campaign_started": "Kampanye dimulai. Pekerja siaran (python -m bot worker) mengirimnya; "
-                        "kemajuan tampil di bawah.",
+    "campaign_started": "Kampanye dimulai. Pesan dikirim bertahap; kemajuannya tampil di bawah.",
     "campaign_paused": "Kampanye dijeda.",
     "campaign_resumed": "Kampanye dilanjutkan.",
     "campaign_cancelled": "Kampanye dibatalkan. Penerima yang belum dikirimi tidak akan dikirimi.",
@@ -257,7 +256,12 @@ async def campaign_create(c: Ctx) -> Response:
                       c.console.rt.clock())
     except FormErrors as exc:
         return await _campaign_form(c, c.form, exc.fields, 422)
-    change = await c.console.campaigns.create(c.user, draft, start=action == "mulai")
+    try:
+        change = await c.console.campaigns.create(c.user, draft, start=action == "mulai")
+    except BadRequest as exc:  # not ready to send: nothing is stored, the form keeps its input
+        if exc.status != 409:
+            raise
+        return await _campaign_form(c, c.form, {"": str(exc)}, 409)
     return done(f"/kampanye/{change.campaign.id}",
                 "campaign_started" if change.changed else "campaign_created")
 
@@ -289,8 +293,14 @@ async def campaign_start(c: Ctx) -> Response:
         send_at = send_time(scheduled(c.form), c.console.rt.clock())
     except FormErrors as exc:
         return await _campaign_page(c, exc.fields, 422)
-    return _moved(await c.console.campaigns.start(c.user, c.request.path_params["campaign_id"],
-                                                  send_at), "campaign_started")
+    try:
+        change = await c.console.campaigns.start(c.user, c.request.path_params["campaign_id"],
+                                                 send_at)
+    except BadRequest as exc:  # nothing would send it: say so on the campaign's page
+        if exc.status != 409:
+            raise
+        return await _campaign_page(c, {"": str(exc)}, 409)
+    return _moved(change, "campaign_started")
 
 
 async def campaign_pause(c: Ctx) -> Response:

@@ -37,13 +37,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot.broadcast.campaigns import GROUP, Campaign, CampaignStore
+from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import QUEUED, Ledger, Outcome, failed, retry, sent, skipped
 from bot.broadcast.segments import members
 from bot.channels.base import OutboundChannel
 from bot.channels.ratelimit import Rate, RateLimiter
 from bot.contacts import Contact, RedisContactStore
 from bot.errors import ConfigError, RecipientError, TransientError
-from bot.keys import Keys
+from bot.keys import WORKER_SEEN_SECONDS, Keys
 from bot.settings import BroadcastConfig
 
 log = logging.getLogger(__name__)
@@ -210,9 +211,12 @@ class Worker:
         return found
 
     async def _heartbeat(self) -> None:
-        """Keep the entries in hand from looking abandoned."""
+        """Say this worker is alive, and keep the entries in hand from looking abandoned."""
         while True:
-            await asyncio.sleep(self._ctx.config.claim_idle_seconds / 3)
+            with contextlib.suppress(RedisError):
+                await beat(self._ctx.redis, self._ctx.keys, self.consumer, self._ctx.channels)
+            await asyncio.sleep(min(self._ctx.config.claim_idle_seconds / 3,
+                                    WORKER_SEEN_SECONDS / 4))
             for campaign_id, ids in list(self._held.items()):
                 if not ids:
                     continue

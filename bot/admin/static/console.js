@@ -38,6 +38,7 @@ if (statusBox) {
 const campaignForm = document.getElementById("campaign-form");
 if (campaignForm) {
   const count = document.getElementById("live-count");
+  const reachable = document.getElementById("live-reachable");
   const about = document.getElementById("live-about");
   const estimate = document.getElementById("live-estimate");
   const channels = document.getElementById("live-channels");
@@ -77,11 +78,13 @@ if (campaignForm) {
     if (mine !== asked) return; // a newer answer is on its way
     if (!ok) {
       count.textContent = "–";
+      reachable.textContent = "–";
       channels.textContent = "";
       windowNote.textContent = body.fields ? Object.values(body.fields).join("; ") : body.error;
       return;
     }
     count.textContent = body.total;
+    reachable.textContent = body.reachable;
     about.textContent = body.estimated ? "sekitar " : "";
     estimate.hidden = !body.estimated;
     const parts = Object.entries(body.by_channel).sort().map(([name, n]) => `${name} ${n}`);
