@@ -18,9 +18,8 @@ from pydantic import SecretStr
 from bot.app import Runtime, open_runtime
 from bot.nlu.model import NLU
 from bot.settings import Settings
-from tests.conftest import TODAY, publish_model
+from tests.conftest import PASSWORD, TODAY, add_users, publish_model
 from tests.standins import BOT_TOKEN, BotApiStandIn, serve_bot
-from tests.test_admin_api import PASSWORD, add_users
 
 SECRET = "s3cret-token_for-tests"
 CHAT = "5111222333"
