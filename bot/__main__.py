@@ -17,6 +17,7 @@ from bot.admin.changes import Edited, Unpublishable
 from bot.app import Runtime, open_runtime, train_and_publish
 from bot.broadcast import cli as broadcast_cli
 from bot.channels import switchboard
+from bot.embedded_redis import embedded_redis_running, stop_embedded_redis
 from bot.errors import ConfigError
 from bot.knowledge.base import KnowledgeBase, load_seed, merge_answers, read_answers_file
 from bot.leads import write_csv
@@ -52,8 +53,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"or: curl -s -X POST http://{args.host}:{args.port}/webhooks/rest/webhook "
           "-H 'Content-Type: application/json' "
           "-d '{\"sender\": \"budi\", \"message\": \"brp iuran bpjs tk buat ojol\"}'")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
-                access_log=False, loop="uvloop", http="httptools")
+    # An embedded Redis this command starts is stopped with it (Ctrl-C); one already running
+    # (another serve, a chat) is left alone.
+    embedded = not settings.redis_url and not embedded_redis_running(settings.sapa_data_dir)
+    try:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
+                    access_log=False, loop="uvloop", http="httptools")
+    finally:
+        if embedded:
+            stop_embedded_redis(settings.sapa_data_dir)
+            print(f"stopped the embedded Redis in {settings.sapa_data_dir / 'redis'}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -170,12 +171,25 @@ async def train_and_publish(settings: Settings, config: BotConfig, kb: Knowledge
                             store: RedisModelStore) -> NLU:
     """Train on nlu_data/ plus the knowledge base's examples and make the model current."""
     data = load_nlu_data(settings.sapa_nlu_data)
-    model, report = await asyncio.to_thread(train, data, kb.training_examples(),
-                                            config)
+    examples = kb.training_examples()
+    log.info("melatih model bahasa dari %d contoh (sekali, setelah data berubah) ...",
+             len(data.examples) + len(examples))
+    progress = asyncio.create_task(_still_training(time.perf_counter()))
+    try:
+        model, report = await asyncio.to_thread(train, data, examples, config)
+    finally:
+        progress.cancel()
     await store.publish(model)
     log.info("trained NLU %s: %d examples, %d intents, %.1fs", report.fingerprint,
              report.examples, report.intents, report.seconds)
     return model
+
+
+async def _still_training(started: float, every: float = 5.0) -> None:
+    """Say every few seconds that training goes on, so a first start never looks stuck."""
+    while True:
+        await asyncio.sleep(every)
+        log.info("masih melatih model bahasa ... %.0f s", time.perf_counter() - started)
 
 
 async def current_model(settings: Settings, config: BotConfig, kb: KnowledgeBase,

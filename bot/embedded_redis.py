@@ -7,7 +7,10 @@ faq, leads) finds the running server through the socket, or starts it: one serve
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -63,3 +66,15 @@ def ensure_embedded_redis(data_dir: Path) -> str:
                 return url
             time.sleep(0.05)
     raise ConfigError(f"embedded Redis did not answer on {sock}; see {folder / 'redis.log'}")
+
+
+def embedded_redis_running(data_dir: Path) -> bool:
+    """Whether the embedded server for `data_dir` answers."""
+    return _answers_ping((data_dir / "redis" / "redis.sock").resolve())
+
+
+def stop_embedded_redis(data_dir: Path) -> None:
+    """Stop the embedded server for `data_dir` (SIGTERM: it writes its append-only file first)."""
+    pidfile = (data_dir / "redis" / "redis.pid").resolve()
+    with contextlib.suppress(OSError, ValueError):  # already gone, or never started
+        os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
