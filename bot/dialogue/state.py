@@ -215,17 +215,25 @@ class RedisConversations:
 
     async def open(self, message: IncomingMessage) -> Turn:
         """Take the contact's turn, waiting for the message before it to be answered."""
+        deadline = time.monotonic() + 2 * self.TURN_MS / 1000
+        waits = 0
+        while (turn := await self.try_open(message)) is None:
+            if time.monotonic() > deadline:  # only if turns keep coming faster than TURN_MS
+                raise TransientError(
+                    f"conversation {message.channel}:{message.user_id} stayed busy")
+            await asyncio.sleep(self.WAIT_SECONDS[min(waits, len(self.WAIT_SECONDS) - 1)])
+            waits += 1
+        return turn
+
+    async def try_open(self, message: IncomingMessage) -> Turn | None:
+        """Take the contact's turn now; None, touching nothing, while another message holds it."""
         channel, user = message.channel, message.user_id
         keys = [self._keys.profile(channel, user), self._keys.state(channel, user),
                 self._keys.turn(channel, user)]
         token = secrets.token_hex(8)
-        deadline = time.monotonic() + 2 * self.TURN_MS / 1000
-        waits = 0
-        while (opened := await self._touch_keys(message, keys, token)) is None:
-            if time.monotonic() > deadline:  # only if turns keep coming faster than TURN_MS
-                raise TransientError(f"conversation {channel}:{user} stayed busy")
-            await asyncio.sleep(self.WAIT_SECONDS[min(waits, len(self.WAIT_SECONDS) - 1)])
-            waits += 1
+        opened = await self._touch_keys(message, keys, token)
+        if opened is None:
+            return None
         contact, raw = opened
         return Turn(channel, user, contact, ConversationState.from_json(raw), token)
 
