@@ -8,7 +8,9 @@ between, and the answer says so.
 
 A worker whose occupation is known sees only their own group's discount; with none known, a
 discount only some groups still have is never shown as theirs: the reply says who gets it.
-Replies are sized for a phone: 8 lines of 34 columns.
+Replies are sized for a phone: 8 lines of 34 columns. Their wording is knowledge-base data
+(bot/knowledge/data/texts.yml: iuran_*, diskon_*, kelompok_*), editable in the console; this
+module fills in the amounts, months and groups.
 """
 
 from __future__ import annotations
@@ -35,15 +37,21 @@ from bot.messages import Button, Reply
 
 BUTTONS = (Button("Cara daftar", "/cara_daftar"), Button("Cara bayar", "/cara_bayar"),
            Button("Manfaatnya apa?", "/tanya_manfaat"))
-# Who each group is, in the worker's words (the transport scope of bpu_discount_pp50_2025).
-GROUP_WORDS = {"transport": "ojol, ojek, sopir, kurir",
-               "lainnya": "pedagang, petani, dll."}
 LOWEST = "lowest_bracket_nominal"
 CLOSED_TO_BPU = ("JP", "JKP")  # fact bpu_jp_jkp_not_available
 
 
-def _who(group: str, occupation: str | None) -> str:
-    return occupation if occupation else GROUP_WORDS[group]
+def group_words(kb: KnowledgeBase, group: str) -> str:
+    """Who a group is, in the worker's words (texts kelompok_transport, kelompok_lainnya)."""
+    return kb.text(f"kelompok_{group}")
+
+
+def _who(kb: KnowledgeBase, group: str, occupation: str | None) -> str:
+    return occupation if occupation else group_words(kb, group)
+
+
+def _percent(value: float) -> str:
+    return f"{value:g}%"
 
 
 def discount_note(kb: KnowledgeBase, month: Month, group: str | None,
@@ -52,27 +60,33 @@ def discount_note(kb: KnowledgeBase, month: Month, group: str | None,
     periods = discounts(kb)
     if group is not None:
         d = periods[group]
-        who = _who(group, occupation)
+        said = {"persen": _percent(d.percent), "siapa": _who(kb, group, occupation)}
         if d.covers(month):
-            return [f"Diskon {d.percent}% untuk {who} s.d. {d.last.long()}: "
-                    f"*{rupiah(d.applies(fee).base)}*/bulan."]
+            return [kb.text("diskon_kelompok_berlaku", sampai=d.last.long(),
+                            iuran=rupiah(d.applies(fee).base), **said)]
         if month < d.first:
-            return [f"Diskon {d.percent}% untuk {who}: {d.first.short()} s.d. {d.last.short()}."]
-        return [f"Diskon {d.percent}% (PP 50/2025) untuk {who} berakhir {d.last.long()}."]
+            return [kb.text("diskon_kelompok_nanti", mulai=d.first.short(),
+                            sampai=d.last.short(), **said)]
+        return [kb.text("diskon_kelompok_berakhir", sampai=d.last.long(), **said)]
     active = [periods[g] for g in GROUPS if periods[g].covers(month)]
     upcoming = [periods[g] for g in GROUPS if month < periods[g].first]
     lines: list[str] = []
     if len(active) == len(GROUPS):
         soonest, *later = sorted(active, key=lambda d: d.last)
-        extra = "".join(f" ({GROUP_WORDS[d.group]}: s.d. {d.last.short()})" for d in later
-                        if d.last != soonest.last)
-        lines.append(f"Diskon {soonest.percent}% JKK+JKM: *{rupiah(soonest.applies(fee).base)}*"
-                     f"/bulan s.d. {soonest.last.short()}{extra}.")
+        extra = "".join(" " + kb.text("diskon_semua_lainnya", siapa=group_words(kb, d.group),
+                                      sampai=d.last.short())
+                        for d in later if d.last != soonest.last)
+        lines.append(kb.text("diskon_semua", persen=_percent(soonest.percent),
+                             iuran=rupiah(soonest.applies(fee).base),
+                             sampai=soonest.last.short(), lainnya=extra))
     elif active:
-        lines += [f"Diskon {d.percent}% ({rupiah(d.applies(fee).base)}): hanya "
-                  f"{GROUP_WORDS[d.group]}, s.d. {d.last.short()}." for d in active]
-    lines += [f"{'Lainnya' if active else GROUP_WORDS[d.group].capitalize()}: "
-              f"diskon mulai {d.first.short()}." for d in upcoming]
+        lines += [kb.text("diskon_hanya", persen=_percent(d.percent),
+                          iuran=rupiah(d.applies(fee).base), siapa=group_words(kb, d.group),
+                          sampai=d.last.short()) for d in active]
+    lines += [kb.text("diskon_nanti", mulai=d.first.short(),
+                      siapa=(kb.text("diskon_nanti_lainnya") if active
+                             else group_words(kb, d.group).capitalize()))
+              for d in upcoming]
     return lines
 
 
@@ -83,8 +97,9 @@ def _start(kb: KnowledgeBase, today: date, named: Month | None) -> tuple[Month, 
     first = first_month(kb, today)
     due = int(kb.value("bpu_payment_deadline", "due_day_of_month"))
     if first == Month.of(today):
-        return first, f"bulan ini, bayar s.d. tgl {due}"
-    return first, f"batas bayar {Month.of(today).long().split()[0]} tgl {due} sudah lewat"
+        return first, kb.text("iuran_mulai_bulan_ini", tanggal=due)
+    return first, kb.text("iuran_mulai_bulan_depan", bulan=Month.of(today).long().split()[0],
+                          tanggal=due)
 
 
 def _period_lines(kb: KnowledgeBase, group: str, income: int, first: Month,
@@ -96,7 +111,18 @@ def _period_lines(kb: KnowledgeBase, group: str, income: int, first: Month,
         line = plan.split().rsplit(" = ", 1)[0] + f" = {total}"
     else:
         line = f"{months} x {rupiah(plan.months[0].fee.base)} = {total}"
-    return [line, f"Dengan JHT: {rupiah(plan.total(with_jht=True))}."]
+    return [line, kb.text("iuran_total_dengan_jht", total=rupiah(plan.total(with_jht=True)))]
+
+
+def _head(kb: KnowledgeBase, fee: Fee, months: str = "") -> str:
+    """`Penghasilan Rp1.000.000, 12 bulan mulai Des 2026 (...):` (or the estimate's head)."""
+    answer = "iuran_kepala" if fee.exact else "iuran_kepala_perkiraan"
+    return kb.text(answer, penghasilan=rupiah(fee.income), bulan=months)
+
+
+def _months(kb: KnowledgeBase, n: int, first: Month, why: str) -> str:
+    return ", " + kb.text("iuran_periode", n=n, mulai=first.short()) + (f" ({why})" if why
+                                                                          else "")
 
 
 def fee_reply(kb: KnowledgeBase, today: date, income: int, group: str | None,
@@ -105,31 +131,31 @@ def fee_reply(kb: KnowledgeBase, today: date, income: int, group: str | None,
     """The answer for a declared income: one month (the first due, or the month named) or n."""
     fee = bpu_fee(kb, income)
     first, why = _start(kb, today, named)
-    head = f"Penghasilan {rupiah(income)}" if fee.exact else f"Perkiraan, {rupiah(income)}/bulan"
     lines: list[str] = []
     if program in CLOSED_TO_BPU:
-        lines.append(f"{program} tidak ada untuk pekerja mandiri (BPU); yang ada JKK, JKM, JHT.")
+        lines.append(kb.text("iuran_program_tutup", program=program))
     n = months or 1
     if n > 1 and group is not None:
-        lines.append(f"{head}, {n} bulan mulai {first.short()}" + (f" ({why}):" if why else ":"))
+        lines.append(_head(kb, fee, _months(kb, n, first, why)))
         lines += _period_lines(kb, group, income, first, n)
         if not fee.exact:
-            lines.append("Angka pasti: cek JMO atau 175.")
+            lines.append(kb.text("iuran_perkiraan_cek"))
         return Reply("\n".join(lines), BUTTONS)
     if n > 1 and group_rule_differs(kb, first, n):
-        lines.append(f"{head}, {n} bulan mulai {first.short()}" + (f" ({why}):" if why else ":"))
+        lines.append(_head(kb, fee, _months(kb, n, first, why)))
         for g in GROUPS:
             plan = schedule(kb, g, income, first, n)
-            lines.append(f"{GROUP_WORDS[g].capitalize()}: *{rupiah(plan.total())}*")
-        lines.append("Sebutkan pekerjaannya, saya rinci.")
+            lines.append(kb.text("iuran_total_kelompok", kelompok=group_words(kb, g).capitalize(),
+                                 total=rupiah(plan.total())))
+        lines.append(kb.text("iuran_sebut_pekerjaan"))
         return Reply("\n".join(lines), (Button("Saya ojol", _ask("ojol", income, n)),
                                         Button("Saya pedagang", _ask("pedagang", income, n))))
     if n > 1:  # no group, but every group pays the same in these months
-        lines.append(f"{head}, {n} bulan mulai {first.short()}" + (f" ({why}):" if why else ":"))
+        lines.append(_head(kb, fee, _months(kb, n, first, why)))
         lines += _period_lines(kb, GROUPS[0], income, first, n)
         return Reply("\n".join(lines), BUTTONS)
-    lines.append(f"{head}" + (f", {first.long()}:" if named else ":"))
-    lines.append(f"JKK+JKM *{rupiah(fee.base)}*/bulan (normal)")
+    lines.append(_head(kb, fee, f", {first.long()}" if named else ""))
+    lines.append(kb.text("iuran_normal", iuran=rupiah(fee.base)))
     # with no group known, a month's discount is shown as theirs only if every group has it
     same_for_all = group is None and not group_rule_differs(kb, first, 1)
     group_rule = GROUPS[0] if same_for_all else group
@@ -137,11 +163,10 @@ def fee_reply(kb: KnowledgeBase, today: date, income: int, group: str | None,
     lines += discount_note(kb, first, group, occupation, fee)
     if program == "JHT":
         rate = float(kb.value("bpu_iuran_jht", "rate_percent"))
-        lines.append(f"JHT (tabungan hari tua) {rate:g}%: *{rupiah(fee.jht)}*/bulan, "
-                     "tanpa diskon.")
-    lines.append(f"Dengan JHT: *{rupiah(due + fee.jht)}*/bulan.")
+        lines.append(kb.text("iuran_jht", persen=_percent(rate), iuran=rupiah(fee.jht)))
+    lines.append(kb.text("iuran_dengan_jht", iuran=rupiah(due + fee.jht)))
     if not fee.exact:
-        lines.append("Angka pasti: cek JMO atau 175.")
+        lines.append(kb.text("iuran_perkiraan_cek"))
     return Reply("\n".join(lines), BUTTONS)
 
 
@@ -156,10 +181,9 @@ def cheapest_reply(kb: KnowledgeBase, today: date, group: str | None,
     """The cheapest package, and a question for the income to compute the exact amount."""
     fee = bpu_fee(kb, int(kb.value("bpu_income_brackets", LOWEST)))
     lines = [
-        f"Iuran termurah BPU: JKK+JKM *{rupiah(fee.base)}*/bulan, "
-        f"dengan JHT {rupiah(fee.base + fee.jht)}.",
+        kb.text("iuran_termurah", iuran=rupiah(fee.base), dengan_jht=rupiah(fee.base + fee.jht)),
         *discount_note(kb, first_month(kb, today), group, occupation, fee),
-        "Ketik penghasilan sebulan, mis. *2 juta*.",
+        kb.text("iuran_tanya_penghasilan"),
     ]
     return Reply("\n".join(lines), BUTTONS)
 
@@ -174,15 +198,15 @@ def figure_reply(kb: KnowledgeBase, today: date, amount: int, group: str | None,
                 fee.jkk: "JKK", fee.jkm: "JKM"}
     for discount in discounts(kb).values():
         reduced = cut[discount.group]
-        meanings.setdefault(reduced.base, f"JKK+JKM setelah diskon {discount.percent}%")
-        meanings.setdefault(reduced.base + reduced.jht,
-                            f"JKK+JKM+JHT setelah diskon {discount.percent}%")
+        after = f"diskon {_percent(discount.percent)}"
+        meanings.setdefault(reduced.base, f"JKK+JKM, {after}")
+        meanings.setdefault(reduced.base + reduced.jht, f"JKK+JKM+JHT, {after}")
     if amount in meanings:
-        lines = [f"{rupiah(amount)} itu iuran *per bulan* ({meanings[amount]}), untuk "
-                 f"penghasilan {rupiah(fee.nominal)}. Bukan per tahun."]
+        lines = [kb.text("iuran_angka_bulanan", angka=rupiah(amount), arti=meanings[amount],
+                         penghasilan=rupiah(fee.nominal))]
     else:
-        lines = ["Angka itu tidak cocok dengan iuran yang berlaku sekarang. Mungkin angka lama."]
-    lines.append(f"Iuran termurah: *{rupiah(fee.base)}*/bulan (JKK+JKM).")
+        lines = [kb.text("iuran_angka_asing")]
+    lines.append(kb.text("iuran_termurah_singkat", iuran=rupiah(fee.base)))
     lines += discount_note(kb, first, group, occupation, fee)
     return Reply("\n".join(lines), BUTTONS)
 
@@ -272,9 +296,8 @@ class DiskonAction:
         fee = bpu_fee(ctx.kb, lowest)
         lines = discount_note(ctx.kb, month, group, job, fee)
         if not lines:
-            lines = [f"Diskon 50% JKK+JKM (PP 50/2025) sudah berakhir. Iuran termurah "
-                     f"kembali {rupiah(fee.base)}/bulan (JKK+JKM)."]
-        lines.append("Otomatis untuk peserta lama dan baru; tidak berlaku bila iuran dibayar "
-                     "pemerintah (APBN/APBD).")
+            percent = _percent(discounts(ctx.kb)[GROUPS[0]].percent)
+            lines = [ctx.kb.text("diskon_sudah_berakhir", persen=percent, iuran=rupiah(fee.base))]
+        lines.append(ctx.kb.text("diskon_siapa"))
         return ActionResult((Reply("\n".join(lines), BUTTONS),), state)
 

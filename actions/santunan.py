@@ -58,10 +58,11 @@ class JkkDeathAction:
         if income:
             benefit = jkk_death_benefit(ctx.kb, int(income))
             if benefit.wage != lowest:
-                multiple = int(ctx.kb.value("jkk_death", "multiple_of_wage"))
-                line = (f"Untuk penghasilan {rupiah(benefit.wage)}: {multiple} x "
-                        f"{rupiah(benefit.wage)} + {rupiah(benefit.periodic)} + "
-                        f"{rupiah(benefit.funeral)} = *{rupiah(benefit.total)}*"
-                        + ("" if benefit.exact else " (perkiraan; pastikan ke 175)") + ".")
+                estimate = "" if benefit.exact else " " + ctx.kb.text("jkk_meninggal_perkiraan")
+                line = ctx.kb.text(
+                    "jkk_meninggal_hitung", penghasilan=rupiah(benefit.wage),
+                    kali=int(ctx.kb.value("jkk_death", "multiple_of_wage")),
+                    berkala=rupiah(benefit.periodic), pemakaman=rupiah(benefit.funeral),
+                    total=rupiah(benefit.total), perkiraan=estimate)
                 reply = Reply(f"{reply.text}\n{line}", reply.buttons)
         return ActionResult((reply,), unit_state(ctx.state, answer))
