@@ -29,9 +29,16 @@ class Lead:
     telepon: str
     consent_at: str
     created_at: str
+    # Staff's follow-up: one of LEAD_STATUSES, who set it and when, and who should call.
+    status: str = "baru"
+    status_by: str = ""
+    status_at: str = ""
+    petugas: str = ""
 
 
 LEAD_COLUMNS = tuple(f.name for f in fields(Lead))
+LEAD_STATUSES = ("baru", "dihubungi", "terdaftar", "tidak bisa dihubungi")
+FOLLOW_UP = ("status", "status_by", "status_at", "petugas")
 
 
 class LeadStore(Protocol):
@@ -47,6 +54,14 @@ class LeadStore(Protocol):
         """Every lead, oldest first."""
 
 
+# Only on an existing lead, so one deleted meanwhile is not re-created. KEYS[1]: the lead.
+_FOLLOW_UP = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+
 class RedisLeadStore:
     """A hash per lead plus a sorted set index by creation time."""
 
@@ -55,6 +70,7 @@ class RedisLeadStore:
         self._redis = redis
         self._keys = keys
         self._keep_seconds = retention_days * 86400
+        self._follow_up = redis.register_script(_FOLLOW_UP)
 
     async def save(self, lead: Lead) -> None:
         """Store or replace a contact's lead; it is kept `retention_days` after this change.
@@ -66,12 +82,20 @@ class RedisLeadStore:
         created = datetime.fromisoformat(lead.created_at).timestamp()
         key = self._keys.lead(lead.channel, lead.user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, mapping=asdict(lead))
+            # staff's follow-up survives the worker filling the pendataan again
+            pipe.hset(key, mapping={k: v for k, v in asdict(lead).items() if k not in FOLLOW_UP})
+            pipe.hsetnx(key, "status", lead.status)
             pipe.expire(key, self._keep_seconds)
             pipe.zadd(self._keys.leads_index(), {f"{lead.channel}:{lead.user_id}": created})
             pipe.zremrangebyscore(self._keys.leads_index(), "-inf",
                                   f"({created - self._keep_seconds}")
             await pipe.execute()
+
+    async def follow_up(self, channel: str, user_id: str, values: dict[str, str]) -> bool:
+        """Set staff's follow-up fields (FOLLOW_UP) of an existing lead; whether there was one."""
+        key = self._keys.lead(channel, user_id)
+        return bool(await self._follow_up(keys=[key], args=[
+            item for name in FOLLOW_UP if name in values for item in (name, values[name])]))
 
     async def delete(self, channel: str, user_id: str) -> bool:
         """Remove a contact's lead; whether there was one."""
@@ -94,7 +118,8 @@ class RedisLeadStore:
                 key = self._keys.lead(channel, user_id)
                 raw = await cast(Awaitable[dict[str, str]], self._redis.hgetall(key))
                 if raw:
-                    yield Lead(**{c: raw.get(c, "") for c in LEAD_COLUMNS})
+                    values = {c: raw.get(c, "") for c in LEAD_COLUMNS}
+                    yield Lead(**{**values, "status": values["status"] or "baru"})
                 else:
                     gone.append(contact_id)
             if gone:  # expired: the index forgets them too

@@ -1005,3 +1005,42 @@ def test_a_campaign_start_without_a_worker_or_its_channel_is_refused(
         "start": True})
     assert only_telegram.status_code == 201, only_telegram.text
     assert only_telegram.json()["status"] == "running"
+
+
+# -- leads to registration -------------------------------------------------------------------
+
+def test_a_lead_is_followed_to_registration_and_the_funnel_counts_it(
+        client: TestClient) -> None:
+    leave_lead(client, "a5", "Siti Aminah", "pedagang pasar", "Kel. Ketabang, Kec. Genteng")
+    headers = {"x-csrf-token": login(client, "budi")}
+    (lead,) = client.get("/admin/api/leads").json()
+    assert (lead["status"], lead["status_by"]) == ("baru", "")
+    unknown = client.post("/admin/api/leads/status", headers=headers, json={
+        "channel": "rest", "user_id": "a5", "status": "mungkin"})
+    assert unknown.status_code == 422
+    assert "status" in unknown.json()["fields"]
+    gone = client.post("/admin/api/leads/status", headers=headers, json={
+        "channel": "rest", "user_id": "tidak-ada", "status": "dihubungi"})
+    assert gone.status_code == 404
+    for status in ("dihubungi", "terdaftar"):
+        saved = client.post("/admin/api/leads/status", headers=headers, json={
+            "channel": "rest", "user_id": "a5", "status": status, "petugas": "budi"})
+        assert saved.status_code == 200, saved.text
+    (lead,) = client.get("/admin/api/leads").json()
+    assert (lead["status"], lead["status_by"], lead["petugas"]) == ("terdaftar", "budi", "budi")
+    assert lead["status_at"].startswith("2026-11-21T10:00")
+    stats = client.get("/admin/api/stats").json()
+    assert (stats["campaign_funnel"]["contacted"], stats["campaign_funnel"]["registered"]) == (1, 1)
+    (area,) = stats["leads_by_area"]
+    assert (area["kecamatan"], area["kecamatan_kode"], area["kelurahan"]) == (
+        "Genteng", "35.78.07", "Ketabang")  # Genteng of Surabaya, by its kelurahan
+    assert area["kelurahan_kode"].startswith("35.78.07.")
+    assert area["registered"] == 1
+    csv_text = client.get("/admin/leads.csv").text
+    assert "status,status_by,status_at,petugas" in csv_text.splitlines()[0]
+    assert ",terdaftar,budi," in csv_text
+    page = client.get("/admin/leads").text
+    assert 'href="tel:+6281234567890"' in page
+    assert 'href="https://wa.me/6281234567890"' in page
+    login(client)
+    assert client.get("/admin/api/audit").json()[1]["action"] == "prospek.status"

@@ -142,6 +142,15 @@ class ReplyBody(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_REPLY)
 
 
+class LeadStatusBody(BaseModel):
+    """POST /admin/api/leads/status: a lead's follow-up (petugas: who should call; optional)."""
+
+    channel: str = Field(max_length=32)
+    user_id: str = Field(max_length=128)
+    status: str
+    petugas: str | None = Field(None, max_length=64)
+
+
 class StartBody(BaseModel):
     """POST /admin/api/campaigns/{id}/start (a body is optional): `send_at` in WIB, or now."""
 
@@ -202,6 +211,7 @@ async def stats(c: Ctx) -> Response:
         "top_intents": [{"intent": r.label, "count": r.value} for r in data.intents],
         "leads_by_kecamatan": [{"kecamatan": r.label, "count": r.value} for r in data.areas],
         "campaign_funnel": data.funnel,
+        "leads_by_area": [asdict(row) for row in data.by_area],
     })
 
 
@@ -227,6 +237,13 @@ async def leads(c: Ctx) -> Response:
     """GET /admin/api/leads?kecamatan=&kelurahan=&pekerjaan=&dari=&sampai=."""
     where = LeadFilter.from_query(c.request.query_params)
     return ok([asdict(lead) for lead in await c.console.leads(where)])
+
+
+async def lead_status(c: Ctx) -> Response:
+    """POST /admin/api/leads/status {channel, user_id, status, petugas?}."""
+    data = await body(c.request, LeadStatusBody)
+    await c.console.follow_up_lead(c.user, data.channel, data.user_id, data.status, data.petugas)
+    return ok({"status": data.status})
 
 
 async def lead_delete(c: Ctx) -> Response:

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.admin.accounts import (
@@ -47,14 +47,23 @@ from bot.admin.editor import (
 from bot.admin.forms import FormErrors
 from bot.admin.history import VersionInfo, diff
 from bot.admin.inbox import Group, group
-from bot.admin.leads import LeadFilter, by_kecamatan, matching
+from bot.admin.leads import (
+    LEAD_FUNNEL,
+    AreaRow,
+    LeadFilter,
+    by_area,
+    by_kecamatan,
+    lead_funnel,
+    matching,
+)
 from bot.admin.sessions import Session
 from bot.app import Runtime
 from bot.errors import BadRequest
 from bot.knowledge.base import AnswerModel, FactModel, KnowledgeBase, KnowledgeDocument
-from bot.leads import Lead
+from bot.leads import LEAD_STATUSES, Lead
 from bot.messages import Reply
 from bot.nlu.model import FALLBACK_INTENT
+from bot.nlu.places import PlaceGazetteer
 
 CONFLICT = ("{what} ini sudah diubah orang lain sejak Anda membukanya. Perubahan Anda belum "
             "disimpan: salin teks Anda, buka ulang halaman ini, lalu terapkan lagi.")
@@ -106,6 +115,7 @@ class Dashboard:
     areas: list[Row]
     funnel: dict[str, int]  # the campaigns' funnel by stage (campaigns.FUNNEL)
     funnel_bars: list[Row]
+    by_area: list[AreaRow]  # leads by kecamatan and kelurahan, with their follow-up
 
 
 async def register_user(users: UserStore, passwords: Passwords, audit: AuditLog, actor: str,
@@ -143,6 +153,7 @@ class Console:
         self.counters = rt.counters
         self.inbox = rt.inbox
         self.campaigns = rt.campaigns
+        self._gazetteer: PlaceGazetteer | None = None
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -318,19 +329,43 @@ class Console:
         await self.audit.record(self.rt.clock(), user, "prospek.hapus",
                                 contact_ref(channel, user_id))
 
+    async def follow_up_lead(self, user: str, channel: str, user_id: str, status: str,
+                             petugas: str | None = None) -> None:
+        """Record staff's follow-up of a lead: its status (who, when) and who should call."""
+        if status not in LEAD_STATUSES:
+            raise FormErrors({"status": "Pilih salah satu: " + ", ".join(LEAD_STATUSES) + "."})
+        values = {"status": status, "status_by": user,
+                  "status_at": self.rt.clock().isoformat(timespec="seconds")}
+        if petugas is not None:
+            values["petugas"] = petugas.strip()[:64]
+        if not await self.rt.leads.follow_up(channel, user_id, values):
+            raise BadRequest("Data ini sudah tidak ada.", 404)
+        await self.audit.record(self.rt.clock(), user, "prospek.status",
+                                contact_ref(channel, user_id), status)
+
+    def gazetteer(self) -> PlaceGazetteer:
+        """The East Java place list (Kemendagri codes), read once."""
+        if self._gazetteer is None:
+            self._gazetteer = PlaceGazetteer.load(
+                self.rt.settings.sapa_nlu_data / "gazetteer" / "jatim.tsv")
+        return self._gazetteer
+
     async def dashboard(self, days: int) -> Dashboard:
         """The last `days` days' counters, leads by area and the inbox size."""
         counts = await self.counters.days(self.rt.clock().date(), days)
         leads = [lead async for lead in self.rt.leads.all()]
         messages = sum(d.messages for d in counts)
         fallbacks = sum(d.intents.get(FALLBACK_INTENT, 0) for d in counts)
-        funnel = await self.campaigns.funnel(days)
+        funnel = {**await self.campaigns.funnel(days),
+                  **lead_funnel(leads, self.rt.clock().date() - timedelta(days=days - 1))}
+        stages = [*FUNNEL, *LEAD_FUNNEL]
         return Dashboard(
             days=days, messages=messages, fallback_rate=fallbacks / messages if messages else 0,
             leads=len(leads), unanswered=int(await self.rt.redis.xlen(self.rt.keys.fallbacks())),
             per_day=messages_by_channel(counts), fallbacks=fallback_rates(counts),
             intents=top_rows(total_intents(counts)), areas=top_rows(by_kecamatan(leads)),
-            funnel=funnel, funnel_bars=funnel_rows([(label, funnel[key]) for key, label in FUNNEL]))
+            funnel=funnel, funnel_bars=funnel_rows([(label, funnel[key]) for key, label in stages]),
+            by_area=await asyncio.to_thread(by_area, leads, self.gazetteer()))
 
     # -- users ------------------------------------------------------------------------------
 

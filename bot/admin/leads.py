@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from bot.admin.forms import FormErrors
 from bot.leads import Lead
+from bot.nlu.places import PlaceGazetteer
 
 _KEL = r"\b(?:kelurahan|kel|desa|ds)\b"
 _KEC = r"\b(?:kecamatan|kec)\b"
@@ -103,3 +104,72 @@ async def matching(leads: AsyncIterator[Lead], where: LeadFilter) -> AsyncIterat
 def by_kecamatan(leads: Iterable[Lead]) -> Counter[str]:
     """Leads per kecamatan, for the dashboard."""
     return Counter(area(lead.wilayah).kecamatan or UNKNOWN_AREA for lead in leads)
+
+
+# The end of the funnel, after the campaigns' stages: what staff did with the leads.
+LEAD_FUNNEL = (("contacted", "Sudah dihubungi"), ("registered", "Terdaftar"))
+CONTACTED = frozenset({"dihubungi", "terdaftar"})
+
+
+def lead_funnel(leads: Iterable[Lead], since: date) -> dict[str, int]:
+    """Leads left since `since` that staff reached, and that registered."""
+    recent = [lead for lead in leads if datetime.fromisoformat(lead.created_at).date() >= since]
+    return {"contacted": sum(lead.status in CONTACTED for lead in recent),
+            "registered": sum(lead.status == "terdaftar" for lead in recent)}
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    """Leads of one kecamatan and kelurahan, with the official (Kemendagri) codes when known."""
+
+    kecamatan_kode: str
+    kecamatan: str
+    kelurahan_kode: str
+    kelurahan: str
+    leads: int
+    contacted: int
+    registered: int
+
+
+def area_codes(gazetteer: PlaceGazetteer, kecamatan: str, kelurahan: str) -> tuple[str, str]:
+    """Official codes of a kecamatan and a kelurahan in it ("" where the names are not enough).
+
+    A kecamatan name used twice in East Java (Genteng: Surabaya and Banyuwangi) is settled by
+    the kelurahan, when exactly one of them has it.
+    """
+    kecs = {p.code for p in gazetteer.lookup(kecamatan) if p.level == "kecamatan"} \
+        if kecamatan else set()
+    kels = [p.code for p in gazetteer.lookup(kelurahan) if p.level in ("kelurahan", "desa")
+            and any(p.code.startswith(k + ".") for k in kecs)] if kelurahan else []
+    if len(kels) == 1:
+        return kels[0].rsplit(".", 1)[0], kels[0]
+    return (kecs.pop() if len(kecs) == 1 else ""), ""
+
+
+def by_area(leads: Iterable[Lead], gazetteer: PlaceGazetteer) -> list[AreaRow]:
+    """Leads per kecamatan and kelurahan with their follow-up, most leads first."""
+    counts: Counter[tuple[str, str]] = Counter()
+    contacted: Counter[tuple[str, str]] = Counter()
+    registered: Counter[tuple[str, str]] = Counter()
+    for lead in leads:
+        where = area(lead.wilayah)
+        key = (where.kecamatan or UNKNOWN_AREA, where.kelurahan)
+        counts[key] += 1
+        contacted[key] += lead.status in CONTACTED
+        registered[key] += lead.status == "terdaftar"
+    rows = []
+    for (kecamatan, kelurahan), n in counts.most_common():
+        kec_code, kel_code = area_codes(gazetteer, kecamatan, kelurahan)
+        rows.append(AreaRow(kec_code, kecamatan, kel_code, kelurahan, n,
+                            contacted[(kecamatan, kelurahan)], registered[(kecamatan, kelurahan)]))
+    return rows
+
+
+def phone_links(telepon: str) -> tuple[str, str]:
+    """A lead's number as tap-to-call (tel:) and WhatsApp (wa.me) links; ("", "") if unusable."""
+    digits = re.sub(r"\D", "", telepon)
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    if not digits.startswith("62") or not 9 <= len(digits) <= 15:
+        return "", ""
+    return f"tel:+{digits}", f"https://wa.me/{digits}"

@@ -33,13 +33,13 @@ from bot.admin.editor import (
 from bot.admin.forms import FormErrors, words
 from bot.admin.http import COOKIE, LOGIN_COOKIE, PREFIX, Ctx, Public, same_token
 from bot.admin.inbox import STREAM_ID
-from bot.admin.leads import LeadFilter
+from bot.admin.leads import LeadFilter, phone_links
 from bot.broadcast import campaigns as broadcast
 from bot.broadcast.segments import BROADCAST_CHANNELS, Preview
 from bot.errors import BadRequest
 from bot.handoffs import STATUS_NAMES, STATUSES
 from bot.knowledge.base import KnowledgeBase
-from bot.leads import write_csv
+from bot.leads import LEAD_STATUSES, write_csv
 
 FLASH = {
     "saved": "Tersimpan. Model dilatih ulang di latar belakang; bot menjawab dengan versi baru "
@@ -54,6 +54,7 @@ FLASH = {
     "campaign_paused": "Kampanye dijeda.",
     "campaign_resumed": "Kampanye dilanjutkan.",
     "campaign_cancelled": "Kampanye dibatalkan. Penerima yang belum dikirimi tidak akan dikirimi.",
+    "lead_saved": "Tindak lanjut prospek tersimpan.",
     "handoff_taken": "Percakapan Anda ambil. Balasan Anda dikirim ke chat pekerja.",
     "handoff_sent": "Balasan terkirim ke pekerja.",
     "handoff_closed": "Percakapan selesai dan kembali ke bot. Pekerja sudah diberi tahu.",
@@ -175,8 +176,10 @@ async def leads(c: Ctx) -> Response:
     try:
         where = LeadFilter.from_query(c.request.query_params)
     except FormErrors as exc:
-        return c.render("leads.html", leads=[], where=LeadFilter(), errors=exc.fields, status=422)
-    return c.render("leads.html", leads=await c.console.leads(where), where=where, errors={})
+        return c.render("leads.html", leads=[], where=LeadFilter(), errors=exc.fields, status=422,
+                        statuses=LEAD_STATUSES, links=phone_links)
+    return c.render("leads.html", leads=await c.console.leads(where), where=where, errors={},
+                    statuses=LEAD_STATUSES, links=phone_links)
 
 
 def csv_download(name: str, write: Callable[[TextIO], Awaitable[Any]]) -> Response:
@@ -195,6 +198,13 @@ async def leads_csv(c: Ctx) -> Response:
     where = LeadFilter.from_query(c.request.query_params)
     return csv_download(f"prospek-{c.console.rt.clock():%Y%m%d-%H%M}.csv",
                         lambda out: write_csv(c.console.lead_rows(where), out))
+
+
+async def lead_status(c: Ctx) -> Response:
+    """POST /admin/leads/status: a lead's follow-up status and who should call."""
+    await c.console.follow_up_lead(c.user, c.form.get("channel", ""), c.form.get("user_id", ""),
+                                   c.form.get("status", ""), c.form.get("petugas"))
+    return done("/leads", "lead_saved")
 
 
 async def lead_delete(c: Ctx) -> Response:
