@@ -25,24 +25,53 @@ async def two_processes(redis_url: str, prefix: str,
     await two.aclose()
 
 
-async def test_processes_share_one_bucket(two_processes: tuple[RateLimiter, RateLimiter]
-                                          ) -> None:
-    rate = Rate(20, 1.0)  # one every 50 ms
-    started = time.monotonic()
-    await asyncio.gather(*(two_processes[i % 2].acquire("wa:1", rate, 5) for i in range(10)))
-    assert time.monotonic() - started >= 0.42  # nine intervals of 50 ms, less timer slack
+@pytest.fixture
+async def recorded(redis_url: str, prefix: str,
+                   ) -> AsyncIterator[tuple[RateLimiter, RateLimiter, list[float], Redis]]:
+    """Two limiters that record the waits they decide on instead of sleeping them."""
+    one, two = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    yield (RateLimiter(one, Keys(prefix), sleep=record),
+           RateLimiter(two, Keys(prefix), sleep=record), waits, one)
+    await one.aclose()
+    await two.aclose()
+
+
+async def redis_ms(redis: Redis) -> int:
+    """Redis's clock in whole ms, as the limiter's script reads it."""
+    seconds, micros = await redis.time()
+    return int(seconds * 1000 + micros // 1000)
+
+
+async def test_processes_share_one_bucket(
+        recorded: tuple[RateLimiter, RateLimiter, list[float], Redis], prefix: str) -> None:
+    one, two, waits, redis = recorded
+    rate = Rate(1, 10.0)  # one every 10 s: far longer than the test takes, on any machine
+    start = await redis_ms(redis)
+    for i in range(10):
+        await (one, two)[i % 2].acquire("wa:1", rate, 200)
+    # Ten slots reserved one after another in one bucket: the next free slot is 10 intervals on,
+    # and every acquire after the first was told to wait for its slot, the n-th about n intervals.
+    next_slot = float(await redis.get(Keys(prefix).rate("wa:1")))
+    assert next_slot - start >= 100_000
+    assert len(waits) == 9
+    assert [round(w / 10) for w in waits] == list(range(1, 10))
 
 
 async def test_a_burst_goes_at_once_then_the_rate_applies(
-        two_processes: tuple[RateLimiter, RateLimiter]) -> None:
-    limiter = two_processes[0]
-    rate = Rate(10, 1.0, burst=5)
-    started = time.monotonic()
+        recorded: tuple[RateLimiter, RateLimiter, list[float], Redis]) -> None:
+    limiter, _, waits, _ = recorded
+    rate = Rate(1, 10.0, burst=5)  # one every 10 s after a burst of five
     for _ in range(5):
         await limiter.acquire("tg:1", rate, 5)
-    assert time.monotonic() - started < 0.08
-    await limiter.acquire("tg:1", rate, 5)
-    assert time.monotonic() - started >= 0.08
+    assert waits == []  # the burst went without waiting
+    with pytest.raises(TransientError) as caught:  # the sixth must wait for the rate
+        await limiter.acquire("tg:1", rate, 0)
+    assert 0 < (caught.value.retry_after or 0) <= 10
 
 
 async def test_too_long_a_wait_is_transient_and_reserves_nothing(

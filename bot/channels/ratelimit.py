@@ -108,8 +108,10 @@ class RateLimiter:
 
     CAP_POLL = 0.01  # seconds between looks while every place under a cap is taken
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._keys = keys
+        self._sleep = sleep  # how a reserved slot is waited for (tests record the decisions)
         self._reserve = redis.register_script(_RESERVE)
         self._take = redis.register_script(_TAKE)
         self._answered = redis.register_script(_ANSWERED)
@@ -123,7 +125,7 @@ class RateLimiter:
         if wait_ms < 0:
             raise TransientError(f"rate limit of {bucket} reached", retry_after=-wait_ms / 1000)
         if wait_ms:
-            await asyncio.sleep(wait_ms / 1000)
+            await self._sleep(wait_ms / 1000)
 
     @asynccontextmanager
     async def capped(self, bucket: str, limit: int, *, longest_flight: float = LONGEST_REQUEST,
