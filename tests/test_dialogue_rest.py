@@ -12,12 +12,14 @@ from starlette.testclient import TestClient
 from bot.app import open_runtime
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
+from bot.messages import phone_lines
 from bot.nlu.model import NLU
 from bot.settings import Settings
 from bot.web import create_app
 from tests.conftest import TODAY, publish_model
 
 URL = "/webhooks/rest/webhook"
+MAX_LINES = 12
 
 
 @pytest.fixture
@@ -36,10 +38,13 @@ class Chat:
         self.client = client
         self.sender = f"w{uuid.uuid4().hex[:8]}"
 
-    def say(self, text: str) -> str:
+    def say(self, text: str, max_lines: int = MAX_LINES) -> str:
         response = self.client.post(URL, json={"sender": self.sender, "message": text})
         assert response.status_code == 200
-        return "\n".join(item.get("text", "") for item in response.json())
+        texts = [item.get("text", "") for item in response.json()]
+        # every reply fits 12 lines of a 34-column phone (no worker here asked for detail)
+        assert [phone_lines(t) for t in texts if phone_lines(t) > max_lines] == [], texts
+        return "\n".join(texts)
 
 
 @pytest.fixture
@@ -195,11 +200,14 @@ def test_no_paragraph_repeated_in_consecutive_fee_replies(chat: Chat) -> None:
 
 
 def test_trus_aku_kudu_piye_after_the_scam_warning(chat: Chat, seed_kb: KnowledgeBase) -> None:
-    warning = chat.say("ada orang ngaku petugas bpjs minta aku transfer duit, iku penipuan ta?")
+    # the warning itself is an answer unit (19 lines today, issue 11 item 1's to shorten)
+    warning = chat.say("ada orang ngaku petugas bpjs minta aku transfer duit, iku penipuan ta?",
+                       max_lines=20)
     assert warning == text_of(seed_kb, "penipuan")
     assert chat.say("trus aku kudu piye") == text_of(seed_kb, "penipuan_langkah")
 
 
 def test_what_now_without_a_next_step_is_not_guessed(chat: Chat, seed_kb: KnowledgeBase) -> None:
     chat.say("halo")
-    assert chat.say("trus aku kudu piye") != text_of(seed_kb, "penipuan_langkah")
+    # whatever the classifier makes of it (today a long unit: its length is not this test's)
+    assert chat.say("trus aku kudu piye", max_lines=20) != text_of(seed_kb, "penipuan_langkah")
