@@ -26,6 +26,7 @@ from bot.dialogue.policy import (
     FORM_ACTIONS,
     FORM_EXIT_CONFIDENCE,
     WHILE_HELD,
+    action_names,
     interrupts,
     keyword_intent,
     next_action,
@@ -33,6 +34,7 @@ from bot.dialogue.policy import (
 from bot.dialogue.situation import observe, settle
 from bot.dialogue.state import Conversations, ConversationState, Form, Turn
 from bot.dialogue.tone import is_salam, said, without_repeats
+from bot.errors import ConfigError
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.store import Live
@@ -111,6 +113,10 @@ class Engine:
         self._conversations = conversations
         self._contacts = contacts
         self._leads = leads
+        unknown = sorted(action_names() - actions.keys())
+        if unknown:  # a misspelt name in the policy table stops start-up, not a message
+            raise ConfigError(f"the dialogue policy names actions nobody registered: "
+                              f"{', '.join(unknown)} (actions/registry.py)")
         self._actions = actions
         self._fallbacks = fallbacks
         self._counters = counters

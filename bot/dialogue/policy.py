@@ -116,6 +116,8 @@ _WHAT_NOW = re.compile(
     r"(?:piye|gimana|gmn|gmna|bagaimana|ngapain|yopo|apa|opo)(?:\s+(?:ya|yo|min|kak|dong|iki|"
     r"ini|sekarang|skrg|saiki|carane|caranya))*$")
 STEP_ACTION = "action_langkah"
+TOPIC_ACTION = "action_topic"  # the worker picks a unit from its topic's overview
+UNIT_ACTION = "action_unit"  # a unit's answer, read from the knowledge base
 CONTACT_INTENTS = {"minta_petugas", "minta_didata", "inform", FALLBACK_INTENT}
 
 # Follow-ups: the last topic, the entity that continues it, and the action.
@@ -129,6 +131,15 @@ FOLLOW_UPS: dict[str, tuple[tuple[str, ...], str]] = {
 VALUE_ACTIONS = (("uang", "action_iuran"), ("nominal", "action_iuran"),
                  ("pekerjaan", "action_iuran"),
                  ("wilayah", "action_kantor"), ("program", "action_manfaat"))
+
+
+def action_names() -> set[str]:
+    """Every action name this table can pick: the engine checks them against its registry."""
+    return {FALLBACK_ACTION, CANCEL_ACTION, INCOME_ACTION, STEP_ACTION, TOPIC_ACTION,
+            UNIT_ACTION, *INTENT_ACTIONS.values(), *FORM_ACTIONS.values(), *LEAVES_FORM,
+            *UNIT_ACTIONS.values(), *OFFER_YES.values(),
+            *(action for _, action in FOLLOW_UPS.values()),
+            *(action for _, action in VALUE_ACTIONS)}
 
 
 def _plain(text: str) -> str:
@@ -212,7 +223,7 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
             if parse.first(entity):
                 return action
     if unclear_topic(parse):
-        return "action_topic"
+        return TOPIC_ACTION
     if "/" in intent:
-        return UNIT_ACTIONS.get(intent, "action_unit")
+        return UNIT_ACTIONS.get(intent, UNIT_ACTION)
     return INTENT_ACTIONS.get(intent, FALLBACK_ACTION)
