@@ -10,6 +10,7 @@ the Bot API stand-in of tests/standins.py.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -42,7 +43,7 @@ from tests.conftest import (
     spawn_worker,
     worker_config,
 )
-from tests.standins import BotApiStandIn
+from tests.standins import BOT_TOKEN, BotApiStandIn
 
 pytest.importorskip("playwright.async_api", reason="Playwright for Python (the dev extra)")
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -71,13 +72,13 @@ def free_port() -> int:
 
 @contextmanager
 def serve(redis_url: str, prefix: str, blob: bytes, fingerprint: str, log_path: Path,
-          ) -> Iterator[str]:
+          extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """`python -m bot serve` on a free loopback port and this test's key prefix, with `blob` as
     the published model (so it starts without training)."""
     asyncio.run(publish_model(redis_url, prefix, blob, fingerprint))
     asyncio.run(add_users(redis_url, prefix))
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "SAPA_KEY_PREFIX": prefix}
+    env = {**os.environ, "REDIS_URL": redis_url, "SAPA_KEY_PREFIX": prefix, **(extra_env or {})}
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -269,3 +270,108 @@ async def test_staff_create_a_campaign_and_watch_it_sent(server: str, browser: B
             assert await worker.wait() == 0
     chats = sorted(str(call.params["chat_id"]) for call in bot_api.recorder.of("sendMessage"))
     assert chats == ["7001", "7002", "7003"]
+
+
+TG_SECRET = "s3cret-token_for-e2e"
+TG_UPDATE = json.loads((PROJECT_ROOT / "tests" / "data" / "telegram" / "text.json")
+                       .read_text(encoding="utf-8"))
+TG_CHAT = str(TG_UPDATE["message"]["chat"]["id"])
+
+
+async def telegram_says(base: str, update_id: int, text: str) -> None:
+    """The worker writes on Telegram: the update as the Bot API posts it to our webhook."""
+    update = {**TG_UPDATE, "update_id": update_id, "message": {**TG_UPDATE["message"],
+                                                                 "text": text}}
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.post(f"{base}/webhooks/telegram", json=update,
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+        response.raise_for_status()
+
+
+async def test_staff_take_over_a_telegram_conversation_and_follow_a_lead(
+        browser: Browser, redis_url: str, prefix: str, model_blob: bytes,
+        trained_model: NLU, tmp_path: Path) -> None:
+    async with BotApiStandIn() as bot_api:
+        env = {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": bot_api.base_url,
+               "TELEGRAM_WEBHOOK_SECRET": TG_SECRET}
+        with ExitStack() as stack:  # `serve` blocks while it starts: not in this event loop
+            server = await asyncio.to_thread(stack.enter_context, serve(
+                redis_url, prefix, model_blob, trained_model.fingerprint,
+                tmp_path / "serve.log", env))
+            try:
+                await handoff_walk_through(server, bot_api, browser)
+            finally:
+                await asyncio.to_thread(stack.close)
+
+
+async def handoff_walk_through(server: str, bot_api: BotApiStandIn, browser: Browser) -> None:
+    sent = bot_api.recorder
+    await telegram_says(server, 900001, "mau bicara dengan petugas")
+    await telegram_says(server, 900002, "/setuju")
+    queued = await sent.wait_for("sendMessage", 2)
+    assert "diteruskan ke petugas" in queued[1].params["text"]
+
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await log_in(page, server, "budi")
+    menu = page.get_by_role("navigation", name="Menu utama")
+    for label in ("Dasbor", "Percakapan", "Kotak masuk", "Prospek", "Kampanye"):
+        link = menu.get_by_role("link", name=re.compile(label))
+        await expect(link).to_be_in_viewport()  # every menu item in sight on a phone
+        box = await link.bounding_box()
+        assert box is not None
+        assert box["height"] >= 44
+    await expect(menu.locator(".badge")).to_have_text("1")  # a new handoff waits
+    await menu.get_by_role("link", name=re.compile("Percakapan")).click()
+    await screenshot(page, "percakapan")
+    await page.get_by_role("link", name=re.compile("#1 Buka")).click()
+    await expect(page.locator(".msg.pekerja").first).to_contain_text("mau bicara dengan petugas")
+    await page.get_by_role("button", name="Ambil percakapan").click()
+    await expect(page.locator(".notice.ok")).to_contain_text("Percakapan Anda ambil")
+    await page.fill("#text", "Halo Bu Siti, saya Budi dari kantor cabang. Ada yang bisa dibantu?")
+    await page.get_by_role("button", name="Kirim balasan").click()
+    await expect(page.locator(".notice.ok")).to_contain_text("Balasan terkirim")
+    delivered = await sent.wait_for("sendMessage", 3)
+    assert delivered[2].params["chat_id"] == TG_CHAT
+    assert delivered[2].params["text"].startswith("Halo Bu Siti, saya Budi")
+
+    # While staff hold it the bot stays silent: the message reaches the console, nothing goes out.
+    await telegram_says(server, 900003, "klaim JHT saya belum cair pak")
+    async with asyncio.timeout(15):  # the answer job runs after the webhook's 200
+        while not await page.locator(".msg.pekerja", has_text="belum cair").count():
+            await page.reload()
+    await expect(page.locator(".msg.pekerja").last).to_contain_text("belum cair")
+    assert len(sent.of("sendMessage")) == 3
+    await screenshot(page, "percakapan-detail")
+    await page.set_viewport_size({"width": 1366, "height": 900})
+    await screenshot(page, "percakapan-detail")
+    await page.get_by_role("button", name="Selesai, kembalikan ke bot").click()
+    await expect(page.locator(".notice.ok")).to_contain_text("kembali ke bot")
+    told = await sent.wait_for("sendMessage", 4)
+    assert "sudah selesai" in told[3].params["text"]
+    await telegram_says(server, 900004, "brp iuran bpjs tk buat ojol")
+    answered = await sent.wait_for("sendMessage", 5)
+    assert "Rp" in answered[4].params["text"]  # the bot answers again
+    await page.goto(f"{server}/admin/percakapan?status=closed")
+    await screenshot(page, "percakapan")
+
+    # A lead goes from baru to terdaftar, and the dashboard's funnel counts it.
+    for text in ["mau didata", "ya setuju", "Siti Aminah", "pedagang pasar",
+                 "Kel. Ketabang, Kec. Genteng", "081234567890"]:
+        await ask(server, text)
+    await page.goto(f"{server}/admin/leads")
+    await expect(page.locator("a[href='tel:+6281234567890']")).to_be_visible()
+    await page.locator("[data-lead-status]").first.select_option("terdaftar")
+    await page.get_by_role("button", name="Simpan").first.click()
+    await expect(page.locator(".notice.ok")).to_contain_text("Tindak lanjut prospek tersimpan")
+    await expect(page.locator(".follow-up small").first).to_contain_text("terdaftar · budi")
+    await screenshot(page, "prospek")
+    await page.goto(f"{server}/admin/")
+    await expect(page.locator("#prospek-wilayah [data-area-registered]").first).to_have_text("1")
+    await expect(page.locator("#funnel-kampanye")).to_contain_text("Terdaftar")
+    await screenshot(page, "dasbor")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    for name, path in (("prospek", "/admin/leads"), ("dasbor", "/admin/")):
+        await page.goto(server + path)
+        await screenshot(page, name)
+    await page.close()
