@@ -164,10 +164,12 @@ class DaftarAction:
     name = "action_daftar"
 
     async def run(self, ctx: ActionContext) -> ActionResult:
-        """Registration answer, then the pendataan offer as a yes/no question."""
-        state = replace(ctx.state, topic="daftar", form=None, requested=None,
-                        offer=Offer.PENDATAAN)
-        return ActionResult((ctx.kb.reply("daftar"), ctx.kb.reply("daftar_tawaran")), state)
+        """Registration answer, then the pendataan offer (not to a worker already a member)."""
+        state = replace(ctx.state, topic="daftar", form=None, requested=None, offer=None)
+        if ctx.state.situation.anggota:  # "aku wis dadi peserta": registering is for others
+            return ActionResult((ctx.kb.reply("daftar"),), state)
+        return ActionResult((ctx.kb.reply("daftar"), ctx.kb.reply("daftar_tawaran")),
+                            replace(state, offer=Offer.PENDATAAN))
 
 
 class SetujuAction:

@@ -95,6 +95,13 @@ def test_income_given_once_is_used_later(chat: Chat) -> None:
     assert "Rp3.000.000" in chat.say("berapa iurannya")
 
 
+def test_a_member_is_not_offered_the_pendataan(chat: Chat, seed_kb: KnowledgeBase) -> None:
+    offer = text_of(seed_kb, "daftar_tawaran")
+    assert offer in chat.say("/cara_daftar")
+    chat.say("aku wis dadi peserta kok")
+    assert offer not in chat.say("/cara_daftar")
+
+
 # --- 5. forms that hold -------------------------------------------------------------------
 
 def _start_pendataan(chat: Chat) -> None:
