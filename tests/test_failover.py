@@ -80,6 +80,7 @@ class RestLoad:
         return [body for _, status, body in self.answers if status == 503]
 
 
+@pytest.mark.timeout(300)  # its own cluster, 2 worker processes and a web app on 2 cores
 async def test_a_killed_master_fails_over_without_duplicates_or_losses(
         own_cluster: LocalCluster, cluster_settings: Settings, sender: Runtime,
         model_blob: bytes, trained_model: NLU) -> None:
