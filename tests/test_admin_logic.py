@@ -37,6 +37,7 @@ from bot.admin.leads import Area, LeadFilter, area
 from bot.admin.sessions import LoginLimiter, RedisSessionStore
 from bot.app import connect_redis
 from bot.broadcast.campaigns import JAKARTA, PROBLEMS, Campaign, Message, QuietHours
+from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import sent
 from bot.broadcast.segments import Segment
 from bot.broadcast.worker import enqueue_campaign
@@ -317,6 +318,7 @@ async def test_campaign_totals_are_walked_again_when_sends_move_on(
     audit = RedisAuditLog(redis, keys)
     campaigns = Campaigns(redis, keys, contacts, audit, lambda: TODAY, "off")
     draft = check(CampaignInput(name="FGD", text="Halo"), "off", TODAY)
+    await beat(redis, keys, "test-worker", ["whatsapp"])  # a worker runs: the start is allowed
     campaign = (await campaigns.create("budi", draft, start=True)).campaign
     await enqueue_campaign(contacts, campaigns.ledger, campaign, lambda: TODAY)
     statuses = DeliveryStatuses(redis, keys, "whatsapp")
