@@ -623,7 +623,7 @@ def test_dashboard_counts_messages_intents_and_leads(client: TestClient) -> None
     assert stats["per_day"][-1]["day"] == "21/11"
     assert stats["per_day"][-1]["channels"] == {"rest": 9}
     assert stats["messages"] == 9
-    assert {"intent": "sapa", "count": 2} in stats["top_intents"]
+    assert {"intent": "sapa", "name": "Salam", "count": 2} in stats["top_intents"]
     assert stats["leads_by_kecamatan"] == [{"kecamatan": "Genteng", "count": 1}]
     assert 0 <= stats["fallback_rate"] < 1
     page = client.get("/admin/?hari=7")
@@ -1044,3 +1044,26 @@ def test_a_lead_is_followed_to_registration_and_the_funnel_counts_it(
     assert 'href="https://wa.me/6281234567890"' in page
     login(client)
     assert client.get("/admin/api/audit").json()[1]["action"] == "prospek.status"
+
+
+def test_a_failed_login_is_in_the_audit_log(client: TestClient) -> None:
+    wrong = client.post("/admin/api/login", json={"username": "budi", "password": "salah-sekali"})
+    assert wrong.status_code == 401
+    login(client)
+    entry = next(e for e in client.get("/admin/api/audit").json() if e["action"] == "masuk.gagal")
+    assert (entry["user"], entry["target"]) == ("budi", "budi")
+    assert "salah-sekali" not in str(entry)
+
+
+def test_the_dashboard_names_intents_in_indonesian(client: TestClient) -> None:
+    for text in ["iuran ojol berapa?", "maaf, ini bukan soal bpjs: resep rendang?"]:
+        client.post(REST, json={"sender": "n1", "message": text})
+    login(client, "budi")
+    client.portal.call(site_of(client).console().counters.flush)
+    names = {row["intent"]: row["name"] for row in client.get("/admin/api/stats").json()[
+        "top_intents"]}
+    assert names
+    assert all(name != intent for intent, name in names.items())
+    page = client.get("/admin/").text
+    assert "Pertanyaan terbanyak" in page
+    assert ">out_of_scope<" not in page

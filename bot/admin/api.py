@@ -208,7 +208,8 @@ async def stats(c: Ctx) -> Response:
         "per_day": [{"day": col.label, "total": col.total,
                      "channels": {s.name: s.value for s in col.segments}}
                     for col in data.per_day.columns],
-        "top_intents": [{"intent": r.label, "count": r.value} for r in data.intents],
+        "top_intents": [{"intent": r.label, "name": data.intent_names.get(r.label, r.label),
+                         "count": r.value} for r in data.intents],
         "leads_by_kecamatan": [{"kecamatan": r.label, "count": r.value} for r in data.areas],
         "campaign_funnel": data.funnel,
         "leads_by_area": [asdict(row) for row in data.by_area],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -56,6 +56,7 @@ from bot.admin.leads import (
     lead_funnel,
     matching,
 )
+from bot.admin.names import intent_name
 from bot.admin.sessions import Session
 from bot.app import Runtime
 from bot.errors import BadRequest
@@ -116,6 +117,12 @@ class Dashboard:
     funnel: dict[str, int]  # the campaigns' funnel by stage (campaigns.FUNNEL)
     funnel_bars: list[Row]
     by_area: list[AreaRow]  # leads by kecamatan and kelurahan, with their follow-up
+    intent_names: dict[str, str]  # the top intents as staff call them
+
+    def named_intents(self) -> list[Row]:
+        """The top intents' bars labelled in Indonesian."""
+        return [replace(row, label=self.intent_names.get(row.label, row.label))
+                for row in self.intents]
 
 
 async def register_user(users: UserStore, passwords: Passwords, audit: AuditLog, actor: str,
@@ -167,6 +174,8 @@ class Console:
         matched = await self.passwords.verify(await self.users.password_hash(username), password)
         if not matched or user is None:
             await self.limiter.failed(username, ip)
+            await self.audit.record(self.rt.clock(), username[:64] or "-", "masuk.gagal",
+                                    username[:64], f"dari {ip}")
             raise BadRequest("Nama pengguna atau kata sandi salah.", 401)
         await self.limiter.succeeded(username)
         now = self.rt.clock()
@@ -359,11 +368,14 @@ class Console:
         funnel = {**await self.campaigns.funnel(days),
                   **lead_funnel(leads, self.rt.clock().date() - timedelta(days=days - 1))}
         stages = [*FUNNEL, *LEAD_FUNNEL]
+        top = top_rows(total_intents(counts))
+        kb = self.rt.knowledge.current
         return Dashboard(
             days=days, messages=messages, fallback_rate=fallbacks / messages if messages else 0,
             leads=len(leads), unanswered=int(await self.rt.redis.xlen(self.rt.keys.fallbacks())),
             per_day=messages_by_channel(counts), fallbacks=fallback_rates(counts),
-            intents=top_rows(total_intents(counts)), areas=top_rows(by_kecamatan(leads)),
+            intents=top, intent_names={row.label: intent_name(row.label, kb) for row in top},
+            areas=top_rows(by_kecamatan(leads)),
             funnel=funnel, funnel_bars=funnel_rows([(label, funnel[key]) for key, label in stages]),
             by_area=await asyncio.to_thread(by_area, leads, self.gazetteer()))
 

@@ -34,6 +34,7 @@ from bot.admin.forms import FormErrors, words
 from bot.admin.http import COOKIE, LOGIN_COOKIE, PREFIX, Ctx, Public, same_token
 from bot.admin.inbox import STREAM_ID
 from bot.admin.leads import LeadFilter, phone_links
+from bot.admin.names import intent_name
 from bot.broadcast import campaigns as broadcast
 from bot.broadcast.segments import BROADCAST_CHANNELS, Preview
 from bot.errors import BadRequest
@@ -148,7 +149,7 @@ async def inbox(c: Ctx) -> Response:
     """GET /admin/inbox: grouped unanswered messages."""
     kb = await c.console.knowledge()
     return c.render("inbox.html", groups=await c.console.inbox_groups(),
-                    intents=c.console.example_intents(kb))
+                    intents=[(i, intent_name(i, kb)) for i in c.console.example_intents(kb)])
 
 
 async def inbox_handled(c: Ctx) -> Response:

@@ -4,6 +4,14 @@
 // preview's bubbles are HTML, which the server escaped as the channel adapters do.
 "use strict";
 
+// A notice belongs to the action that led here: drop its code from the address, so a reload
+// (or the campaign page reloading itself) does not show it again.
+const here = new URL(window.location.href);
+if (here.searchParams.has("ok")) {
+  here.searchParams.delete("ok");
+  window.history.replaceState(null, "", here.pathname + here.search + here.hash);
+}
+
 document.addEventListener("submit", (event) => {
   const asking = [event.submitter, event.target].find((el) => el && el.dataset.confirm);
   if (asking && !window.confirm(asking.dataset.confirm)) event.preventDefault();
