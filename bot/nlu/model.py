@@ -185,6 +185,7 @@ def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU
     classifier = LogisticRegression(
         C=float(clf_params.get("C", 20.0)), max_iter=int(clf_params.get("max_iter", 2000)),
         tol=float(clf_params.get("tol", 1e-4)),
+        class_weight=clf_params.get("class_weight"),
     )
     extractor = build_extractor(data)
     inputs = [featurizer_inputs(normalizer(e.text, extractor.extract(e.text)), stemmer)
