@@ -101,8 +101,9 @@ def cmd_nlu_train(settings: Settings, args: argparse.Namespace) -> int:
     """Train on nlu_data/ plus the knowledge base's FAQs and publish to every process."""
 
     async def work(rt: Runtime) -> int:
-        model = await train_and_publish(settings, rt.config, rt.knowledge.current,
-                                        rt.model_store)
+        # On an empty store (or changed data) opening the runtime just trained: once is enough.
+        model = rt.nlu.current if rt.trained_at_start else await train_and_publish(
+            settings, rt.config, rt.knowledge.current, rt.model_store)
         default = settings.sapa_data_dir / "models" / f"nlu-{model.fingerprint}.joblib"
         out = Path(args.out or default)
         out.parent.mkdir(parents=True, exist_ok=True)

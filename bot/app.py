@@ -127,6 +127,7 @@ class Runtime:
     handoffs: Handoffs
     clock: Callable[[], datetime] = jakarta_now
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    trained_at_start: bool = False  # the published model was older: this start made a new one
 
     def follow_changes(self) -> None:
         """Start polling Redis so new FAQs and models reach this process without a restart."""
@@ -237,8 +238,11 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
     model_store = RedisModelStore(redis_bytes, keys)
     training = TrainingStatus(redis, keys)
     kb = await current_knowledge(knowledge_store)
+    trained_at_start = False
     if model is None:
+        published = await model_store.version()
         model = await start_model(settings, config, kb, model_store, training)
+        trained_at_start = published != model.fingerprint
     knowledge = Live(kb, kb.version)
     nlu = Live(model, model.fingerprint)
     contacts = RedisContactStore(redis, keys, config.dialogue.profile_ttl_days * 86400)
@@ -286,4 +290,5 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
         LoginLimiter(redis, keys), Inbox(redis, keys),
         Campaigns(redis, keys, contacts, audit, clock, config.broadcast.quiet_hours,
                   config.broadcast.outcome_days), handoffs, clock,
-        tasks=[asyncio.create_task(counters.run()), asyncio.create_task(retrainer.run())])
+        tasks=[asyncio.create_task(counters.run()), asyncio.create_task(retrainer.run())],
+        trained_at_start=trained_at_start)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -21,15 +21,42 @@ from bot.yaml_files import parse_yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The NLU pipeline's components, each with every key it takes and that key's default: a step of
+# config.yml that names another component, or a key not listed here, stops start-up. Every
+# component is required (the model is built from all of them), except the stemmer.
+COMPONENTS: dict[str, dict[str, Any]] = {
+    "IndonesianNormalizer": {},
+    "IndonesianStemmer": {},
+    "WordTfidfFeaturizer": {"ngram_range": [1, 2], "sublinear_tf": True},
+    "CharTfidfFeaturizer": {"ngram_range": [2, 5], "sublinear_tf": True},
+    "LogisticRegressionClassifier": {"C": 50.0, "tol": 0.001, "max_iter": 2000,
+                                     "class_weight": "balanced"},
+    "RuleEntityExtractor": {},
+    "FallbackClassifier": {"threshold": 0.3, "ambiguity_threshold": 0.0},
+}
+OPTIONAL_COMPONENTS = {"IndonesianStemmer"}
+
+
 class PipelineStep(BaseModel):
     """One step of the NLU pipeline with its parameters (Rasa's `- name: X` plus keys)."""
 
     model_config = {"extra": "allow"}
     name: str
 
+    @model_validator(mode="after")
+    def _known(self) -> PipelineStep:
+        if self.name not in COMPONENTS:
+            raise ValueError(f"unknown pipeline component {self.name!r}; known: "
+                             f"{', '.join(COMPONENTS)}")
+        unknown = sorted(set(self.model_extra or {}) - COMPONENTS[self.name].keys())
+        if unknown:
+            takes = ", ".join(COMPONENTS[self.name]) or "no keys"
+            raise ValueError(f"{self.name} has no key {', '.join(unknown)} (it takes {takes})")
+        return self
+
     def params(self) -> dict[str, Any]:
-        """The step's parameters without its name."""
-        return dict(self.model_extra or {})
+        """The step's parameters without its name, defaults filled in."""
+        return {**COMPONENTS[self.name], **(self.model_extra or {})}
 
 
 class DialogueConfig(BaseModel):
@@ -104,9 +131,19 @@ class BotConfig(BaseModel):
     broadcast: BroadcastConfig = BroadcastConfig()  # type: ignore[call-arg]
     handoff: HandoffConfig = HandoffConfig()  # type: ignore[call-arg]
 
+    @model_validator(mode="after")
+    def _complete(self) -> BotConfig:
+        names = [s.name for s in self.pipeline]
+        missing = [c for c in COMPONENTS if c not in names and c not in OPTIONAL_COMPONENTS]
+        if missing:
+            raise ValueError(f"the pipeline lacks {', '.join(missing)}")
+        if len(set(names)) != len(names):
+            raise ValueError("a pipeline component is listed twice")
+        return self
+
     def step(self, name: str) -> dict[str, Any]:
-        """Parameters of a pipeline step, empty when the step is absent."""
-        return next((s.params() for s in self.pipeline if s.name == name), {})
+        """Parameters of a pipeline step, defaults filled in (see COMPONENTS)."""
+        return next(s.params() for s in self.pipeline if s.name == name)
 
 
 class Settings(BaseSettings):

@@ -157,10 +157,10 @@ def build_vectorizers(config: BotConfig) -> list[TfidfVectorizer]:
     char = config.step("CharTfidfFeaturizer")
     return [
         TfidfVectorizer(analyzer="word", token_pattern=r"\S+",
-                        ngram_range=tuple(word.get("ngram_range", (1, 2))),
-                        sublinear_tf=bool(word.get("sublinear_tf", True))),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char.get("ngram_range", (2, 5))),
-                        sublinear_tf=bool(char.get("sublinear_tf", True))),
+                        ngram_range=tuple(word["ngram_range"]),
+                        sublinear_tf=bool(word["sublinear_tf"])),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char["ngram_range"]),
+                        sublinear_tf=bool(char["sublinear_tf"])),
     ]
 
 
@@ -183,9 +183,9 @@ def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU
     vectorizers = build_vectorizers(config)
     clf_params = config.step("LogisticRegressionClassifier")
     classifier = LogisticRegression(
-        C=float(clf_params.get("C", 20.0)), max_iter=int(clf_params.get("max_iter", 2000)),
-        tol=float(clf_params.get("tol", 1e-4)),
-        class_weight=clf_params.get("class_weight"),
+        C=float(clf_params["C"]), max_iter=int(clf_params["max_iter"]),
+        tol=float(clf_params["tol"]),
+        class_weight=clf_params["class_weight"],
     )
     extractor = build_extractor(data)
     inputs = [featurizer_inputs(normalizer(e.text, extractor.extract(e.text)), stemmer)
@@ -202,8 +202,8 @@ def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU
         stemmer,
         CompiledClassifier(vectorizers, classifier),
         extractor,
-        threshold=float(fallback.get("threshold", 0.35)),
-        ambiguity_threshold=float(fallback.get("ambiguity_threshold", 0.0)),
+        threshold=float(fallback["threshold"]),
+        ambiguity_threshold=float(fallback["ambiguity_threshold"]),
         fingerprint=fingerprint(data, faq_examples, config),
     )
     report = TrainingReport(
