@@ -104,21 +104,31 @@ async def test_the_cap_counts_each_request_until_a_window_after_its_answer(
 
 
 async def test_a_slow_answer_counts_from_the_arrival_allowance(
-        two_processes: tuple[RateLimiter, RateLimiter]) -> None:
+        two_processes: tuple[RateLimiter, RateLimiter], redis_url: str, prefix: str) -> None:
     first, second = two_processes
-    started = time.monotonic()
+    log = Keys(prefix).rate("cap:3:log")
+    redis = Redis.from_url(redis_url)
+    inside, answer = asyncio.Event(), asyncio.Event()
 
     async def slow() -> None:
         async with first.capped("cap:3", 1, longest_flight=10, arrival_allowance=0.05,
                                 window=0.3):
-            await asyncio.sleep(0.2)  # answered late: it reached the platform by 0.05 s
+            inside.set()
+            await answer.wait()  # answered late: it reached the platform by 0.05 s
 
     task = asyncio.create_task(slow())
-    await asyncio.sleep(0.01)
-    async with second.capped("cap:3", 1, longest_flight=10, arrival_allowance=0.05, window=0.3):
-        waited = time.monotonic() - started
+    await inside.wait()
+    ((_, held),) = await redis.zrange(log, 0, -1, withscores=True)  # send + longest flight
+    await asyncio.sleep(0.06)  # later than the allowance: the answer is the slow kind
+    answer.set()
     await task
-    assert 0.33 <= waited < 0.48  # 0.05 + 0.3, not the answer's 0.2 + 0.3
+    ((_, counted),) = await redis.zrange(log, 0, -1, withscores=True)
+    await redis.aclose()
+    # It counts from send + allowance (µs), not from the late answer: its place frees a window
+    # after that, which is when the second request gets in.
+    assert held - counted == 9_950_000  # 10 s of flight less the 0.05 s allowance
+    async with second.capped("cap:3", 1, longest_flight=10, arrival_allowance=0.05, window=0.3):
+        pass
 
 
 async def test_a_place_whose_sender_died_frees_after_the_longest_flight(
