@@ -440,6 +440,11 @@ def test_invalid_faq_form_keeps_what_was_typed(client: TestClient) -> None:
     assert "hanya huruf kecil" in response.text
     assert "Jawaban saya" in response.text
     assert "Judul yang jauh terlalu panjang" in response.text
+    # Every problem at once, in Indonesian, listed at the top with a link to its field.
+    assert "isi paling sedikit 3 contoh pertanyaan" in response.text
+    assert '<a href="#id">Id</a>' in response.text
+    assert '<a href="#questions">Contoh pertanyaan</a>' in response.text
+    assert "needs at least" not in response.text
 
 
 def test_faq_form_saves_and_redirects(client: TestClient) -> None:

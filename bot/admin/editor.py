@@ -24,6 +24,8 @@ MAX_BUTTONS = 3
 CONFIDENCE = ("high", "medium", "low")
 _ID = re.compile(r"^[a-z0-9_]{2,60}$")
 
+MIN_QUESTIONS = 3  # example questions an FAQ needs (KnowledgeDocument checks it too)
+
 
 def fingerprint(item: BaseModel | None) -> str:
     """A short hash of an entry as stored: an edit form carries it to detect a parallel edit."""
@@ -78,11 +80,20 @@ def make_answer(values: Mapping[str, Any], existing: AnswerModel | None, today: 
         raw["id"] = str(raw.get("id") or slug(next(iter(raw.get("questions") or []), "")))
         raw["intent"] = f"faq/{raw['id']}"
     raw["updated"] = today.isoformat()
+    # Every problem at once: the field checks and the knowledge base's own rule for FAQs.
+    problems: dict[str, str] = {}
+    if raw["intent"].startswith("faq/") and len(raw.get("questions") or []) < MIN_QUESTIONS:
+        problems["questions"] = (f"isi paling sedikit {MIN_QUESTIONS} contoh pertanyaan, "
+                                 "satu per baris")
     try:
-        return AnswerModel.model_validate(raw)
+        answer = AnswerModel.model_validate(raw)
     except ValidationError as exc:  # the intent comes from the id, whose message says it all
         errors = field_errors(exc).fields
-        raise FormErrors({k: v for k, v in errors.items() if k != "intent"}) from exc
+        raise FormErrors({**{k: v for k, v in errors.items() if k != "intent"},
+                          **problems}) from exc
+    if problems:
+        raise FormErrors(problems)
+    return answer
 
 
 def put_answer(document: KnowledgeDocument, answer: AnswerModel, *, new: bool,
