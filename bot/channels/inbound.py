@@ -25,24 +25,18 @@ from bot.contacts import ContactStore
 from bot.dialogue.state import Conversations
 from bot.errors import RecipientError
 from bot.keys import Keys
-from bot.messages import Button, IncomingMessage, Reply
+from bot.messages import IncomingMessage, Reply
 
 log = logging.getLogger(__name__)
 
+# The one text not in the knowledge base: the apology when answering failed, which must not
+# depend on the engine that just failed.
 SORRY = Reply("Maaf, pesan Bapak/Ibu belum bisa kami jawab karena ada gangguan. Silakan kirim "
               "lagi beberapa saat lagi, atau hubungi call center *175*.")
-MEDIA_REPLY = Reply(
-    "Maaf, saya baru bisa membaca pesan teks. Pesan suara, foto, video, dan stiker belum bisa "
-    "saya buka. Silakan tulis pertanyaan Bapak/Ibu, misalnya: \"iuran ojol berapa?\"",
-    (Button("Menu", "/menu"),))
-LOCATION_REPLY = Reply(
-    "Terima kasih, tapi saya belum bisa membaca lokasi yang dikirim. Untuk mencari kantor "
-    "cabang, tulis nama kota atau kecamatan Bapak/Ibu, misalnya: \"kantor cabang Blitar\".",
-    (Button("Kantor terdekat", "/kantor_cabang"),))
-CONTACT_REPLY = Reply(
-    "Terima kasih, tapi saya belum bisa membaca kontak yang dikirim. Silakan tulis pertanyaan "
-    "Bapak/Ibu, atau ketik *menu*.",
-    (Button("Menu", "/menu"),))
+# Messages answered with a fixed text (knowledge-base answer ids, texts.yml): a photo, a place.
+MEDIA_REPLY = "pesan_media"
+LOCATION_REPLY = "pesan_lokasi"
+CONTACT_REPLY = "pesan_kontak"
 
 
 class Responder(Protocol):
@@ -50,6 +44,9 @@ class Responder(Protocol):
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """Replies to one message."""
+
+    def canned(self, answer_id: str) -> Reply:
+        """A fixed reply from the current knowledge base (a photo, a place was sent)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ class Inbound:
     """A decoded message for the engine, or one answered with a fixed reply (a photo, a place)."""
 
     message: IncomingMessage
-    canned: Reply | None = None
+    canned: str | None = None  # the answer id of the fixed reply, if any
 
 
 Job = Callable[[], Awaitable[None]]
@@ -90,7 +87,7 @@ async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound
             replies = await ctx.engine.handle(message)
         else:
             await ctx.conversations.touch(message)  # a photo opens WhatsApp's 24-hour window too
-            replies = [inbound.canned]
+            replies = [ctx.engine.canned(inbound.canned)]
     except Exception:
         log.exception("could not answer %s:%s", message.channel, message.user_id)
         replies = [SORRY]

@@ -133,6 +133,10 @@ class Engine:
                                model.extractor.extract(text), (IntentScore(keyword, 1.0),))
         return model.parse(text)
 
+    def canned(self, answer_id: str) -> Reply:
+        """A fixed reply from the current knowledge base (channels: a photo, a place sent)."""
+        return self._knowledge.current.reply(answer_id)
+
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """Answer one message. A NIK in it is masked before anything is parsed or stored.
 
