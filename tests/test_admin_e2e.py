@@ -186,7 +186,8 @@ async def test_admin_adds_an_faq_and_the_bot_answers_it(server: str, browser: Br
     await page.fill("#text", str(NEW_FAQ["text"]))
     await page.fill("#tags", "lomba")
     await page.click("text=Simpan & latih ulang")
-    await expect(page).to_have_url(f"{server}/admin/faq/lomba_foto?ok=saved")
+    # the notice shows once: its code leaves the address, so a reload does not repeat it
+    await expect(page).to_have_url(f"{server}/admin/faq/lomba_foto")
     await expect(page.locator(".notice.ok")).to_contain_text("Tersimpan")
     await ask(server, question)  # still answered (no 5xx) while the model retrains
 
