@@ -158,10 +158,10 @@ async def test_whatsapp_outside_the_window_needs_the_template(runtime: Runtime) 
     assert box.templates == [("628123", Template("balasan_petugas", "id", ("Halo",)))]
 
 
-async def test_rest_offers_the_pendataan_instead(worker: Conversation) -> None:
-    answer = await worker.text("mau bicara dengan petugas")
-    assert "tidak bisa menyambungkan" in answer
-    assert "tinggalkan data" in answer
+async def test_rest_offers_the_pendataan_instead(worker: Conversation, runtime: Runtime) -> None:
+    answer = await worker.say("mau bicara dengan petugas")
+    assert answer[-1].text == runtime.knowledge.current.reply("minta_petugas").text
+    assert "/minta_didata" in [b.payload for b in answer[-1].buttons]  # leave data instead
 
 
 async def test_two_failed_answers_in_a_row_bring_the_offer(runtime: Runtime) -> None:
