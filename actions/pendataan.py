@@ -18,6 +18,7 @@ from bot.dialogue.state import ConversationState, Form
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import Lead
 from bot.messages import Reply
+from bot.nlu.entities import NIK_MASK
 from bot.nlu.phone import check_phone, find_phone
 
 THIS_NUMBER = {"nomor ini", "no ini", "nomer ini", "pakai nomor ini", "sama", "yang ini",
@@ -63,6 +64,8 @@ def _phone(ctx: ActionContext) -> str | Reply:
 def _value(ctx: ActionContext, slot: str) -> str | Reply | None:
     """The value for the slot asked; a refusal that says why; None when it does not fit."""
     text = " ".join(ctx.message.text.split())
+    if NIK_MASK in text:  # the engine masked a NIK: it is never part of a lead
+        return None
     if slot == "nama":
         name = _NAME_PREFIX.sub("", text).strip(" .")
         return name.title() if _NAME.match(name) and not any(c.isdigit() for c in name) else None

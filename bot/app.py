@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from actions.registry import registry
 from bot.admin.accounts import RedisUserStore
@@ -38,6 +40,7 @@ from bot.dialogue.counters import DailyCounters
 from bot.dialogue.engine import Engine, FallbackLog
 from bot.dialogue.state import RedisConversations
 from bot.embedded_redis import ensure_embedded_redis
+from bot.erasure import RedisEraser
 from bot.errors import ConfigError
 from bot.handoffs import Handoffs, HandoffStore
 from bot.keys import Keys
@@ -86,11 +89,22 @@ def connect_redis(settings: Settings, *, decode_responses: bool = True) -> Redis
     its key's slot and follows MOVED, ASK and failovers. The stores are typed against `Redis`;
     `RedisCluster` is not its subclass but offers the same commands, and every operation the
     stores make stays in one slot (see bot/keys.py), which the tests check on a real cluster.
+
+    Every connect and command gives up after `redis_timeout_seconds`, with one quick retry:
+    redis-py's default (three retries, up to ten seconds of backoff) left a request hanging for
+    as long as Redis was paused. Beyond it the request fails with a RedisError, which the edge
+    turns into a 503, and the next command reconnects by itself once Redis is back.
     """
     url = redis_url(settings)
+    timeout = settings.redis_timeout_seconds
+    retry = Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1)
     if settings.redis_cluster:
-        return cast(Redis, RedisCluster.from_url(url, decode_responses=decode_responses))
-    client: Redis = Redis.from_url(url, decode_responses=decode_responses)
+        return cast(Redis, RedisCluster.from_url(
+            url, decode_responses=decode_responses, socket_connect_timeout=timeout,
+            socket_timeout=timeout, retry=retry))
+    client: Redis = Redis.from_url(url, decode_responses=decode_responses,
+                                   socket_connect_timeout=timeout, socket_timeout=timeout,
+                                   retry=retry)
     return client
 
 
@@ -249,15 +263,19 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
     leads = RedisLeadStore(redis, keys, config.dialogue.lead_retention_days)
     conversations = RedisConversations(
         redis, keys, state_ttl_seconds=config.dialogue.session_ttl_minutes * 60,
-        profile_ttl_seconds=config.dialogue.profile_ttl_days * 86400)
+        profile_ttl_seconds=config.dialogue.profile_ttl_days * 86400,
+        anonymous_ttl_seconds=config.dialogue.anonymous_profile_ttl_minutes * 60)
     counters = DailyCounters(redis, keys)
     audit = RedisAuditLog(redis, keys)
     handoffs = Handoffs(HandoffStore(redis, keys), contacts, audit, config.handoff, clock,
                         lambda: knowledge.current)
     engine = Engine(nlu=nlu, knowledge=knowledge, conversations=conversations, contacts=contacts,
                     leads=leads,
-                    actions=registry(), fallbacks=FallbackLog(redis, keys), counters=counters,
-                    clock=answer_clock, taps=RedisCampaignTaps(redis, keys), desk=handoffs)
+                    actions=registry(), fallbacks=FallbackLog(redis, keys, config.inbox.max_entries,
+                                                             config.inbox.max_age_days),
+                    counters=counters, clock=answer_clock, taps=RedisCampaignTaps(redis, keys),
+                    desk=handoffs, eraser=RedisEraser(redis, keys), redis=redis, keys=keys,
+                    max_chars=config.limits.max_parse_chars)
     limiter = RateLimiter(redis, keys)
     channels = open_channels(settings, ChannelContext(engine, conversations, contacts, redis,
                                                       keys, limiter, clock))
@@ -287,7 +305,7 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
         settings, config, keys, redis, redis_bytes, knowledge_store, model_store, knowledge, nlu,
         contacts, leads, conversations, counters, engine, channels, sending, audit, history,
         training, retrainer, changes, RedisUserStore(redis, keys), RedisSessionStore(redis, keys),
-        LoginLimiter(redis, keys), Inbox(redis, keys),
+        LoginLimiter(redis, keys, clock), Inbox(redis, keys, config.inbox.page_size),
         Campaigns(redis, keys, contacts, audit, clock, config.broadcast.quiet_hours,
                   config.broadcast.outcome_days), handoffs, clock,
         tasks=[asyncio.create_task(counters.run()), asyncio.create_task(retrainer.run())],

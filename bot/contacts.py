@@ -50,6 +50,23 @@ class ContactStore(Protocol):
                                at: datetime) -> None:
         """Record that messages cannot reach a known contact ("blocked", "undeliverable")."""
 
+    async def keep_only_for_sending(self, channel: str, user_id: str) -> None:
+        """Strip a profile to what a reply needs (the 24-hour window), briefly; unindex it."""
+
+
+# An erased contact's profile keeps only what sending the confirmation reads, this long at most.
+ERASE_GRACE_SECONDS = 600
+SENDING_FIELDS = ("channel", "user_id", "last_inbound")
+
+# KEYS[1]: the profile; ARGV: ttl, the fields to keep...
+_KEEP_ONLY = """
+local values = redis.call('HMGET', KEYS[1], unpack(ARGV, 2))
+redis.call('DEL', KEYS[1])
+for i, value in ipairs(values) do
+  if value then redis.call('HSET', KEYS[1], ARGV[i + 1], value) end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+"""
 
 # Sets the mark only on an existing profile, so a contact deleted meanwhile is not re-created.
 _MARK_UNREACHABLE = """
@@ -57,6 +74,10 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], 'unreachable', ARGV[1], 'unreachable_at', ARGV[2])
 end
 """
+
+# Fields that mean the worker gave data (or a choice to remember, like an opt-out): a profile
+# with none of them is anonymous, lives only as long as a conversation and is not indexed.
+DATA_FIELDS = ("consent", "nama", "pekerjaan", "wilayah", "imported_at")
 
 # KEYS: profiles; ARGV: the fields wanted (none: all, as name, value, name, value ...).
 _GET_MANY = """
@@ -84,12 +105,18 @@ class RedisContactStore:
         self._ttl = ttl_seconds
         self._mark_unreachable = redis.register_script(_MARK_UNREACHABLE)
         self._get_many = redis.register_script(_GET_MANY)
+        self._keep_only = redis.register_script(_KEEP_ONLY)
 
     async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
-        """Set profile fields."""
-        if values:
-            key = self._keys.profile(channel, user_id)
-            await cast(Awaitable[int], self._redis.hset(key, mapping=dict(values)))
+        """Set profile fields; data given makes the profile long-lived."""
+        if not values:
+            return
+        key = self._keys.profile(channel, user_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, mapping=dict(values))
+            if any(name in values for name in DATA_FIELDS):
+                pipe.expire(key, self._ttl)
+            await pipe.execute()
 
     async def get(self, channel: str, user_id: str) -> Contact | None:
         """A profile, or None for an unknown contact."""
@@ -110,6 +137,13 @@ class RedisContactStore:
         """Record that messages cannot reach a known contact ("blocked", "undeliverable")."""
         await self._mark_unreachable(keys=[self._keys.profile(channel, user_id)],
                                      args=[reason, at.isoformat()])
+
+    async def keep_only_for_sending(self, channel: str, user_id: str) -> None:
+        """Strip a profile to what a reply needs (the 24-hour window), briefly; unindex it."""
+        await self._keep_only(keys=[self._keys.profile(channel, user_id)],
+                              args=[ERASE_GRACE_SECONDS, *SENDING_FIELDS])
+        contact_id = f"{channel}:{user_id}"
+        await self._redis.srem(self._keys.contacts_shard(contact_id), contact_id)  # type: ignore[misc]
 
     async def enrol(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
         """Create or complete a profile from an imported list.

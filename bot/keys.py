@@ -93,6 +93,18 @@ class Keys:
         """Hash of broadcast worker name -> the channels it sends on ("telegram,whatsapp")."""
         return f"{self.prefix}:workers:channels"
 
+    def busy_notice(self, channel: str, user_id: str) -> str:
+        """Set when a flooding contact was told to wait, so they are told once (SET NX EX)."""
+        return f"{self._contact(channel, user_id)}:busy"
+
+    def contact_inbox(self, channel: str, user_id: str) -> str:
+        """Set of the contact's entries in the fallback stream, so erasure finds them."""
+        return f"{self._contact(channel, user_id)}:inbox"
+
+    def contact_deliveries(self, channel: str, user_id: str) -> str:
+        """Set of message ids whose delivery status names the contact, so erasure finds them."""
+        return f"{self._contact(channel, user_id)}:deliveries"
+
     def leads_index(self) -> str:
         """Sorted set of contact ids with a lead, scored by the time it was left."""
         return f"{self.prefix}:{{leads}}"
@@ -185,8 +197,12 @@ class Keys:
         return f"{self.prefix}:{{admin}}:user_sessions:{username}"
 
     def admin_login_failures(self, scope: str, value: str) -> str:
-        """Failed-login counter of one username or one IP (`scope`), expiring with its window."""
+        """Login-attempt counter of a username, IP or pair (`scope`), expiring with its window."""
         return f"{self.prefix}:{{admin}}:login_failures:{scope}:{value}"
+
+    def admin_known_ips(self, username: str) -> str:
+        """Set of digests of the IPs a user logged in from, exempt from the account's delay."""
+        return f"{self.prefix}:{{admin}}:known_ips:{username}"
 
     def admin_audit(self) -> str:
         """Capped stream of console changes: who, when, what, on which item."""

@@ -7,6 +7,7 @@ as CSV; "hapus data saya" removes the record.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -127,9 +128,18 @@ class RedisLeadStore:
             start += len(ids) - len(gone)
 
 
+# A cell that starts a formula: at the start of the text, or after any character a spreadsheet
+# may split on (Indonesian-locale Excel splits on ";", others on "," "\t" "|").
+_FORMULA_START = re.compile(r"(^|[,;\t|\r\n])(\s*)([=+\-@\t\r])")
+
+
 def csv_cell(value: str) -> str:
-    """A worker's text as a CSV cell that a spreadsheet will not run as a formula."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """A worker's text as a CSV cell that no spreadsheet will run as a formula.
+
+    Whatever delimiter the spreadsheet splits on, every piece that would start with = + - @ (or
+    a tab or carriage return) gets a leading apostrophe.
+    """
+    return _FORMULA_START.sub(r"\1\2'\3", value)
 
 
 async def write_csv(leads: AsyncIterator[Lead], out: TextIO) -> int:

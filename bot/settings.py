@@ -65,6 +65,16 @@ class DialogueConfig(BaseModel):
     session_ttl_minutes: int = Field(60, ge=1)
     profile_ttl_days: int = Field(365, ge=1)
     lead_retention_days: int = Field(LEAD_RETENTION_DAYS, ge=1)  # after the lead's last change
+    # A sender who never gave any data (consent, name, occupation, area) is forgotten this soon.
+    anonymous_profile_ttl_minutes: int = Field(60, ge=1)
+
+
+class InboxConfig(BaseModel):
+    """The admin inbox of messages the bot did not understand."""
+
+    max_entries: int = Field(50_000, ge=100)
+    max_age_days: int = Field(90, ge=1)
+    page_size: int = Field(300, ge=10, le=2000)  # messages grouped per console page
 
 
 class LimitsConfig(BaseModel):
@@ -72,6 +82,9 @@ class LimitsConfig(BaseModel):
 
     max_message_chars: int = Field(2000, ge=1)
     max_sender_chars: int = Field(128, ge=1)
+    # The engine understands this much of a message (any channel): parsing costs ~0.1 ms per
+    # character, and no message may hold the event loop much longer than 50 ms.
+    max_parse_chars: int = Field(500, ge=50)
 
 
 class KnowledgeConfig(BaseModel):
@@ -128,6 +141,7 @@ class BotConfig(BaseModel):
     dialogue: DialogueConfig = DialogueConfig()  # type: ignore[call-arg]
     limits: LimitsConfig = LimitsConfig()  # type: ignore[call-arg]
     knowledge: KnowledgeConfig = KnowledgeConfig()  # type: ignore[call-arg]
+    inbox: InboxConfig = InboxConfig()  # type: ignore[call-arg]
     broadcast: BroadcastConfig = BroadcastConfig()  # type: ignore[call-arg]
     handoff: HandoffConfig = HandoffConfig()  # type: ignore[call-arg]
 
@@ -161,6 +175,11 @@ class Settings(BaseSettings):
     # What-if date (YYYY-MM-DD): every process answers as on that day in WIB (fees, discount
     # periods, named months), keeping the real time of day. Unset: the real date.
     sapa_today: date | None = None
+    # When set, every REST channel call needs `Authorization: Bearer <token>` (the REST channel
+    # trusts `sender`, so it belongs behind a trusted front-end that authenticates workers).
+    rest_channel_token: SecretStr | None = None
+    # Redis: how long connecting and each command may take before the request fails with 503.
+    redis_timeout_seconds: float = 2.0
     # Channels: a channel whose settings are missing is off (see bot/channels/switchboard.py).
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"

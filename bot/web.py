@@ -6,6 +6,7 @@ after they are logged; a worker never sees a stack trace.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -16,12 +17,14 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.admin import site as admin_site
 from bot.app import JAKARTA, Runtime, open_runtime
+from bot.bodylimit import BodyLimit
 from bot.channels import switchboard
 from bot.errors import BadRequest, TransientError
 from bot.messages import IncomingMessage, Reply
@@ -43,6 +46,13 @@ class RestMessage:
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response rendered with orjson."""
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def bearer_matches(header: str, token: str) -> bool:
+    """Whether an Authorization header carries `Bearer <token>` (constant-time)."""
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())
 
 
 def rest_payload(recipient: str, replies: list[Reply]) -> list[dict[str, Any]]:
@@ -95,25 +105,45 @@ def create_app(settings: Settings | None = None, *,
         finally:
             await rt.close()
 
+    token = settings.rest_channel_token.get_secret_value() if settings.rest_channel_token else ""
+
     async def rest_webhook(request: Request) -> Response:
         rt = holder["rt"]
+        if token and not bearer_matches(request.headers.get("authorization", ""), token):
+            return json_response({"error": "missing or wrong Authorization: Bearer token"}, 401)
         limits = rt.config.limits
         body = await parse_rest_body(request, limits.max_message_chars, limits.max_sender_chars)
         message = IncomingMessage("rest", body.sender, body.message, datetime.now(JAKARTA))
         replies = await rt.engine.handle(message)
+        await rt.engine.delivered(message)  # the response carries the replies
         return json_response(rest_payload(body.sender, replies))
 
     async def health(_: Request) -> Response:
+        """200 only when Redis answers and still holds the knowledge base and the model.
+
+        A Redis that restarted empty answers PING but would serve nobody: every process keeps
+        its loaded copies, yet a new process could not start and an admin's change would not
+        reach the others. Each check is bounded by the Redis timeouts.
+        """
         rt = holder["rt"]
+        checks = {"redis": "unreachable", "knowledge_base": "unknown", "model": "unknown"}
         try:
-            redis_ok = bool(await rt.redis.ping())
-        except RedisError:
-            redis_ok = False
-        body = {"status": "ok" if redis_ok else "degraded",
-                "redis": "ok" if redis_ok else "unreachable",
-                "model": {"version": rt.nlu.version, "intents": len(rt.nlu.current.intents)},
-                "knowledge_version": rt.knowledge.version}
-        return json_response(body, 200 if redis_ok else 503)
+            await rt.redis.ping()
+            checks["redis"] = "ok"
+            async with rt.redis.pipeline(transaction=False) as pipe:
+                pipe.exists(rt.keys.kb_document())
+                pipe.exists(rt.keys.model_blob())
+                kb, model = await pipe.execute()
+            checks["knowledge_base"] = "ok" if kb else "missing"
+            checks["model"] = "ok" if model else "missing"
+        except RedisError as exc:
+            log.warning("health: redis %s", exc)
+        healthy = all(value == "ok" for value in checks.values())
+        body = {"status": "ok" if healthy else "degraded", **checks,
+                "serving": {"model_version": rt.nlu.version,
+                            "intents": len(rt.nlu.current.intents),
+                            "knowledge_version": rt.knowledge.version}}
+        return json_response(body, 200 if healthy else 503)
 
     async def bad_request(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadRequest)
@@ -132,6 +162,7 @@ def create_app(settings: Settings | None = None, *,
         return json_response({"error": "internal error", "text": UNAVAILABLE_TEXT}, 500)
 
     return Starlette(
+        middleware=[Middleware(BodyLimit)],
         routes=[Route("/webhooks/rest/webhook", rest_webhook, methods=["POST"]),
                 Route("/health", health, methods=["GET"]),
                 *switchboard.routes(lambda: holder["rt"].channels),

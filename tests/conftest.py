@@ -183,8 +183,11 @@ class Conversation:
         self.channel = channel
 
     async def say(self, text: str) -> list[Reply]:
+        """Send a message and take the replies, as the REST channel does."""
         message = IncomingMessage(self.channel, self.user_id, text, TODAY)
-        return await self.rt.engine.handle(message)
+        replies = await self.rt.engine.handle(message)
+        await self.rt.engine.delivered(message)
+        return replies
 
     async def text(self, text: str) -> str:
         return "\n".join(r.text for r in await self.say(text))

@@ -34,7 +34,7 @@ from bot.admin.forms import FormErrors
 from bot.admin.history import RedisKnowledgeHistory, diff
 from bot.admin.inbox import Unanswered, group
 from bot.admin.leads import Area, LeadFilter, area
-from bot.admin.sessions import LoginLimiter, RedisSessionStore
+from bot.admin.sessions import FREE_ATTEMPTS, Attempt, LoginLimiter, RedisSessionStore
 from bot.app import connect_redis
 from bot.broadcast.campaigns import JAKARTA, PROBLEMS, Campaign, Message, QuietHours
 from bot.broadcast.heartbeat import beat
@@ -488,16 +488,23 @@ async def test_sessions_end_together_and_carry_a_csrf_token(redis: Redis, prefix
     assert await sessions.get("tebakan") is None
 
 
-async def test_limiter_counts_failures_in_a_window(redis: Redis, prefix: str) -> None:
-    limiter = LoginLimiter(redis, Keys(prefix), per_user=2, per_ip=3, window_seconds=60)
-    assert await limiter.retry_after("ani", "10.0.0.1") == 0
-    await limiter.failed("ani", "10.0.0.1")
-    await limiter.failed("ani", "10.0.0.1")
-    assert 0 < await limiter.retry_after("ani", "10.0.0.2") <= 60
-    await limiter.succeeded("ani")
-    assert await limiter.retry_after("ani", "10.0.0.2") == 0
-    await limiter.failed("budi", "10.0.0.1")
-    assert await limiter.retry_after("citra", "10.0.0.1") > 0
+async def test_limiter_delays_progressively_and_spares_known_ips(redis: Redis,
+                                                                 prefix: str) -> None:
+    now = [TODAY]
+    limiter = LoginLimiter(redis, Keys(prefix), lambda: now[0], window_seconds=900)
+    first = await limiter.begin("ani", "10.0.0.1")
+    assert isinstance(first, Attempt)
+    await limiter.succeeded(first)  # 10.0.0.1 is now a known address of ani
+    waits = [await limiter.begin("ani", "10.0.0.9") for _ in range(FREE_ATTEMPTS["user"] + 1)]
+    assert all(isinstance(w, Attempt) for w in waits[:-1])
+    assert waits[-1] == 1.0  # the third failure costs a second
+    assert isinstance(await limiter.begin("ani", "10.0.0.1"), Attempt)  # the owner's address
+    now[0] += timedelta(seconds=1)
+    assert isinstance(await limiter.begin("ani", "10.0.0.9"), Attempt)
+    assert await limiter.begin("ani", "10.0.0.9") == 2.0  # and the fourth two
+    await limiter.unlock("ani")
+    assert isinstance(await limiter.begin("ani", "10.0.0.9"), Attempt) is False  # pair delay
+    assert isinstance(await limiter.begin("ani", "10.0.0.7"), Attempt)
 
 
 async def test_daily_counters_by_channel_and_intent(redis: Redis, prefix: str) -> None:

@@ -71,7 +71,9 @@ def test_health_reports_redis_and_model(client: TestClient) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert body["redis"] == "ok"
-    assert body["model"]["intents"] > 20
+    assert body["model"] == "ok"
+    assert body["knowledge_base"] == "ok"
+    assert body["serving"]["intents"] > 20
 
 
 def test_process_survives_bad_input(client: TestClient) -> None:

@@ -24,6 +24,7 @@ ROLES = ("staff", "admin")
 ROLE_NAMES = {"staff": "Staf", "admin": "Admin"}
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,32}$")
 MIN_PASSWORD = 10
+MAX_PASSWORD = 256
 
 
 @dataclass(frozen=True)
@@ -55,29 +56,43 @@ def check_user(username: str, role: str, password: str | None) -> None:
         problems["username"] = "3-32 huruf kecil, angka, titik, - atau _"
     if role not in ROLES:
         problems["role"] = f"peran harus salah satu dari: {', '.join(ROLES)}"
-    if password is not None and len(password) < MIN_PASSWORD:
-        problems["password"] = f"kata sandi minimal {MIN_PASSWORD} karakter"
+    if password is not None and not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        problems["password"] = (f"kata sandi minimal {MIN_PASSWORD} karakter, "
+                                 f"maksimal {MAX_PASSWORD}")
     if problems:
         raise FormErrors(problems)
 
 
 class Passwords:
-    """argon2id hashing with the library's defaults (RFC 9106 low-memory profile)."""
+    """argon2id hashing with the library's defaults (RFC 9106 low-memory profile).
+
+    Each hash takes 64 MiB and tens of milliseconds of CPU by design, so at most `CONCURRENCY`
+    run at once per process: a burst of logins queues instead of growing memory by 64 MiB each.
+    Passwords longer than MAX_PASSWORD are refused before hashing.
+    """
+
+    CONCURRENCY = 2
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
         self._dummy = ""  # made on the first unknown username, not at start-up
+        self._slots = asyncio.Semaphore(self.CONCURRENCY)
 
     async def hash(self, password: str) -> str:
         """A new hash (random salt)."""
-        return await asyncio.to_thread(self._hasher.hash, password)
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, stored: str | None, password: str) -> bool:
         """Whether the password matches; None (no such user) costs the same and fails."""
         if stored is None and not self._dummy:
             self._dummy = await self.hash("not a password of anyone")
+        if len(password) > MAX_PASSWORD:
+            return False
         try:
-            matched = await asyncio.to_thread(self._hasher.verify, stored or self._dummy, password)
+            async with self._slots:
+                matched = await asyncio.to_thread(self._hasher.verify, stored or self._dummy,
+                                                  password)
         except (VerificationError, InvalidHashError):
             return False
         return matched and stored is not None

@@ -217,9 +217,17 @@ async def stats(c: Ctx) -> Response:
 
 
 async def inbox(c: Ctx) -> Response:
-    """GET /admin/api/inbox: groups of unanswered messages."""
-    groups = await c.console.inbox_groups()
-    return ok([{**asdict(g), "count": g.count} for g in groups])
+    """GET /admin/api/inbox[?before=<id>]: a page of grouped unanswered messages.
+
+    The next (older) page's cursor comes in the `X-Inbox-Before` header, absent on the last.
+    """
+    before = c.request.query_params.get("before", "")
+    groups, older = await c.console.inbox_groups(
+        before if re.match(STREAM_ID, before) else None)
+    response = ok([{**asdict(g), "count": g.count} for g in groups])
+    if older:
+        response.headers["X-Inbox-Before"] = older
+    return response
 
 
 async def inbox_handled(c: Ctx) -> Response:
@@ -331,6 +339,12 @@ async def audit(c: Ctx) -> Response:
 async def users(c: Ctx) -> Response:
     """GET /admin/api/users."""
     return ok([asdict(u) for u in await c.console.users.all()])
+
+
+async def user_unlock(c: Ctx) -> Response:
+    """POST /admin/api/users/{username}/unlock: lift the login delay guessers caused."""
+    await c.console.unlock_user(c.user, c.request.path_params["username"])
+    return ok({"unlocked": c.request.path_params["username"]})
 
 
 async def user_create(c: Ctx) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -57,7 +58,7 @@ from bot.admin.leads import (
     matching,
 )
 from bot.admin.names import intent_name
-from bot.admin.sessions import Session
+from bot.admin.sessions import Attempt, Session
 from bot.app import Runtime
 from bot.errors import BadRequest
 from bot.knowledge.base import AnswerModel, FactModel, KnowledgeBase, KnowledgeDocument
@@ -74,8 +75,9 @@ class RateLimited(BadRequest):
     """Too many failed logins: try again after `retry_after` seconds."""
 
     def __init__(self, retry_after: int) -> None:
-        minutes = max(1, round(retry_after / 60))
-        super().__init__(f"Terlalu banyak percobaan masuk. Coba lagi dalam {minutes} menit.", 429)
+        wait = (f"{retry_after} detik" if retry_after < 60
+                else f"{max(1, round(retry_after / 60))} menit")
+        super().__init__(f"Terlalu banyak percobaan masuk. Coba lagi dalam {wait}.", 429)
         self.retry_after = retry_after
 
 
@@ -165,19 +167,22 @@ class Console:
     # -- sessions ---------------------------------------------------------------------------
 
     async def login(self, username: str, password: str, ip: str) -> tuple[str, Session]:
-        """Check a password (throttled) and start a session; returns the cookie token."""
-        username = username.strip().lower()
-        wait = await self.limiter.retry_after(username, ip)
-        if wait:
-            raise RateLimited(wait)
+        """Check a password (throttled) and start a session; returns the cookie token.
+
+        The attempt is counted before the password is checked, and every failure is audited.
+        """
+        username = username.strip().lower()[:64]
+        attempt = await self.limiter.begin(username, ip)
+        if not isinstance(attempt, Attempt):
+            await self.audit.record(self.rt.clock(), username, "masuk.ditahan", username, ip)
+            raise RateLimited(math.ceil(attempt))
         user = await self.users.get(username)
         matched = await self.passwords.verify(await self.users.password_hash(username), password)
         if not matched or user is None:
-            await self.limiter.failed(username, ip)
             await self.audit.record(self.rt.clock(), username[:64] or "-", "masuk.gagal",
                                     username[:64], f"dari {ip}")
             raise BadRequest("Nama pengguna atau kata sandi salah.", 401)
-        await self.limiter.succeeded(username)
+        await self.limiter.succeeded(attempt)
         now = self.rt.clock()
         await self.users.save(User(user.username, user.role, user.created_at,
                                    now.isoformat(timespec="seconds")))
@@ -310,10 +315,11 @@ class Console:
 
     # -- inbox, leads, dashboard ------------------------------------------------------------
 
-    async def inbox_groups(self) -> list[Group]:
-        """Unanswered messages grouped by similarity, biggest first."""
-        messages = await self.inbox.recent()
-        return await asyncio.to_thread(group, messages, self.rt.nlu.current.normalizer)
+    async def inbox_groups(self, before: str | None = None) -> tuple[list[Group], str | None]:
+        """A page of unanswered messages grouped by similarity, and the next page's cursor."""
+        messages, older = await self.inbox.recent(before)
+        groups = await asyncio.to_thread(group, messages, self.rt.nlu.current.normalizer)
+        return groups, older
 
     async def mark_handled(self, user: str, ids: Sequence[str]) -> int:
         """Remove messages from the inbox without changing the bot."""
@@ -401,6 +407,13 @@ class Console:
         changes = [f"peran {user.role} -> {role}"] if role != user.role else []
         await self.audit.record(self.rt.clock(), actor, "pengguna.ubah", username,
                                 ", ".join([*changes, *(["kata sandi"] if password else [])]))
+
+    async def unlock_user(self, actor: str, username: str) -> None:
+        """Lift the login delay of an account that guessers slowed down."""
+        if await self.users.get(username) is None:
+            raise BadRequest(f"Pengguna {username} tidak ada.", 404)
+        await self.limiter.unlock(username)
+        await self.audit.record(self.rt.clock(), actor, "pengguna.buka_kunci", username)
 
     async def remove_user(self, actor: str, username: str) -> None:
         """Delete a user and end their sessions (never yourself)."""

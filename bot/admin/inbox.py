@@ -1,6 +1,7 @@
 """The unanswered inbox: recent fallback messages, grouped by similarity, with counts.
 
-Messages are read from the capped fallback stream the engine writes (newest `window` only) and
+Messages are read from the capped fallback stream the engine writes, one page (`window`) at a
+time, newest first, and
 normalized with the live model's normalizer (slang and typos folded), so "gmn klaim jkm" and
 "gimana klaim jkm" land together. Identical normalized texts are merged first; the distinct ones
 are grouped by average-linkage agglomerative clustering on the cosine distance of character
@@ -63,10 +64,17 @@ class Inbox:
         self._keys = keys
         self._window = window
 
-    async def recent(self) -> list[Unanswered]:
-        """The newest messages, newest first."""
-        rows = await self._redis.xrevrange(self._keys.fallbacks(), count=self._window)
-        return [self._entry(entry_id, row) for entry_id, row in rows]
+    async def recent(self, before: str | None = None) -> tuple[list[Unanswered], str | None]:
+        """A page of messages, newest first (older than `before`), and the next page's cursor.
+
+        The cursor is None on the last page. XREVRANGE with a count: a page costs the same
+        however long the stream is.
+        """
+        newest = f"({before}" if before else "+"
+        rows = await self._redis.xrevrange(self._keys.fallbacks(), newest, "-",
+                                           count=self._window + 1)
+        page = [self._entry(entry_id, row) for entry_id, row in rows[:self._window]]
+        return page, page[-1].id if len(rows) > self._window else None
 
     async def get(self, ids: Sequence[str]) -> list[Unanswered]:
         """The messages with these stream ids that are still in the inbox."""

@@ -46,6 +46,7 @@ FLASH = {
     "saved": "Tersimpan. Model dilatih ulang di latar belakang; bot menjawab dengan versi baru "
              "dalam beberapa detik.",
     "deleted": "Terhapus.",
+    "unlocked": "Kunci dibuka: pengguna itu bisa langsung masuk lagi.",
     "handled": "Ditandai selesai.",
     "taught": "Ditambahkan sebagai contoh. Model dilatih ulang di latar belakang.",
     "restored": "Versi dikembalikan sebagai versi baru. Model dilatih ulang di latar belakang.",
@@ -148,7 +149,10 @@ async def dashboard(c: Ctx) -> Response:
 async def inbox(c: Ctx) -> Response:
     """GET /admin/inbox: grouped unanswered messages."""
     kb = await c.console.knowledge()
-    return c.render("inbox.html", groups=await c.console.inbox_groups(),
+    before = c.request.query_params.get("sebelum", "")
+    groups, older = await c.console.inbox_groups(
+        before if re.match(STREAM_ID, before) else None)
+    return c.render("inbox.html", groups=groups, older=older,
                     intents=[(i, intent_name(i, kb)) for i in c.console.example_intents(kb)])
 
 
@@ -509,6 +513,12 @@ async def user_update(c: Ctx) -> Response:
     except FormErrors as exc:
         return await users(c, exc.fields, 422)
     return done("/users", "user_saved")
+
+
+async def user_unlock(c: Ctx) -> Response:
+    """POST /admin/users/{name}/unlock: lift the login delay guessers caused."""
+    await c.console.unlock_user(c.user, c.request.path_params["username"])
+    return done("/users", "unlocked")
 
 
 async def user_delete(c: Ctx) -> Response:

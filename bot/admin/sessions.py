@@ -5,16 +5,18 @@ does not hand out live sessions. A session expires after `ADMIN_SESSION_TTL` idl
 carries its own CSRF token (synchronizer pattern: forms post it, JSON calls send it in
 `X-CSRF-Token`). Ending a user's sessions (password reset, role change, deletion) is one call.
 
-Failed logins are counted per username and per client IP over a fixed window: a username that
-failed `per_user` times, or an IP that failed `per_ip` times, is refused (HTTP 429) before the
-password is even hashed, until the window ends. A success clears the username's counter.
+Login attempts are counted per username, per client IP and per pair, atomically and before the
+password is hashed, with a progressive delay (see `LoginLimiter`): a refused attempt is an HTTP
+429 with Retry-After. A success clears the username's counters and remembers the IP.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -104,43 +106,91 @@ class RedisSessionStore:
             await pipe.execute()
 
 
-class LoginLimiter:
-    """Failed-login counters per username and per IP, each over a fixed window."""
+# Progressive delay (seconds) after the n-th failure in a scope: `free` failures cost nothing,
+# then 1, 2, 4 ... seconds, never more than the window. Attempts are counted when they start, in
+# one script, so a burst of simultaneous guesses is refused once the delay begins, before any
+# password is hashed. KEYS: counters (hashes n, next); ARGV: now ms, window ms, then per key its
+# free count. Returns the milliseconds to wait (0: go ahead, the attempt is now counted).
+_ATTEMPT = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local ready = tonumber(redis.call('HGET', key, 'next') or '0')
+  if ready > now and ready - now > wait then wait = ready - now end
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  local n = redis.call('HINCRBY', key, 'n', 1)
+  local free = tonumber(ARGV[i + 2])
+  local delay = 0
+  if n >= free then delay = math.min(2 ^ (n - free) * 1000, window) end
+  redis.call('HSET', key, 'next', now + delay)
+  redis.call('PEXPIRE', key, window)
+end
+return 0
+"""
 
-    def __init__(self, redis: Redis, keys: Keys, *, per_user: int = 5, per_ip: int = 20,
+
+# Attempts in a window before the delay starts, per scope.
+FREE_ATTEMPTS = {"user": 3, "ip": 10, "pair": 3}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt that was let through: the counters it moved, for `succeeded`."""
+
+    username: str
+    ip: str
+    known_ip: bool
+
+
+class LoginLimiter:
+    """Progressive delays per account, per IP and per account-and-IP pair.
+
+    A guesser slows down everyone guessing that account from unknown addresses, but the owner,
+    logging in from an address they used before (a "known IP"), is held back only by their own
+    failures there: nobody can lock an admin out by guessing. Admins can also `unlock` an account.
+    """
+
+    KNOWN_IP_DAYS = 90
+
+    def __init__(self, redis: Redis, keys: Keys, clock: Callable[[], datetime], *,
                  window_seconds: int = LOGIN_FAILURE_WINDOW) -> None:
         self._redis = redis
         self._keys = keys
-        self._limits = {"user": per_user, "ip": per_ip}
+        self._clock = clock
         self._window = window_seconds
+        self._attempt = redis.register_script(_ATTEMPT)
 
-    def _counters(self, username: str, ip: str) -> dict[str, str]:
-        return {"user": self._keys.admin_login_failures("user", username.lower()),
-                "ip": self._keys.admin_login_failures("ip", ip)}
+    def _key(self, scope: str, username: str, ip: str) -> str:
+        value = {"user": username, "ip": ip, "pair": f"{username}|{ip}"}[scope]
+        return self._keys.admin_login_failures(scope, value)
 
-    async def retry_after(self, username: str, ip: str) -> int:
-        """Seconds until this username and IP may try again (0: they may now)."""
-        counters = self._counters(username, ip)
+    async def begin(self, username: str, ip: str) -> Attempt | float:
+        """Count an attempt before its password is checked; or the seconds to wait first."""
+        username = username.lower()
+        known = bool(await self._redis.sismember(  # type: ignore[misc]
+            self._keys.admin_known_ips(username), _digest(ip)))
+        scopes = ("ip", "pair") if known else ("ip", "user", "pair")
+        wait_ms = await self._attempt(
+            keys=[self._key(s, username, ip) for s in scopes],
+            args=[int(self._clock().timestamp() * 1000), self._window * 1000,
+                  *(FREE_ATTEMPTS[s] for s in scopes)])
+        if int(wait_ms) > 0:
+            return int(wait_ms) / 1000
+        return Attempt(username, ip, known)
+
+    async def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: clear the account's counters, remember the IP."""
+        known = self._keys.admin_known_ips(attempt.username)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for key in counters.values():
-                pipe.get(key)
-                pipe.ttl(key)
-            values = await pipe.execute()
-        wait = 0
-        for i, scope in enumerate(counters):
-            count, ttl = values[2 * i], values[2 * i + 1]
-            if int(count or 0) >= self._limits[scope]:
-                wait = max(wait, int(ttl) if int(ttl) > 0 else self._window)
-        return wait
-
-    async def failed(self, username: str, ip: str) -> None:
-        """Count one failed attempt for both the username and the IP."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in self._counters(username, ip).values():
-                pipe.set(key, 0, ex=self._window, nx=True)  # the window starts at the first
-                pipe.incr(key)
+            pipe.delete(self._key("user", attempt.username, attempt.ip),
+                        self._key("pair", attempt.username, attempt.ip))
+            pipe.hincrby(self._key("ip", attempt.username, attempt.ip), "n", -1)
+            pipe.sadd(known, _digest(attempt.ip))
+            pipe.expire(known, self.KNOWN_IP_DAYS * 86400)
             await pipe.execute()
 
-    async def succeeded(self, username: str) -> None:
-        """Forget the username's failures (the IP's stay: one good password proves little)."""
-        await self._redis.delete(self._keys.admin_login_failures("user", username.lower()))
+    async def unlock(self, username: str) -> None:
+        """An admin lifts an account's delay (the per-IP delays of guessers stay)."""
+        await self._redis.delete(self._key("user", username.lower(), ""))

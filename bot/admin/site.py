@@ -93,6 +93,7 @@ GUARDED: list[tuple[str, str, str, Handler]] = [
     ("POST", "/users", "admin", pages.user_create),
     ("POST", "/users/{username}", "admin", pages.user_update),
     ("POST", "/users/{username}/delete", "admin", pages.user_delete),
+    ("POST", "/users/{username}/unlock", "admin", pages.user_unlock),
     ("POST", "/api/inbox/teach", "admin", api.inbox_teach),
     ("GET", "/api/faqs", "admin", api.faqs),
     ("GET", "/api/faqs/{answer_id}", "admin", api.faq),
@@ -106,6 +107,7 @@ GUARDED: list[tuple[str, str, str, Handler]] = [
     ("GET", "/api/audit", "admin", api.audit),
     ("GET", "/api/users", "admin", api.users),
     ("POST", "/api/users", "admin", api.user_create),
+    ("POST", "/api/users/{username}/unlock", "admin", api.user_unlock),
 ]
 
 

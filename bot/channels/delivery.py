@@ -56,6 +56,12 @@ class DeliveryStatuses:
             keys=[self._keys.delivery_status(self._channel, status.message_id)],
             args=[status.status, rank, status.at.isoformat(), status.recipient, status.error,
                   DELIVERY_STATUS_TTL])
+        if moved and status.recipient:  # indexed under the person, so erasure finds it
+            index = self._keys.contact_deliveries(self._channel, status.recipient)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.sadd(index, status.message_id)
+                pipe.expire(index, DELIVERY_STATUS_TTL)
+                await pipe.execute()
         return bool(moved)
 
     async def get(self, message_id: str) -> DeliveryStatus | None:

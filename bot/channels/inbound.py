@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.background import BackgroundTasks
 from starlette.responses import JSONResponse, Response
 
@@ -23,7 +24,7 @@ from bot.channels.base import OutboundChannel
 from bot.channels.ratelimit import RateLimiter
 from bot.contacts import ContactStore
 from bot.dialogue.state import Conversations
-from bot.errors import RecipientError
+from bot.errors import RecipientError, TransientError
 from bot.keys import Keys
 from bot.messages import IncomingMessage, Reply
 
@@ -44,6 +45,9 @@ class Responder(Protocol):
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """Replies to one message."""
+
+    async def delivered(self, message: IncomingMessage) -> None:
+        """The replies were delivered (or could not be): finish what waited for them."""
 
     def canned(self, answer_id: str) -> Reply:
         """A fixed reply from the current knowledge base (a photo, a place was sent)."""
@@ -79,8 +83,14 @@ async def first_time(ctx: ChannelContext, channel: str, message_id: str, ttl: in
     return bool(await ctx.redis.set(key, "1", nx=True, ex=ttl))
 
 
-async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound) -> None:
-    """Answer one message and deliver the replies. Never raises: this runs after the response."""
+async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound, *,
+                 retry_later: bool = False) -> None:
+    """Answer one message and deliver the replies.
+
+    Never raises, unless `retry_later`: then a Redis outage or another transient failure is
+    raised before anything is sent, so the platform can deliver the message again (Telegram's
+    webhook answers before acknowledging); any other failure gets the apology.
+    """
     message = inbound.message
     try:
         if inbound.canned is None:
@@ -88,10 +98,20 @@ async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound
         else:
             await ctx.conversations.touch(message)  # a photo opens WhatsApp's 24-hour window too
             replies = [ctx.engine.canned(inbound.canned)]
+    except (RedisError, TransientError):
+        if retry_later:
+            raise
+        log.exception("could not answer %s:%s", message.channel, message.user_id)
+        replies = [SORRY]
     except Exception:
         log.exception("could not answer %s:%s", message.channel, message.user_id)
         replies = [SORRY]
     await deliver(channel, message.user_id, replies)
+    try:
+        await ctx.engine.delivered(message)
+    except Exception:
+        log.exception("could not finish after answering %s:%s", message.channel,
+                      message.user_id)
 
 
 async def deliver(channel: OutboundChannel, user_id: str, replies: list[Reply]) -> None:

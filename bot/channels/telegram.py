@@ -3,7 +3,8 @@
 PTB is the adapter only (`Update.de_json`, `telegram.Bot`), not its Application,
 ConversationHandler or persistence: conversation state lives in Redis, shared with WhatsApp. The
 webhook (`POST /webhooks/telegram` in `serve`) and polling (`python -m bot telegram poll`) feed
-the same `accept`, which dedupes the update_id and decodes; its job answers after the response.
+the same `accept`, which dedupes the update_id and decodes; its job answers before the update is
+acknowledged (a 200, or the next getUpdates offset), so a Redis outage mid-answer is retried.
 
 Formatting: answers use WhatsApp-style *bold*; we send HTML, escaping everything else, so a "<"
 or "&" in an answer can never break a message. Long replies are split under 4096 characters and
@@ -33,6 +34,7 @@ from functools import partial
 from typing import TypeVar
 
 import orjson
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -71,11 +73,10 @@ from bot.channels.inbound import (
     Job,
     answer,
     first_time,
-    handed_off,
 )
 from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate, retry_transient
 from bot.channels.split import split_text
-from bot.errors import BadRequest, ConfigError, RecipientError, TransientError
+from bot.errors import ConfigError, RecipientError, TransientError
 from bot.keys import TELEGRAM_UPDATE_SEEN_TTL
 from bot.messages import Button, IncomingMessage, Reply
 
@@ -104,6 +105,7 @@ MEDIA = ("voice", "audio", "photo", "video", "video_note", "document", "sticker"
 PER_CHAT = Rate(1, 1.0, burst=3)
 OVERALL = Rate(30, 1.0, burst=5)
 POLL_BACKOFF_SECONDS = 5.0
+CLAIM_SECONDS = 60  # an update's claim until its answer is done (see TelegramChannel.accept)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _BOLD = re.compile(r"\*(?=\S)([^*\n]+?)(?<=\S)\*")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -184,21 +186,24 @@ def mapped_error(exc: TelegramError) -> Exception:
 
 
 def decode_update(raw: bytes, bot: Bot) -> Update | None:
-    """The webhook body as an Update; None when PTB cannot read it.
+    """The webhook body as an Update; None when it cannot be read.
 
-    A body that is not JSON or has no update_id is BadRequest (400). An update PTB cannot read
-    (the Bot API added a field PTB now requires, say) is acknowledged and skipped: Telegram
-    would otherwise redeliver it again and again.
+    The body came with our secret token, so it is Telegram's (or a bug of ours): an update that
+    is not JSON, has no update_id, or that PTB cannot read (the Bot API added a field PTB now
+    requires, say) is logged and acknowledged. Telegram would otherwise redeliver it again and
+    again, holding back the updates behind it.
     """
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest("body must be a Telegram Update in JSON") from exc
+    except orjson.JSONDecodeError:
+        log.warning("skipped a Telegram webhook body that is not JSON (%d bytes)", len(raw))
+        return None
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        raise BadRequest("body must be a Telegram Update with an integer update_id")
+        log.warning("skipped a Telegram webhook body without an integer update_id")
+        return None
     try:
         return Update.de_json(data, bot)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except Exception as exc:  # PTB raises whatever its constructors raise on odd shapes
         log.warning("skipped Telegram update %s that PTB cannot read: %r", data["update_id"], exc)
         return None
 
@@ -217,12 +222,21 @@ class TelegramChannel:
         self.bot = Bot(token, base_url=base_url, request=self._requests[0],
                        get_updates_request=self._requests[1])
         self.webhook_secret = webhook_secret
+        self._lost_claims: set[int] = set()  # claims a Redis outage kept us from giving back
         self._bucket = f"telegram:{token.split(':', 1)[0]}"  # the bot id, not the secret part
 
     async def accept(self, update: Update) -> Handoff:
-        """Dedupe and decode one update; the handoff's job, if any, answers it."""
-        if not await first_time(self._ctx, CHANNEL, str(update.update_id),
-                                TELEGRAM_UPDATE_SEEN_TTL):
+        """Dedupe and decode one update; the handoff's job, if any, answers it.
+
+        The claim lasts CLAIM_SECONDS until `answered` confirms it: a claim whose answer was
+        cut short by a Redis outage lapses, and Telegram's redelivery is answered. A claim this
+        process could not give back (Redis was away) is taken over at once on redelivery.
+        """
+        if update.update_id in self._lost_claims:
+            self._lost_claims.discard(update.update_id)
+            await self._ctx.redis.delete(
+                self._ctx.keys.inbound_seen(CHANNEL, str(update.update_id)))
+        if not await first_time(self._ctx, CHANNEL, str(update.update_id), CLAIM_SECONDS):
             return Handoff("duplicate")
         if update.callback_query is not None:
             return self._callback(update.callback_query)
@@ -247,7 +261,8 @@ class TelegramChannel:
             kind, canned = "media", MEDIA_REPLY
         else:
             return Handoff("ignored")  # service messages, polls, dice ...
-        return Handoff(kind, partial(answer, self._ctx, self, Inbound(incoming, canned)))
+        return Handoff(kind, partial(answer, self._ctx, self, Inbound(incoming, canned),
+                                     retry_later=True))
 
     def _callback(self, query: CallbackQuery) -> Handoff:
         chat = query.message.chat if query.message else None
@@ -258,7 +273,7 @@ class TelegramChannel:
 
         async def job() -> None:
             await self._answer_callback(query.id)
-            await answer(self._ctx, self, Inbound(incoming))
+            await answer(self._ctx, self, Inbound(incoming), retry_later=True)
 
         return Handoff("callback", job)
 
@@ -268,6 +283,19 @@ class TelegramChannel:
             return Handoff("ignored")  # unblocking: the worker's next message clears the mark
         return Handoff("blocked", partial(self._ctx.contacts.mark_unreachable, CHANNEL,
                                           str(change.chat.id), "blocked", self._ctx.clock()))
+
+    async def answered(self, update_id: int) -> None:
+        """The update's answer is done: keep its claim as long as Telegram might redeliver."""
+        await self._ctx.redis.expire(self._ctx.keys.inbound_seen(CHANNEL, str(update_id)),
+                                     TELEGRAM_UPDATE_SEEN_TTL)
+
+    async def unclaim(self, update_id: int) -> None:
+        """Give an update's claim back so a redelivery is answered (best effort)."""
+        try:
+            await self._ctx.redis.delete(self._ctx.keys.inbound_seen(CHANNEL, str(update_id)))
+        except RedisError as exc:  # lapses after CLAIM_SECONDS; taken over on redelivery
+            self._lost_claims.add(update_id)
+            log.warning("could not release Telegram update %s: %s", update_id, exc)
 
     async def _answer_callback(self, query_id: str) -> None:
         """Stop the button's spinner; an expired query is not worth more than a log line."""
@@ -339,10 +367,32 @@ async def poll(channel: TelegramChannel, *, long_poll_seconds: int = 30,
             await asyncio.sleep(wait)
             continue
         for update in updates:
+            try:
+                await _answer_update(channel, update)
+            except (RedisError, TransientError) as exc:  # not acknowledged: asked again
+                log.warning("update %s not answered yet (%s); retrying in %.0f s",
+                            update.update_id, exc, POLL_BACKOFF_SECONDS)
+                await asyncio.sleep(POLL_BACKOFF_SECONDS)
+                break
             offset = update.update_id + 1
-            handoff = await channel.accept(update)
-            if handoff.job is not None:
-                await handoff.job()
+
+
+async def _answer_update(channel: TelegramChannel, update: Update) -> str:
+    """Claim, answer and confirm one update; returns its kind.
+
+    Raises RedisError or TransientError, with the claim given back, when the answer could not
+    be made: the update must then stay unacknowledged so Telegram delivers it again.
+    """
+    try:
+        handoff = await channel.accept(update)
+        if handoff.job is not None:
+            await handoff.job()
+    except (RedisError, TransientError):
+        await channel.unclaim(update.update_id)  # Telegram delivers one update at a time
+        raise
+    if handoff.kind != "duplicate":
+        await channel.answered(update.update_id)
+    return handoff.kind
 
 
 async def set_webhook(channel: TelegramChannel, url: str) -> WebhookInfo:
@@ -380,8 +430,15 @@ def routes(get_channel: Callable[[], TelegramChannel | None]) -> list[Route]:
         if not hmac.compare_digest(given.encode(), channel.webhook_secret.encode()):
             return JSONResponse({"error": "wrong or missing secret token"}, 403)
         update = decode_update(await request.body(), channel.bot)
-        handoff = await channel.accept(update) if update else Handoff("unreadable")
-        return handed_off({"ok": True, "update": handoff.kind},
-                          [handoff.job] if handoff.job else [])
+        if update is None:
+            return JSONResponse({"ok": True, "update": "unreadable"})
+        # Answered before the 200: once acknowledged, Telegram never sends the update again,
+        # so an answer cut short by a Redis outage must be a 503 (Telegram retries) instead.
+        try:
+            kind = await _answer_update(channel, update)
+        except (RedisError, TransientError) as exc:
+            log.warning("Telegram update %s not answered yet: %s", update.update_id, exc)
+            return JSONResponse({"error": "temporarily unavailable, retry"}, 503)
+        return JSONResponse({"ok": True, "update": kind})
 
     return [Route("/webhooks/telegram", webhook, methods=["POST"])]

@@ -31,6 +31,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -42,16 +43,18 @@ from bot.channels.inbound import (
     CONTACT_REPLY,
     LOCATION_REPLY,
     MEDIA_REPLY,
+    SORRY,
     ChannelContext,
     Inbound,
     Job,
     answer,
+    deliver,
     first_time,
     handed_off,
 )
 from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate, retry_transient
 from bot.channels.split import split_text
-from bot.errors import BadRequest, ConfigError, RecipientError, TransientError
+from bot.errors import ConfigError, RecipientError, TransientError
 from bot.keys import WHATSAPP_MESSAGE_SEEN_TTL
 from bot.messages import Button, IncomingMessage, Reply
 
@@ -102,7 +105,7 @@ class _TemplateButton(_Model):
 class _Message(_Model):
     sender: str = Field(alias="from")
     id: str
-    timestamp: int
+    timestamp: int | float | str = 0  # a string of digits from Meta; anything else is "now"
     type: str = ""
     text: _Text | None = None
     interactive: _Interactive | None = None
@@ -126,7 +129,7 @@ class _ErrorDetail(_Model):
 class _Status(_Model):
     id: str
     status: str
-    timestamp: int
+    timestamp: int | float | str = 0
     recipient_id: str = ""
     errors: list[_ErrorDetail] = []
 
@@ -176,14 +179,61 @@ def valid_signature(raw: bytes, header: str, app_secret: str) -> bool:
     return hmac.compare_digest(expected.encode(), header.encode())
 
 
-def decode_notification(raw: bytes) -> Notification:
-    """The verified body as a Notification, or BadRequest (400)."""
+def decode_notification(raw: bytes) -> tuple[Notification, int]:
+    """The verified body as a Notification, and how many of its items were unreadable.
+
+    Meta has signed the body, so it is never refused: an unreadable item (a message without an
+    id, a timestamp that is not a number ...) is logged and left out, and every readable message
+    beside it is still answered. A body that is not a JSON object holds nothing to answer.
+    """
     try:
-        return Notification.model_validate_json(raw)
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        log.warning("signed WhatsApp notification is not a JSON object; ignored")
+        return Notification(), 1
+    entries = data.get("entry", [])
+    dropped = 0 if isinstance(entries, list) else 1
+    kept_entries = []
+    for entry in entries if isinstance(entries, list) else []:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        kept_changes = []
+        for change in changes if isinstance(changes, list) else []:
+            value = change.get("value") if isinstance(change, dict) else None
+            if not isinstance(value, dict):
+                dropped += 1
+                continue
+            clean = dict(value)
+            for name, model in (("messages", _Message), ("statuses", _Status),
+                                ("contacts", _Contact)):
+                items = value.get(name)
+                good, bad = _readable(items if isinstance(items, list) else [], model)
+                clean[name], dropped = good, dropped + bad
+            if not isinstance(clean.get("metadata"), dict):
+                clean.pop("metadata", None)
+            kept_changes.append({"field": change.get("field", ""), "value": clean})
+        kept_entries.append({"changes": kept_changes})
+    try:
+        notification = Notification.model_validate({"object": str(data.get("object", "")),
+                                                    "entry": kept_entries})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                             for e in exc.errors()[:3])
-        raise BadRequest(f"not a WhatsApp webhook notification: {problems}") from exc
+        log.warning("unreadable signed WhatsApp notification: %s", exc.errors()[:3])
+        return Notification(), dropped + 1
+    if dropped:
+        log.warning("left out %d unreadable items of a signed WhatsApp notification", dropped)
+    return notification, dropped
+
+
+def _readable(items: list[Any], model: type[_Model]) -> tuple[list[Any], int]:
+    good = []
+    for item in items:
+        try:
+            model.model_validate(item)
+        except ValidationError:
+            continue
+        good.append(item)
+    return good, len(items) - len(good)
 
 
 def graph_error(response: httpx.Response) -> Exception:
@@ -302,7 +352,13 @@ class WhatsAppChannel:
                                         WHATSAPP_MESSAGE_SEEN_TTL):
                     counts["duplicates"] += 1
                     continue
-                inbound = self._decode(message, names.get(message.sender))
+                try:
+                    inbound = self._decode(message, names.get(message.sender))
+                except Exception:  # claimed above: answer with the apology, never drop it
+                    log.exception("could not decode WhatsApp message %s", message.id)
+                    counts["failed"] += 1
+                    jobs.append(partial(deliver, self, message.sender, [SORRY]))
+                    continue
                 if inbound is None:
                     counts["ignored"] += 1
                     continue
@@ -311,8 +367,7 @@ class WhatsAppChannel:
         return dict(counts), jobs
 
     def _decode(self, message: _Message, name: str | None) -> Inbound | None:
-        tz = self._ctx.clock().tzinfo
-        received = datetime.fromtimestamp(message.timestamp, tz)
+        received = self._time(message.timestamp)
         text, canned = "", None
         if message.type == "text" and message.text:
             text = message.text.body
@@ -334,9 +389,24 @@ class WhatsAppChannel:
             return None
         return Inbound(IncomingMessage(CHANNEL, message.sender, text, received, name), canned)
 
+    def _time(self, timestamp: float | str) -> datetime:
+        """Meta's Unix time; now when it is absurd (negative, far future, not a number)."""
+        now = self._ctx.clock()
+        try:
+            timestamp = float(timestamp)
+        except ValueError:
+            timestamp = 0.0
+        if not 0 < timestamp <= now.timestamp() + 86400:  # (NaN fails this too)
+            log.warning("WhatsApp timestamp %s is not a time; using now", timestamp)
+            return now
+        return datetime.fromtimestamp(timestamp, now.tzinfo)
+
     async def _record(self, status: _Status) -> None:
+        if status.recipient_id and not await self._ctx.redis.exists(
+                self._ctx.keys.profile(CHANNEL, status.recipient_id)):
+            return  # an erased (or unknown) contact: keep nothing that names them
         error = status.errors[0] if status.errors else None
-        at = datetime.fromtimestamp(status.timestamp, self._ctx.clock().tzinfo)
+        at = self._time(status.timestamp)
         await self.statuses.record(DeliveryStatus(
             status.id, status.status, at, status.recipient_id,
             f"{error.code} {error.title}" if error else ""))
@@ -417,7 +487,10 @@ def routes(get_channel: Callable[[], WhatsAppChannel | None]) -> list[Route]:
             return JSONResponse({"error": f"missing {SIGNATURE_HEADER}"}, 401)
         if not valid_signature(raw, signature, channel.config.app_secret):
             return JSONResponse({"error": f"wrong {SIGNATURE_HEADER}"}, 403)
-        counts, jobs = await channel.accept(decode_notification(raw))
+        notification, unreadable = decode_notification(raw)
+        counts, jobs = await channel.accept(notification)
+        if unreadable:
+            counts["unreadable"] = unreadable
         return handed_off({"ok": True, **counts}, jobs)
 
     return [Route("/webhooks/whatsapp", verify, methods=["GET"]),

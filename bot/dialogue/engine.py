@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -34,13 +35,14 @@ from bot.dialogue.policy import (
 from bot.dialogue.situation import observe, settle
 from bot.dialogue.state import Conversations, ConversationState, Form, Turn
 from bot.dialogue.tone import is_salam, said, without_repeats
-from bot.errors import ConfigError
+from bot.erasure import Eraser
+from bot.errors import ConfigError, TransientError
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.store import Live
 from bot.leads import LeadStore
 from bot.messages import TAP_PREFIX, IncomingMessage, IntentScore, ParseResult, Reply, Tap
-from bot.nlu.entities import has_nik, mask_nik
+from bot.nlu.entities import has_nik, mask_nik, mask_personal
 from bot.nlu.model import NLU
 
 log = logging.getLogger(__name__)
@@ -63,24 +65,55 @@ class Desk(Protocol):
         """Note for staff that the worker opted out of campaign messages."""
 
 
-class FallbackLog:
-    """Messages the bot did not understand, for the admin inbox (a capped Redis stream)."""
+# A flooding sender: messages of one sender that may wait for their turn in one process, and
+# how often they are told to wait.
+MAX_WAITING = 3
+BUSY_NOTICE_TTL = 30
 
-    def __init__(self, redis: Redis, keys: Keys, max_entries: int = 50_000) -> None:
+
+class TurnBusy(TransientError):
+    """The sender's earlier messages held their conversation for too long."""
+
+
+def consented(contact: Contact) -> bool:
+    """Whether the worker agreed to share personal data (broadcasts, or a pendataan lead)."""
+    return contact.get("consent") == "opt_in" or contact.get("nama") is not None
+
+
+class FallbackLog:
+    """Messages the bot did not understand, for the admin inbox (a stream capped by size, age).
+
+    Phone numbers and introduced names are masked unless the worker consented to share data;
+    each entry's id goes into the contact's inbox index so "hapus data saya" finds it.
+    """
+
+    def __init__(self, redis: Redis, keys: Keys, max_entries: int = 50_000,
+                 max_age_days: int = 90) -> None:
         self._redis = redis
         self._keys = keys
         self._max = max_entries
+        self._max_age_ms = max_age_days * 86_400_000
 
-    async def record(self, message: IncomingMessage, parse: ParseResult) -> None:
-        """Append one message (already NIK-masked)."""
-        await self._redis.xadd(
-            self._keys.fallbacks(),
-            {"channel": message.channel, "text": parse.text,
+    async def record(self, message: IncomingMessage, parse: ParseResult,
+                     contact: Contact) -> None:
+        """Append one message (already NIK-masked) and index it under the contact."""
+        text = parse.text if consented(contact) else mask_personal(parse.text)
+        stream = self._keys.fallbacks()
+        entry_id = await self._redis.xadd(
+            stream,
+            {"channel": message.channel, "text": text,
              "intent": parse.ranking[0].name if parse.ranking else "",
              "confidence": f"{parse.intent.confidence:.3f}",
              "at": message.received_at.isoformat()},
             maxlen=self._max, approximate=True,
         )
+        index = self._keys.contact_inbox(message.channel, message.user_id)
+        oldest = int(time.time() * 1000) - self._max_age_ms
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(index, entry_id)
+            pipe.pexpire(index, self._max_age_ms)
+            await pipe.execute()
+        await self._redis.xtrim(stream, minid=f"{oldest}-0", approximate=False)  # exact: cheap
 
 
 class CampaignTaps(Protocol):
@@ -105,8 +138,12 @@ class Engine:
         fallbacks: FallbackLog,
         counters: DailyCounters,
         clock: Callable[[], datetime],
+        eraser: Eraser,
+        redis: Redis,
+        keys: Keys,
         taps: CampaignTaps | None = None,
         desk: Desk | None = None,
+        max_chars: int = 500,
     ) -> None:
         self._nlu = nlu
         self._knowledge = knowledge
@@ -123,6 +160,12 @@ class Engine:
         self._clock = clock
         self._taps = taps
         self.desk = desk
+        self._eraser = eraser
+        self._redis = redis
+        self._keys = keys
+        self._max_chars = max_chars  # of a message that is parsed (limits.max_parse_chars)
+        self._erasing: set[tuple[str, str]] = set()  # erased but for what sending needs
+        self._waiting: dict[tuple[str, str], int] = {}  # messages in flight per sender
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message (keywords first, then the model)."""
@@ -142,13 +185,44 @@ class Engine:
 
         While a person holds the conversation (a handoff), the message goes to them and the bot
         says nothing, unless it is an opt-out or "hapus data saya".
+
+        A sender flooding this process (more than MAX_WAITING of their messages waiting for
+        their turn) gets one polite "tunggu sebentar" per BUSY_NOTICE_TTL and no answer to the
+        extra messages, instead of an error each; other senders are not slowed.
         """
+        who = (message.channel, message.user_id)
+        if self._waiting.get(who, 0) >= MAX_WAITING:
+            return await self._busy(message)
+        self._waiting[who] = self._waiting.get(who, 0) + 1
+        try:
+            return await self._handle(message)
+        except TurnBusy:
+            return await self._busy(message)
+        finally:
+            self._waiting[who] -= 1
+            if not self._waiting[who]:
+                del self._waiting[who]
+
+    async def _busy(self, message: IncomingMessage) -> list[Reply]:
+        key = self._keys.busy_notice(message.channel, message.user_id)
+        first = await self._redis.set(key, "1", nx=True, ex=BUSY_NOTICE_TTL)
+        return [self._knowledge.current.reply("tunggu_sebentar")] if first else []
+
+    async def _handle(self, message: IncomingMessage) -> list[Reply]:
         kb = self._knowledge.current
         replies: list[Reply] = []
-        if has_nik(message.text):
-            message = replace(message, text=mask_nik(message.text))
+        text = message.text[:2 * self._max_chars]  # bounded work from here on
+        if has_nik(text):
+            text = mask_nik(text)
             replies.append(kb.reply("nik_peringatan"))
-        turn = await self._conversations.open(message)
+        if text is not message.text or len(text) > self._max_chars:
+            message = replace(message, text=text[:self._max_chars])
+        if message.display_name and has_nik(message.display_name):
+            message = replace(message, display_name=mask_nik(message.display_name))
+        try:
+            turn = await self._conversations.open(message)
+        except TransientError as exc:  # the sender's earlier messages kept the turn
+            raise TurnBusy(str(exc)) from exc
         kept: ConversationState | None = None  # what the turn saves; None keeps what is stored
         try:
             state = turn.state
@@ -182,7 +256,7 @@ class Engine:
             await self._conversations.close(turn, kept)
         self._counters.count(now.date(), message.channel, parse.intent.name)
         if action.name == FALLBACK_ACTION:  # not understood, whatever the classifier said
-            await self._fallbacks.record(message, parse)
+            await self._fallbacks.record(message, parse, turn.contact)
         log.debug("%s:%s intent=%s action=%s", message.channel, message.user_id,
                   parse.intent.name, action.name)
         return replies + answer
@@ -243,12 +317,25 @@ class Engine:
                             said=said(replies), next_step=next_step)
         return replace(result, replies=tuple(replies), state=new_state)
 
+    async def delivered(self, message: IncomingMessage) -> None:
+        """The replies to `message` reached the worker: finish an erasure it asked for.
+
+        A process that dies before this leaves a profile with nothing but what sending needs,
+        which expires within `ERASE_GRACE_SECONDS` (bot/contacts.py).
+        """
+        who = (message.channel, message.user_id)
+        if who in self._erasing:
+            self._erasing.discard(who)
+            await self._contacts.delete(*who)
+            await self._eraser.erase(*who)  # a status of the confirmation that came meanwhile
+
     async def preview(self, text: str, on: date | None = None,
                       ) -> tuple[ParseResult, list[Reply]]:
         """How a new conversation would be answered now, or on the day `on`; no state is kept.
 
         `on` is the console's what-if date, as SAPA_TODAY is for a whole process.
         """
+        text = mask_nik(text[:2 * self._max_chars])[:self._max_chars]
         parse = self.parse(text)
         state = ConversationState()
         action = self._actions[next_action(state, parse)]
@@ -263,9 +350,13 @@ class Engine:
         """Store the profile and lead the turn changed; the state to save (None: forgotten)."""
         channel, user = turn.channel, turn.user_id
         if result.forget:
+            # The profile goes last, in `delivered`: WhatsApp's 24-hour window is read from
+            # it, and the confirmation must still reach the worker.
             await asyncio.gather(self._conversations.delete(channel, user),
-                                 self._contacts.delete(channel, user),
-                                 self._leads.delete(channel, user))
+                                 self._leads.delete(channel, user),
+                                 self._eraser.erase(channel, user),
+                                 self._contacts.keep_only_for_sending(channel, user))
+            self._erasing.add((channel, user))
             return None
         writes = []
         if result.profile:

@@ -21,6 +21,7 @@ import re
 
 from bot.dialogue.state import ConversationState, Form, Offer
 from bot.messages import ParseResult
+from bot.nlu.entities import visible
 from bot.nlu.model import FALLBACK_INTENT
 from bot.nlu.numbers import earning_period
 
@@ -60,7 +61,8 @@ INTENT_ACTIONS: dict[str, str] = {
 # classifier's mood, and "menu" must always get the worker unstuck.
 KEYWORDS: dict[str, str] = {
     "stop": "berhenti_langganan", "berhenti": "berhenti_langganan",
-    "unsubscribe": "berhenti_langganan", "/berhenti": "berhenti_langganan",
+    "unsubscribe": "berhenti_langganan", "unsub": "berhenti_langganan",
+    "/berhenti": "berhenti_langganan",
     "/stop": "berhenti_langganan", "menu": "menu", "/menu": "menu", "/start": "sapa",
     "mulai lagi": "menu", "ulang": "menu", "hapus data saya": "hapus_data",
     "/langganan": "langganan", "petugas": "minta_petugas", "/petugas": "minta_petugas",
@@ -146,9 +148,19 @@ def _plain(text: str) -> str:
     return " ".join(text.lower().split()).strip(" .!")
 
 
+# Opt-out words also count spelled out ("s t o p") or disguised (full-width, zero-width spaces).
+OPT_OUT_WORDS = {word for word, intent in KEYWORDS.items() if intent == "berhenti_langganan"}
+
+
 def keyword_intent(text: str) -> str | None:
     """The intent a fixed keyword stands for, if the whole message is one."""
-    return KEYWORDS.get(_plain(text))
+    if len(text) > 64:  # no keyword is that long
+        return None
+    shown = visible(text)
+    found = KEYWORDS.get(_plain(shown))
+    if found is None and "".join(shown.lower().split()).strip(".!") in OPT_OUT_WORDS:
+        return "berhenti_langganan"
+    return found
 
 
 def is_cancel(text: str) -> bool:

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
-from bot.contacts import Contact
+from bot.contacts import DATA_FIELDS, Contact
 from bot.errors import TransientError
 from bot.keys import Keys
 from bot.messages import IncomingMessage
@@ -170,19 +170,25 @@ class Conversations(Protocol):
 # With a third key (the conversation's turn) it first takes the turn with `SET NX PX`; when
 # another message of the contact holds it, it returns false and changes nothing.
 # KEYS[1]: the profile, KEYS[2], KEYS[3] (optional): the state, the turn;
-# ARGV: seen, ttl, turn token, turn ms, then field, value pairs.
+# ARGV: seen, ttl, turn token, turn ms, anonymous ttl, then field, value pairs. A profile with
+# none of DATA_FIELDS (the worker gave nothing) gets the anonymous ttl: it goes with the
+# conversation.
 _TOUCH = """
 if #KEYS > 2 and not redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then
   return false
 end
 redis.call('HSETNX', KEYS[1], 'first_seen', ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('HDEL', KEYS[1], 'unreachable', 'unreachable_at')
-redis.call('EXPIRE', KEYS[1], ARGV[2])
+local ttl = ARGV[5]
+for _, name in ipairs({DATA_FIELDS}) do
+  if redis.call('HEXISTS', KEYS[1], name) == 1 then ttl = ARGV[2] break end
+end
+redis.call('EXPIRE', KEYS[1], ttl)
 local extra = false
 if #KEYS > 1 then extra = redis.call('GET', KEYS[2]) end
 return {redis.call('HGETALL', KEYS[1]), extra}
-"""
+""".replace("DATA_FIELDS", ", ".join(f"'{name}'" for name in DATA_FIELDS))
 
 # KEYS[1]: the turn, KEYS[2]: the state; ARGV: holder token, state JSON ('' to keep), ttl.
 # The turn is deleted only by its holder: one that outlived TURN_MS must not end another's.
@@ -205,11 +211,12 @@ class RedisConversations:
     WAIT_SECONDS = (0.005, 0.01, 0.02, 0.05)  # between tries while another message holds it
 
     def __init__(self, redis: Redis, keys: Keys, *, state_ttl_seconds: int,
-                 profile_ttl_seconds: int) -> None:
+                 profile_ttl_seconds: int, anonymous_ttl_seconds: int | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self._state_ttl = state_ttl_seconds
         self._profile_ttl = profile_ttl_seconds
+        self._anonymous_ttl = anonymous_ttl_seconds or profile_ttl_seconds
         self._touch = redis.register_script(_TOUCH)
         self._close = redis.register_script(_CLOSE)
 
@@ -264,8 +271,8 @@ class RedisConversations:
                           token: str = "") -> tuple[Contact, str | None] | None:
         seen = message.received_at.isoformat()
         # The channel and the user id are in the profile's key: not stored again in the hash.
-        args = [seen, str(self._profile_ttl), token, str(self.TURN_MS), "last_seen", seen,
-                "last_inbound", seen]
+        args = [seen, str(self._profile_ttl), token, str(self.TURN_MS), str(self._anonymous_ttl),
+                "last_seen", seen, "last_inbound", seen]
         if message.display_name:
             args += ["display_name", message.display_name]
         member = f"{message.channel}:{message.user_id}"

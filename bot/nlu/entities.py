@@ -14,7 +14,8 @@ explainable and fast.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
 from bot.messages import Entity
@@ -22,23 +23,70 @@ from bot.nlu.numbers import Span, earning_period, find_calendar_months, find_mon
 
 FEE_FIGURE_BELOW = 100_000
 
-# 16 digits, optionally grouped by spaces, dots or dashes (3578 0123 4567 0001).
-_NIK = re.compile(r"(?<!\d)(?:\d[ .-]?){15}\d(?!\d)")
+# A NIK is 16 digits. People group them with anything (spaces, dots, dashes, slashes,
+# underscores, tabs, newlines, parentheses, en dashes), so digits separated by up to three
+# non-alphanumeric characters form one chain; a chain of 16 or more digits may hide a NIK unless
+# it is one unbroken run of another length (an amount: "rp 20000000000000000000"). A NIK glued
+# to other numbers ("umur 45 3578 0123 ...") is masked with them. Text is NFKC-folded
+# (full-width digits) and stripped of invisible format characters (zero-width spaces, joiners,
+# BOM) first, in `visible`. The two classes never overlap, so matching stays linear.
+_DIGIT_CHAIN = re.compile(r"\d+(?:[\W_]{1,3}\d+)*")
 _PHONE = re.compile(r"(?<!\d)(?:\+?62|0)8\d{7,12}(?!\d)")
+NIK_DIGITS = 16
+NIK_MASK = "************"
+
+
+def visible(text: str) -> str:
+    """`text` as a reader sees it: NFKC-folded, without invisible format characters (Cf)."""
+    folded = unicodedata.normalize("NFKC", text)
+    if folded.isascii():
+        return folded
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf")
+
+
+def _nik_chains(text: str) -> Iterator[re.Match[str]]:
+    for m in _DIGIT_CHAIN.finditer(text):
+        chain = m.group(0)
+        digits = sum(c.isdigit() for c in chain)
+        if digits == NIK_DIGITS or (digits > NIK_DIGITS and not chain.isdigit()):
+            yield m
+
+
+def _masked(chain: str) -> str:
+    return NIK_MASK + "".join(c for c in chain if c.isdigit())[-4:]
 
 
 def mask_nik(text: str) -> str:
-    """Replace anything that looks like a NIK with a mask keeping the last four digits."""
-    def _mask(m: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", m.group(0))
-        return "************" + digits[-4:]
+    """`visible(text)` with anything that may be a NIK masked, keeping the last four digits.
 
-    return _NIK.sub(_mask, text)
+    When the text holds no NIK it comes back unchanged (not folded).
+    """
+    shown = visible(text)
+    out, last = [], 0
+    for m in _nik_chains(shown):
+        out += [shown[last:m.start()], _masked(m.group(0))]
+        last = m.end()
+    return "".join([*out, shown[last:]]) if out else text
+
+
+# A phone number however grouped (0812-3456-7890, +62 812 3456 7890), and a name the worker
+# introduces ("nama saya Budi Santoso", "namaku siti"): up to three words after the phrase.
+_PHONE_ANY = re.compile(r"(?<![\d+])(?:\+?62|0)[\W_]{0,3}8(?:[\W_]{0,3}\d){7,12}(?![\W_]?\d)")
+_NAME_INTRO = re.compile(
+    r"(?i)\b(nama\s*(?:saya|sy|aku|ku|ane|gue|gw)?\s*(?:adalah|:)?|namaku|panggil\s+saja)"
+    r"\s+([^\W\d_]+(?:\s+[^\W\d_]+){0,2})")
+PHONE_MASK, NAME_MASK = "[nomor HP]", "[nama]"
+
+
+def mask_personal(text: str) -> str:
+    """`mask_nik(text)` with phone numbers and introduced names masked too (for the inbox)."""
+    masked = _PHONE_ANY.sub(PHONE_MASK, mask_nik(text))
+    return _NAME_INTRO.sub(lambda m: f"{m.group(1)} {NAME_MASK}", masked)
 
 
 def has_nik(text: str) -> bool:
-    """Whether the text contains a 16-digit number that may be a NIK."""
-    return _NIK.search(text) is not None
+    """Whether the text holds 16 digits, however separated or disguised, that may be a NIK."""
+    return next(_nik_chains(visible(text)), None) is not None
 
 
 class Finder(Protocol):
@@ -78,9 +126,9 @@ class EntityExtractor:
         """Entities in text order. Digits inside a NIK or phone number are not money."""
         lowered = text.lower()
         found: list[Entity] = []
-        for m in _NIK.finditer(text):
+        for m in _nik_chains(text):
             if not m.group(0).startswith("08"):  # no NIK starts with 08; a phone number does
-                masked = mask_nik(m.group(0))
+                masked = _masked(m.group(0))
                 found.append(Entity("nik", masked, m.start(), m.end(), masked))
         for m in _PHONE.finditer(text):
             if not _overlaps(m.start(), m.end(), found):

@@ -167,8 +167,13 @@ def _digit_value(num: str, unit: str | None) -> float:
     return float(num.replace(",", "."))
 
 
+# No worker earns or pays more than this (10 trillion rupiah): a longer number is a typo or a
+# probe, not money, and would overflow what a conversation state can store.
+MAX_MONEY = 10**13
+
+
 def find_money(text: str) -> list[Span]:
-    """Every rupiah amount in the text, in order. Bare small numbers are not money."""
+    """Every rupiah amount in the text, in order; bare small numbers and huge ones are not money."""
     spans: list[Span] = []
     for m in _DIGIT_MONEY.finditer(text) if _DIGIT.search(text) else ():
         unit = (m.group("unit") or "").lower() or None
@@ -185,15 +190,16 @@ def find_money(text: str) -> list[Span]:
             value += _UNIT_VALUE[unit] / 2
         elif m.group("half"):
             continue
-        if unit == "m" and value < 1_000_000:
-            continue
+        if (unit == "m" and value < 1_000_000) or not 0 <= value <= MAX_MONEY:
+            continue  # (NaN and infinity fail the range too)
         spans.append(Span(round(value), m.start(), m.end()))
     for m in _WORD_SEQ.finditer(text) if _SCALE_HINT.search(text) else ():
         words = m.group(0).lower().split()
         if not any(w in _SCALES or w in ("seribu", "sejuta") for w in words):
             continue
         amount = _words_money(words)
-        if amount and not any(s.start < m.end() and m.start() < s.end for s in spans):
+        overlaps = any(s.start < m.end() and m.start() < s.end for s in spans)
+        if amount and amount <= MAX_MONEY and not overlaps:
             spans.append(Span(amount, m.start(), m.start() + len(m.group(0).rstrip())))
     return sorted(spans, key=lambda s: s.start)
 

@@ -1,0 +1,188 @@
+"""Hostile-load benchmark: oversized bodies, a flooding sender, a 100,000-entry inbox.
+
+Publishes a model with `python -m bot nlu train`, starts `python -m bot serve` as its own process
+(Redis from REDIS_URL, default the machine's db 14, under a throwaway key prefix; WhatsApp on
+with made-up credentials so its webhook reads bodies), and prints a table:
+
+- server memory (RSS) at idle and at its peak while 8 clients each stream a 50 MB body to the
+  REST channel and to the WhatsApp webhook at once (half with Content-Length, half chunked);
+- a flooding sender: 500 simultaneous messages of one sender, what they got back, and the
+  latency of other senders (one message every 20 ms) meanwhile;
+- the console inbox over a 100,000-entry fallback stream: reading and grouping one page.
+
+    .venv/bin/python bench/hostile_load.py [--port 5078]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import httpx
+import redis
+from redis.asyncio import Redis as AsyncRedis
+
+from bot.admin.inbox import Inbox, group
+from bot.keys import Keys
+from bot.knowledge.store import RedisModelStore
+
+BODY_MB, CLIENTS = 50, 8
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _chunks(total: int) -> AsyncIterator[bytes]:
+    chunk = b"x" * 65536
+    for _ in range(total // len(chunk)):
+        yield chunk
+
+
+async def oversized(base: str, pid: int) -> tuple[float, float, Counter[int]]:
+    """Idle RSS, peak RSS during the burst, and the status codes the burst got."""
+    idle = rss_mb(pid)
+    peak = idle
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, rss_mb(pid))
+            await asyncio.sleep(0.005)
+
+    size = BODY_MB * 1024 * 1024
+    statuses: Counter[int] = Counter()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        async def one(i: int) -> None:
+            path = "/webhooks/rest/webhook" if i % 2 else "/webhooks/whatsapp"
+            headers = {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=0"}
+            if i % 4 < 2:
+                headers["Content-Length"] = str(size)
+            try:
+                response = await client.post(path, content=_chunks(size), headers=headers)
+                statuses[response.status_code] += 1
+            except httpx.HTTPError:  # the server closed the connection after its 413
+                statuses[413] += 1
+
+        sampler = asyncio.create_task(sample())
+        await asyncio.gather(*(one(i) for i in range(CLIENTS * 2)))
+        done.set()
+        await sampler
+    return idle, peak, statuses
+
+
+async def flood(base: str) -> tuple[Counter[str], list[float]]:
+    """What 500 simultaneous messages of one sender got; other senders' latencies (ms)."""
+    outcomes: Counter[str] = Counter()
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=600)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        async def flooder(i: int) -> None:
+            response = await client.post("/webhooks/rest/webhook",
+                                         json={"sender": "banjir", "message": f"iuran {i}"})
+            body = response.json() if response.status_code == 200 else None
+            kind = ("empty" if body == [] else "tunggu" if body and "tunggu" in body[0]["text"]
+                    else "answer") if body is not None else str(response.status_code)
+            outcomes[kind] += 1
+
+        async def others() -> None:
+            for i in range(100):
+                start = time.perf_counter()
+                response = await client.post("/webhooks/rest/webhook",
+                                             json={"sender": f"lain-{i}", "message": "halo"})
+                latencies.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200
+                await asyncio.sleep(0.02)
+
+        await client.post("/webhooks/rest/webhook", json={"sender": "warm", "message": "halo"})
+        await asyncio.gather(others(), *(flooder(i) for i in range(500)))
+    return outcomes, latencies
+
+
+async def inbox_page(url: str, prefix: str) -> tuple[float, float, int]:
+    """Seconds to read one page of a 100,000-entry inbox, seconds to group it, page size.
+
+    Grouping is timed once scikit-learn is imported (the console imports it on first use).
+    """
+    client = AsyncRedis.from_url(url, decode_responses=True)
+    keys = Keys(prefix)
+    async with client.pipeline(transaction=False) as pipe:
+        for i in range(100_000):
+            pipe.xadd(keys.fallbacks(), {"channel": "rest", "text": f"pesan ngawur {i % 5000} "
+                                         f"kata{i % 97}", "intent": "", "at": ""})
+        await pipe.execute()
+    model = await RedisModelStore(AsyncRedis.from_url(url), keys).load()
+    assert model is not None
+    inbox = Inbox(client, keys, window=300)
+    group((await inbox.recent())[0][:5], model.normalizer)  # scikit-learn imported once
+    start = time.perf_counter()
+    page, _ = await inbox.recent()
+    read = time.perf_counter() - start
+    start = time.perf_counter()
+    group(page, model.normalizer)
+    grouped = time.perf_counter() - start
+    await client.aclose()
+    return read, grouped, len(page)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=5078)
+    args = parser.parse_args()
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    prefix = f"spbench-{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "REDIS_URL": url, "SAPA_KEY_PREFIX": prefix,
+           "WHATSAPP_ACCESS_TOKEN": "x", "WHATSAPP_PHONE_NUMBER_ID": "1",
+           "WHATSAPP_APP_SECRET": "x", "WHATSAPP_VERIFY_TOKEN": "x",
+           "WHATSAPP_API_BASE_URL": "http://127.0.0.1:9"}
+    subprocess.run([sys.executable, "-m", "bot", "nlu", "train"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(args.port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(1200):
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        idle, peak, statuses = asyncio.run(oversized(base, server.pid))
+        outcomes, latencies = asyncio.run(flood(base))
+        read, grouped, page = asyncio.run(inbox_page(url, prefix))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        client = redis.Redis.from_url(url)
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.delete(key)
+    latencies.sort()
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| server RSS idle | {idle:.0f} MB |")
+    print(f"| server RSS peak, {CLIENTS * 2} x {BODY_MB} MB bodies at once | {peak:.0f} MB "
+          f"(+{peak - idle:.0f} MB); statuses {dict(statuses)} |")
+    print(f"| flooding sender, 500 at once | {dict(outcomes)} |")
+    print(f"| other senders meanwhile (100) | p50 {statistics.median(latencies):.1f} ms, "
+          f"p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, "
+          f"max {latencies[-1]:.1f} ms |")
+    print(f"| inbox page of {page} from 100,000 entries | read {read * 1000:.1f} ms, "
+          f"grouped {grouped * 1000:.0f} ms |")
+
+
+if __name__ == "__main__":
+    main()

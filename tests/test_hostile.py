@@ -1,0 +1,257 @@
+"""Hostile probes through every route, in process: a bad-input corpus, oversized bodies, huge
+amounts, malformed but signed webhooks, the REST token, opt-out disguises, CSV cells and a
+flooding sender. No probe may get a 500, and valid messages beside bad ones are still answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from pydantic import SecretStr
+
+from bot.admin.accounts import Passwords, RedisUserStore, User
+from bot.app import Runtime, open_runtime
+from bot.bodylimit import ROUTE_LIMITS, limit_for
+from bot.dialogue.policy import keyword_intent
+from bot.leads import csv_cell
+from bot.settings import Settings
+from bot.web import create_app
+from tests.conftest import TODAY, Conversation, publish_model
+from tests.standins import (
+    BOT_TOKEN,
+    GRAPH_TOKEN,
+    GRAPH_VERSION,
+    PHONE_NUMBER_ID,
+    BotApiStandIn,
+    GraphApiStandIn,
+    whatsapp_signature,
+)
+
+DATA = Path(__file__).parent / "data"
+SECRET, APP_SECRET, VERIFY = "s3cret-token_for-tests", "0123456789abcdef", "verify-2026"
+REST = "/webhooks/rest/webhook"
+PASSWORD = "kata-sandi-rahasia"
+HUGE = ["gaji rp 20000000000000000000", "gaji " + "9" * 400, "iuran kalau gaji " + "1" * 400,
+        "gaji 1e308 juta", "gaji nan juta", "gaji 99999999999999999999 m", "gaji -5 juta",
+        "gaji 0,0000001 jt", "dua juta juta juta juta juta juta juta juta juta juta"]
+TEXTS = [*HUGE, "", " ", "\x00\x00", "😀" * 2000, "a" * 5000, "\u202e\u200b\u2066",
+         "<script>alert(1)</script>", "{{7*7}}", "' OR 1=1 --", "%s%s%n", "\ud800" * 0,
+         "3578/0123/4567/0001", "/start " + "x" * 300, "menu" * 500, "\n" * 3000]
+BODIES: list[bytes] = [b"", b"{", b"[]", b"null", b"1", b'"x"', b"\xff\xfe", b"[" * 5000,
+                       b'{"a":' * 2000, orjson.dumps({"x": "y" * 1000}), b"{}" * 100]
+
+
+@pytest.fixture
+async def apis() -> AsyncIterator[tuple[BotApiStandIn, GraphApiStandIn]]:
+    async with BotApiStandIn() as bot_api, GraphApiStandIn() as graph:
+        yield bot_api, graph
+
+
+def all_on(settings: Settings, bot_api: BotApiStandIn, graph: GraphApiStandIn,
+           **extra: Any) -> Settings:
+    return settings.model_copy(update={
+        "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_api_base_url": bot_api.base_url,
+        "telegram_webhook_secret": SecretStr(SECRET),
+        "whatsapp_access_token": SecretStr(GRAPH_TOKEN),
+        "whatsapp_phone_number_id": PHONE_NUMBER_ID, "whatsapp_app_secret": SecretStr(APP_SECRET),
+        "whatsapp_verify_token": SecretStr(VERIFY), "whatsapp_api_base_url": graph.url,
+        "whatsapp_api_version": GRAPH_VERSION, **extra})
+
+
+@pytest.fixture
+async def served(settings: Settings, apis: tuple[BotApiStandIn, GraphApiStandIn],
+                 redis_url: str, prefix: str, model_blob: bytes, trained_model: Any,
+                 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+    """The whole app with every channel on, over httpx's in-process ASGI transport."""
+    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
+    holder: dict[str, Runtime] = {}
+
+    async def runtime(s: Settings) -> Runtime:
+        holder["rt"] = await open_runtime(s, clock=lambda: TODAY)
+        await RedisUserStore(holder["rt"].redis, holder["rt"].keys).save(
+            User("ani", "admin", TODAY.isoformat()), await Passwords().hash(PASSWORD))
+        return holder["rt"]
+
+    app = create_app(all_on(settings, *apis), runtime=runtime)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://sapa.test") as client:
+        yield client, holder["rt"]
+
+
+def whatsapp_text(text: str, message_id: str, timestamp: Any = None) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / "whatsapp" / "text.json").read_text())
+    message = data["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.update(id=message_id, timestamp=str(int(TODAY.timestamp()))
+                   if timestamp is None else timestamp)
+    message["text"]["body"] = text
+    return data
+
+
+def telegram_text(text: str, update_id: int) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / "telegram" / "text.json").read_text())
+    data["update_id"] = update_id
+    data["message"]["text"] = text
+    return data
+
+
+async def signed(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
+    return await client.post("/webhooks/whatsapp", content=body, headers={
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": whatsapp_signature(body, APP_SECRET)})
+
+
+async def telegram(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
+    return await client.post("/webhooks/telegram", content=body, headers={
+        "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET})
+
+
+async def test_bad_input_corpus_never_gets_a_500(
+        served: tuple[httpx.AsyncClient, Runtime]) -> None:
+    client, _ = served
+    statuses: Counter[int] = Counter()
+    for i, text in enumerate(TEXTS):
+        probes = [client.post(REST, json={"sender": f"p{i}", "message": text}),
+                  signed(client, orjson.dumps(whatsapp_text(text, f"wamid.p{i}"))),
+                  telegram(client, orjson.dumps(telegram_text(text, 5000 + i)))]
+        for response in await asyncio.gather(*probes):
+            statuses[response.status_code] += 1
+    for body in BODIES:
+        for response in await asyncio.gather(
+                client.post(REST, content=body), signed(client, body), telegram(client, body),
+                client.post("/admin/api/login", content=body),
+                client.post("/admin/login", content=body,
+                            headers={"content-type": "application/x-www-form-urlencoded"})):
+            statuses[response.status_code] += 1
+    assert statuses[500] == 0, statuses
+    assert all(code < 500 for code in statuses), statuses
+
+
+@pytest.mark.parametrize("timestamp", ["-1", "-99999999999999999999", "99999999999999999999",
+                                       "0", "1e400"])
+async def test_absurd_whatsapp_timestamps_are_answered(
+        served: tuple[httpx.AsyncClient, Runtime], apis: tuple[BotApiStandIn, GraphApiStandIn],
+        timestamp: str) -> None:
+    client, _ = served
+    response = await signed(client, orjson.dumps(whatsapp_text("halo", "wamid.ts", timestamp)))
+    assert response.status_code == 200
+    await apis[1].recorder.wait_for("messages")
+
+
+async def test_a_malformed_item_does_not_cost_the_valid_message_beside_it(
+        served: tuple[httpx.AsyncClient, Runtime], apis: tuple[BotApiStandIn, GraphApiStandIn],
+        caplog: pytest.LogCaptureFixture) -> None:
+    client, _ = served
+    body = whatsapp_text("halo", "wamid.good")
+    messages = body["entry"][0]["changes"][0]["value"]["messages"]
+    messages.insert(0, {"type": "text", "text": {"body": "no id, no sender"}})
+    body["entry"][0]["changes"][0]["value"]["statuses"] = [{"id": 5}]
+    response = await signed(client, orjson.dumps(body))
+    assert response.status_code == 200
+    assert response.json()["messages"] == 1
+    assert response.json()["unreadable"] == 2
+    await apis[1].recorder.wait_for("messages")
+    assert any("unreadable" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("route", [REST, "/webhooks/whatsapp", "/webhooks/telegram",
+                                   "/admin/api/login", "/elsewhere"])
+async def test_oversized_bodies_are_refused_while_reading(
+        served: tuple[httpx.AsyncClient, Runtime], route: str) -> None:
+    client, _ = served
+    limit = limit_for(route)
+    declared = await client.post(route, content=b"x" * (limit + 1))
+    assert declared.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        for _ in range(limit // 65536 + 2):
+            yield b"y" * 65536
+
+    streamed = await client.post(route, content=chunks())
+    assert streamed.status_code == 413
+    assert "terlalu panjang" in streamed.json()["text"]
+
+
+def test_every_route_family_has_a_limit() -> None:
+    assert [prefix for prefix, _ in ROUTE_LIMITS] == [
+        "/webhooks/rest/", "/webhooks/whatsapp", "/webhooks/telegram", "/admin"]
+    assert limit_for("/webhooks/rest/webhook") < 64 * 1024
+
+
+async def test_huge_amounts_in_chat_and_the_console_try_box(
+        served: tuple[httpx.AsyncClient, Runtime]) -> None:
+    client, _ = served
+    for text in HUGE:
+        response = await client.post(REST, json={"sender": "kaya", "message": text})
+        assert response.status_code == 200, text
+    after = await client.post(REST, json={"sender": "kaya", "message": "halo"})
+    assert after.status_code == 200  # and the sender is not left waiting for a turn
+    login = await client.post("/admin/api/login", json={"username": "ani", "password": PASSWORD})
+    csrf = login.json()["csrf"]
+    for text in HUGE:
+        tried = await client.get("/admin/api/try", params={"q": text},
+                                 headers={"x-csrf-token": csrf})
+        assert tried.status_code in (200, 422), (text, tried.status_code)
+
+
+async def test_rest_token_is_required_when_set(
+        settings: Settings, apis: tuple[BotApiStandIn, GraphApiStandIn], redis_url: str,
+        prefix: str, model_blob: bytes, trained_model: Any) -> None:
+    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
+    app = create_app(settings.model_copy(update={"rest_channel_token": SecretStr("t0ken")}),
+                     runtime=lambda s: open_runtime(s, clock=lambda: TODAY))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://sapa.test") as client:
+        body = {"sender": "budi", "message": "halo"}
+        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "t0ken"},
+                        {"Authorization": "Basic t0ken"}):
+            assert (await client.post(REST, json=body, headers=headers)).status_code == 401
+        ok = await client.post(REST, json=body, headers={"Authorization": "Bearer t0ken"})
+        assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("text", ["ＳＴＯＰ", "s t o p", "unsub", "S T O P !",
+                                  "s\u200bt\u200bo\u200bp", "Ｕｎｓｕｂ", "b e r h e n t i",
+                                  "UNSUBSCRIBE."])
+def test_disguised_opt_out_words_opt_out(text: str) -> None:
+    assert keyword_intent(text) == "berhenti_langganan"
+
+
+@pytest.mark.parametrize("text", ["stop dulu ya nanti saya tanya lagi", "stopkontak", "setop"])
+def test_opt_out_needs_the_whole_message(text: str) -> None:
+    assert keyword_intent(text) is None
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+@pytest.mark.parametrize("value", ["Genteng{d}=1+1", "=1+1", "Genteng{d} +62{d}@SUM(A1)",
+                                   "Kel. Ketabang{d}-2+3"])
+def test_csv_cells_are_safe_whatever_the_delimiter(delimiter: str, value: str) -> None:
+    cell = csv_cell(value.format(d=delimiter))
+    out = io.StringIO()
+    csv.writer(out).writerow([cell])
+    for reader_delimiter in (",", ";", "\t", "|"):
+        row = next(csv.reader(io.StringIO(out.getvalue()), delimiter=reader_delimiter))
+        for piece in row:
+            for part in piece.split(delimiter):
+                assert part.lstrip()[:1] not in ("=", "+", "-", "@"), (piece, part)
+
+
+async def test_a_flooding_sender_gets_one_wait_notice_not_errors(runtime: Runtime) -> None:
+    busy = runtime.knowledge.current.reply("tunggu_sebentar")
+    flooder = Conversation(runtime, "banjir")
+    results = await asyncio.gather(*(flooder.say(f"iuran {i}") for i in range(500)))
+    notices = sum(reply == busy for replies in results for reply in replies)
+    answered = sum(1 for replies in results if replies and busy not in replies)
+    assert notices == 1
+    assert answered >= 1
+    other = await Conversation(runtime, "tetangga").text("halo")
+    assert other

@@ -1,0 +1,81 @@
+"""Console login under attack: a concurrent burst of guesses, lock-out of the owner, unlocking.
+
+Drives `Console.login` directly on a real runtime: the limiter is one Redis script, so the burst
+is as concurrent as over HTTP, and the audit log tells how many passwords were really checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from bot.admin.console import Console, RateLimited
+from bot.admin.sessions import FREE_ATTEMPTS
+from bot.app import Runtime
+from bot.errors import BadRequest
+
+PASSWORD = "kata-sandi-rahasia"
+OFFICE, ATTACKER = "10.0.0.5", "203.0.113.9"
+
+
+@pytest.fixture
+async def console(runtime: Runtime) -> Console:
+    console = Console.open(runtime)
+    await console.add_user("cli", "ani", "admin", PASSWORD)
+    await console.add_user("cli", "budi", "admin", PASSWORD)
+    return console
+
+
+async def attempt(console: Console, username: str, password: str, ip: str) -> str:
+    try:
+        await console.login(username, password, ip)
+    except RateLimited:
+        return "429"
+    except BadRequest as exc:
+        return str(exc.status)
+    return "200"
+
+
+async def audited(console: Console) -> Counter[str]:
+    return Counter(entry.action for entry in await console.audit.recent(1000))
+
+
+async def test_a_burst_of_guesses_checks_only_a_few_passwords(console: Console) -> None:
+    results = Counter(await asyncio.gather(
+        *(attempt(console, "ani", f"salah-{i}", ATTACKER) for i in range(120))))
+    assert results["401"] <= FREE_ATTEMPTS["user"]
+    assert results["429"] >= 120 - FREE_ATTEMPTS["user"]
+    assert results["200"] == 0
+    actions = await audited(console)
+    assert actions["masuk.gagal"] == results["401"]  # every failure is in the audit log
+    assert actions["masuk.ditahan"] == results["429"]
+
+
+async def test_guessers_do_not_lock_the_owner_out_of_a_known_ip(console: Console) -> None:
+    assert await attempt(console, "ani", PASSWORD, OFFICE) == "200"  # the office becomes known
+    await asyncio.gather(*(attempt(console, "ani", f"salah-{i}", ATTACKER) for i in range(60)))
+    assert await attempt(console, "ani", PASSWORD, ATTACKER) == "429"
+    assert await attempt(console, "ani", PASSWORD, "198.51.100.7") == "429"  # unknown address
+    assert await attempt(console, "ani", PASSWORD, OFFICE) == "200"
+
+
+async def test_an_admin_unlocks_an_account(console: Console) -> None:
+    for i in range(FREE_ATTEMPTS["user"]):
+        assert await attempt(console, "ani", f"salah-{i}", ATTACKER) == "401"
+    assert await attempt(console, "ani", PASSWORD, "198.51.100.7") == "429"
+    await console.unlock_user("budi", "ani")
+    assert await attempt(console, "ani", PASSWORD, "198.51.100.7") == "200"
+    assert (await audited(console))["pengguna.buka_kunci"] == 1
+
+
+async def test_one_ip_guessing_many_accounts_is_slowed(console: Console) -> None:
+    results = Counter([await attempt(console, f"tamu{i}", "salah", ATTACKER) for i in range(30)])
+    assert results["401"] <= FREE_ATTEMPTS["ip"]
+    assert await attempt(console, "budi", PASSWORD, ATTACKER) == "429"
+    assert await attempt(console, "budi", PASSWORD, OFFICE) == "200"
+
+
+async def test_an_oversized_password_is_refused_without_hashing(console: Console) -> None:
+    assert await attempt(console, "ani", "x" * 1_000_000, OFFICE) == "401"

@@ -1,0 +1,60 @@
+"""Retention probes: anonymous senders leave with their conversation; the inbox is capped by
+age and size and opens one page at a time however long it is."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.admin.inbox import Inbox
+from bot.app import Runtime
+from tests.conftest import TODAY, Conversation
+
+
+async def test_a_sender_who_gave_nothing_expires_with_the_conversation(
+        runtime: Runtime) -> None:
+    await Conversation(runtime, "idle").say("halo")
+    key = runtime.keys.profile("rest", "idle")
+    ttl = await runtime.redis.ttl(key)
+    assert 0 < ttl <= runtime.config.dialogue.anonymous_profile_ttl_minutes * 60
+
+
+async def test_a_sender_who_gave_data_is_kept(runtime: Runtime) -> None:
+    worker = Conversation(runtime, "giver")
+    for text in ("mau didata", "setuju", "Budi Santoso", "ojol", "Kel. Ketabang, Kec. Genteng",
+                 "081234567890"):
+        await worker.say(text)
+    key = runtime.keys.profile("rest", "giver")
+    assert await runtime.redis.ttl(key) > runtime.config.dialogue.anonymous_profile_ttl_minutes * 60
+    await worker.say("halo")  # a later message keeps the long life
+    assert await runtime.redis.ttl(key) > 86400
+
+
+async def test_inbox_drops_entries_older_than_the_age_cap(runtime: Runtime) -> None:
+    stream = runtime.keys.fallbacks()
+    old = TODAY - timedelta(days=runtime.config.inbox.max_age_days + 1)
+    await runtime.redis.xadd(stream, {"text": "lama sekali", "channel": "rest"},
+                             id=f"{int(old.timestamp() * 1000)}-0")
+    await Conversation(runtime, "x").say("zzq qwx vbnm")
+    texts = [fields["text"] for _, fields in await runtime.redis.xrange(stream)]
+    assert texts == ["zzq qwx vbnm"]
+
+
+async def test_inbox_pages_cover_every_entry_once(runtime: Runtime) -> None:
+    stream = runtime.keys.fallbacks()
+    async with runtime.redis.pipeline(transaction=False) as pipe:
+        for i in range(1050):
+            pipe.xadd(stream, {"text": f"pesan {i}", "channel": "rest", "at": "", "intent": ""})
+        await pipe.execute()
+    inbox = Inbox(runtime.redis, runtime.keys, window=300)
+    seen: list[str] = []
+    before: str | None = None
+    pages = 0
+    while True:
+        page, before = await inbox.recent(before)
+        seen += [m.text for m in page]
+        pages += 1
+        if before is None:
+            break
+    assert pages == 4
+    assert len(seen) == len(set(seen)) == 1050
+    assert seen[0] == "pesan 1049"

@@ -1,0 +1,93 @@
+"""Kill -9 of the web process in the middle of conversations: nothing is corrupted, and a new
+process carries every conversation on (a real `python -m bot serve`, killed with SIGKILL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+
+import httpx
+import orjson
+import pytest
+
+from bot.nlu.model import NLU
+from bot.settings import PROJECT_ROOT, Settings
+from tests.conftest import publish_model
+
+REST = "/webhooks/rest/webhook"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def serve(settings: Settings, port: int) -> asyncio.subprocess.Process:
+    env = {**os.environ, "REDIS_URL": settings.redis_url or "",
+           "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
+           "SAPA_KEY_PREFIX": settings.sapa_key_prefix}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--port", str(port), env=env, cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    async with httpx.AsyncClient() as client:
+        while True:  # until it answers (the test's timeout bounds this)
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
+                    return process
+            except httpx.TransportError:
+                if process.returncode is not None:
+                    raise RuntimeError("serve exited") from None
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def published(redis_url: str, prefix: str, model_blob: bytes,
+                    trained_model: NLU) -> None:
+    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
+
+
+async def test_kill_9_mid_traffic_loses_no_conversation(settings: Settings,
+                                                        published: None) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    first = await serve(settings, port)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            for text in ("mau didata", "setuju", "Budi Santoso"):
+                assert (await client.post(REST, json={"sender": "budi", "message": text})
+                        ).status_code == 200
+
+            async def chatter(i: int) -> None:
+                with contextlib.suppress(httpx.TransportError):  # in flight when it died
+                    await client.post(REST, json={"sender": f"w{i}", "message": "iuran ojol"})
+
+            burst = [asyncio.create_task(chatter(i)) for i in range(60)]
+            await asyncio.sleep(0)  # the requests are on their way
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+            await asyncio.gather(*burst)
+    finally:
+        if first.returncode is None:
+            first.kill()
+            await first.wait()
+    second = await serve(settings, port)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            replies = []
+            for text in ("pedagang pasar", "Kel. Ketabang, Kec. Genteng", "081234567890"):
+                response = await client.post(REST, json={"sender": "budi", "message": text})
+                assert response.status_code == 200
+                replies.append(" ".join(r["text"] for r in response.json()))
+            assert "Budi Santoso" in replies[-1]  # the name given before the kill was kept
+            for i in range(60):  # every conversation the burst touched still reads
+                response = await client.post(REST, json={"sender": f"w{i}", "message": "halo"})
+                assert response.status_code == 200
+                assert orjson.loads(response.content)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await second.wait()
