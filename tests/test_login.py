@@ -22,7 +22,7 @@ OFFICE, ATTACKER = "10.0.0.5", "203.0.113.9"
 
 @pytest.fixture
 async def console(runtime: Runtime) -> Console:
-    console = Console.open(runtime)
+    console = Console(runtime)
     await console.add_user("cli", "ani", "admin", PASSWORD)
     await console.add_user("cli", "budi", "admin", PASSWORD)
     return console
