@@ -122,7 +122,7 @@ async def test_a_nik_typed_into_the_pendataan_is_refused_not_kept(
     await worker.say("setuju")
     texts = [await worker.text(answer) for answer in slot_answers]
     assert any("belum bisa mencatat" in t for t in texts)
-    state = await runtime.states.load("rest", "pendataan-nik")
+    state = await runtime.conversations.load("rest", "pendataan-nik")
     assert not any(NIK_MASK in str(v) or "0123" in str(v) for v in state.slots.values())
     assert all("0123" not in t and NIK_MASK not in t.split("NIK")[-1] for t in texts[-1:])
 
