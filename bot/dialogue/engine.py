@@ -67,7 +67,7 @@ class Desk(Protocol):
 
 # A flooding sender: messages of one sender that may wait for their turn in one process, and
 # how often they are told to wait.
-MAX_WAITING = 3
+MAX_WAITING = 10  # a double tap or a burst of a few is answered in full
 BUSY_NOTICE_TTL = 30
 
 
