@@ -946,7 +946,7 @@ def test_progress_report_and_funnel_come_from_what_was_recorded(
 
     stats = client.get("/admin/api/stats", params={"hari": "7"}).json()
     assert stats["campaign_funnel"] == {"sent": 3, "delivered": 1, "read": 1, "replied": 1,
-                                        "lead": 1}
+                                        "lead": 1, "contacted": 0, "registered": 0}
     dashboard = client.get("/admin/?hari=7").text
     funnel = dashboard[dashboard.index('id="funnel-kampanye"'):]
     assert "Jadi prospek" in funnel

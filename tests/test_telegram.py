@@ -128,7 +128,7 @@ async def test_callback_query_is_acknowledged_and_its_payload_answered(
 
 @pytest.mark.parametrize(("command", "expected"), [
     ("/iuran@SapaPekerjaBot", "Rp16.800"), ("/manfaat", "5 program"),
-    ("/daftar", "Syarat daftar"), ("/menu", "Ketik nomornya"), ("/start kode", "Halo")])
+    ("/daftar", "Daftar bisa lewat"), ("/menu", "Ketik nomornya"), ("/start kode", "Halo")])
 async def test_menu_commands_are_payloads(client: httpx.AsyncClient, bot_api: BotApiStandIn,
                                           command: str, expected: str) -> None:
     body = update("command")

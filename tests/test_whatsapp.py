@@ -158,7 +158,7 @@ async def test_text_is_answered_with_buttons(client: httpx.AsyncClient, graph: G
 
 
 @pytest.mark.parametrize(("name", "expected"), [
-    ("button_reply", "Syarat daftar"), ("list_reply", "klaim"),
+    ("button_reply", "Daftar bisa lewat"), ("list_reply", "klaim"),
     ("template_button", "tidak akan menerima pesan info lagi")])
 async def test_replies_to_buttons_and_lists_are_payloads(
         client: httpx.AsyncClient, graph: GraphApiStandIn, name: str, expected: str) -> None:
