@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from bot.broadcast.campaigns import GROUP, Campaign, CampaignStore
 from bot.broadcast.heartbeat import beat
@@ -53,6 +53,14 @@ MAX_SLOT_WAIT = 60.0  # longer than this for a rate slot: leave the entry for a 
 # Pacing spaces sends a little under the configured rate, so the channels' hard cap
 # (RateLimiter.capped: every one-second window at the platform within its limit) seldom waits.
 HEADROOM = 0.96
+
+
+# What a round meets while a Redis node is away. Besides RedisError: the cluster client's own
+# errors (SlotNotCoveredError while the slots move), and an AttributeError from redis-py's asyncio
+# connection when a command is written on a connection that another task closed because its node
+# died ("'NoneType' object has no attribute 'writelines'", seen in tests/test_failover.py: it
+# killed the worker with exit code 1).
+REDIS_AWAY = (RedisError, RedisClusterException, AttributeError)
 
 
 @dataclass(frozen=True)
@@ -123,9 +131,9 @@ class Worker:
                 while not stop.is_set():
                     try:
                         await self._round(tasks, stop)
-                    except RedisError as exc:  # a failover or a restart: the sends in hand
+                    except REDIS_AWAY as exc:  # a failover or a restart: the sends in hand
                         # go on, and the next round asks again (the client finds the new master)
-                        log.warning("Redis unavailable, trying again: %s", exc)
+                        log.warning("Redis unavailable, trying again: %r", exc)
                         await _wait(stop, self._ctx.config.refresh_seconds)
         finally:
             heartbeat.cancel()
@@ -213,14 +221,14 @@ class Worker:
     async def _heartbeat(self) -> None:
         """Say this worker is alive, and keep the entries in hand from looking abandoned."""
         while True:
-            with contextlib.suppress(RedisError):
+            with contextlib.suppress(*REDIS_AWAY):
                 await beat(self._ctx.redis, self._ctx.keys, self.consumer, self._ctx.channels)
             await asyncio.sleep(min(self._ctx.config.claim_idle_seconds / 3,
                                     WORKER_SEEN_SECONDS / 4))
             for campaign_id, ids in list(self._held.items()):
                 if not ids:
                     continue
-                with contextlib.suppress(RedisError):  # retired queue, or Redis away a moment
+                with contextlib.suppress(*REDIS_AWAY):  # retired queue, or Redis away a moment
                     await self._ctx.redis.xclaim(self._ctx.keys.campaign_queue(campaign_id),
                                                  GROUP, self.consumer, 0, list(ids),
                                                  justid=True)
