@@ -15,6 +15,7 @@ import asyncio
 import os
 import sys
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from redis.asyncio import Redis
 
 from bot.admin.accounts import RedisUserStore, User
 from bot.app import JAKARTA, Runtime, connect_redis, open_runtime
+from bot.broadcast.ledger import Ledger
 from bot.embedded_redis import ensure_embedded_redis
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed
@@ -258,3 +260,23 @@ async def spawn_worker(settings: Settings, config: Path,
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "worker", env=env, cwd=PROJECT_ROOT,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+
+
+async def assert_each_recipient_once(bot_api: BotApiStandIn, ledger: Ledger, campaign_id: str,
+                                     recipients: int) -> None:
+    """No chat got the campaign twice, and every recipient ended sent, skipped, failed or unknown
+    (a send that may have reached the platform), with the ledger's counters agreeing."""
+    calls = Counter(str(c.params["chat_id"]) for c in bot_api.recorder.of("sendMessage"))
+    assert max(calls.values()) == 1, "a recipient got the campaign twice"
+    states = {}
+    async for batch in ledger.entries(campaign_id):
+        states.update({e.recipient.split(":")[1]: e.state for e in batch})
+    assert len(states) == recipients
+    assert set(states.values()) <= {"S", "K", "F", "U"}, "a recipient was lost"
+    sent = {user for user, state in states.items() if state == "S"}
+    unknown = {user for user, state in states.items() if state == "U"}
+    assert sent <= set(calls) <= sent | unknown
+    counts = await ledger.counts(campaign_id)
+    assert counts["sent"] == len(sent)
+    assert counts.get("unknown", 0) == len(unknown)
+    assert counts["finished"] == counts["queued"] == recipients

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from bot.broadcast.campaigns import CampaignStore, Message
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.segments import Segment
 from bot.settings import Settings
-from tests.conftest import add_contact, now, spawn_worker, worker_config
+from tests.conftest import add_contact, assert_each_recipient_once, now, spawn_worker, worker_config
 from tests.standins import BotApiStandIn
 
 RECIPIENTS = 150
@@ -62,17 +61,4 @@ async def test_a_killed_worker_loses_nobody_and_duplicates_nobody(
         second.send_signal(signal.SIGTERM)
         assert await second.wait() == 0  # a clean stop
 
-    calls = Counter(str(c.params["chat_id"]) for c in bot_api.recorder.of("sendMessage"))
-    assert max(calls.values()) == 1, "a recipient got the campaign twice"
-    states = {}
-    async for batch in ledger.entries(campaign.id):
-        states.update({e.recipient.split(":")[1]: e.state for e in batch})
-    assert len(states) == RECIPIENTS
-    assert set(states.values()) <= {"S", "K", "F", "U"}, "a recipient was lost"
-    sent = {user for user, state in states.items() if state == "S"}
-    unknown = {user for user, state in states.items() if state == "U"}
-    assert sent <= set(calls) <= sent | unknown
-    counts = await ledger.counts(campaign.id)
-    assert counts["sent"] == len(sent)
-    assert counts.get("unknown", 0) == len(unknown)
-    assert counts["finished"] == counts["queued"] == RECIPIENTS
+    await assert_each_recipient_once(bot_api, ledger, campaign.id, RECIPIENTS)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -27,7 +26,14 @@ from bot.nlu.model import NLU
 from bot.settings import Settings
 from bot.web import UNAVAILABLE_TEXT, create_app
 from tests.cluster import LocalCluster, until
-from tests.conftest import add_contact, now, publish_model, spawn_worker, worker_config
+from tests.conftest import (
+    add_contact,
+    assert_each_recipient_once,
+    now,
+    publish_model,
+    spawn_worker,
+    worker_config,
+)
 from tests.standins import BotApiStandIn, LocalServer
 
 RECIPIENTS = 150
@@ -130,17 +136,4 @@ async def test_a_killed_master_fails_over_without_duplicates_or_losses(
     assert all(UNAVAILABLE_TEXT in body for body in load.refused())
     assert {status for status, _ in after} == {200}
 
-    calls = Counter(str(c.params["chat_id"]) for c in bot_api.recorder.of("sendMessage"))
-    assert max(calls.values()) == 1, "a recipient got the campaign twice"
-    states = {}
-    async for batch in ledger.entries(campaign.id):
-        states.update({e.recipient.split(":")[1]: e.state for e in batch})
-    assert len(states) == RECIPIENTS
-    assert set(states.values()) <= {"S", "K", "F", "U"}, "a recipient was lost"
-    sent = {user for user, state in states.items() if state == "S"}
-    unknown = {user for user, state in states.items() if state == "U"}
-    assert sent <= set(calls) <= sent | unknown
-    counts = await ledger.counts(campaign.id)
-    assert counts["sent"] == len(sent)
-    assert counts.get("unknown", 0) == len(unknown)
-    assert counts["finished"] == counts["queued"] == RECIPIENTS
+    await assert_each_recipient_once(bot_api, ledger, campaign.id, RECIPIENTS)
