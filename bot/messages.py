@@ -112,7 +112,9 @@ class Tap:
 
     reply: what staff gave the button to answer ("" for none).
     payload: what staff chose it to send, read as the worker's message when there is no reply.
+    title: the button's label, what the worker tapped (shown to staff holding the conversation).
     """
 
     reply: str
     payload: str
+    title: str = ""

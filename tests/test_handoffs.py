@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.app import JAKARTA, Runtime
+from bot.broadcast.campaigns import CampaignStore, Message, tap_payload
+from bot.broadcast.segments import Segment
 from bot.channels.base import Template
 from bot.errors import BadRequest, RecipientError
 from bot.handoffs import Handoffs, next_opening, when_answered
-from bot.messages import Reply
+from bot.messages import Button, Reply
 from bot.settings import OfficeHours
 from tests.conftest import TODAY, Conversation
 
@@ -122,6 +124,35 @@ async def test_opt_out_and_erasure_still_work_while_staff_hold_it(
     assert await worker.say("hapus data saya") != []
     assert await runtime.handoffs.store.get(handoff_id) is None
     assert await runtime.contacts.get("telegram", "5551") is None
+
+
+async def test_a_campaign_button_tapped_while_held_is_recorded_and_not_answered(
+        runtime: Runtime, outbox: Outbox) -> None:
+    store = CampaignStore(runtime.redis, runtime.keys)
+    campaign = await store.create(
+        "Undangan FGD", Segment(), Message(
+            "FGD Sabtu jam 9. Datang?", (Button("Saya datang", "/setuju"),
+                                         Button("Menu", "/menu"), Button("Stop", "/berhenti")),
+            answers=("Terima kasih, kami tunggu Sabtu.", "", "")),
+        quiet_hours=None, now=TODAY, created_by="test")
+    worker, handoff_id = await handed_off(runtime)
+    # a button with its own reply, and one read as its payload: both reach staff, neither is
+    # answered by the bot
+    assert await worker.say(tap_payload(campaign.id, 0)) == []
+    assert await worker.say(tap_payload(campaign.id, 1)) == []
+    assert await worker.say("/kampanye:gone:0") == []  # a deleted campaign's button too
+    _, messages = await runtime.handoffs.detail(handoff_id)
+    assert [m.text for m in messages[-3:]] == [
+        "(menekan tombol kampanye: Saya datang)", "(menekan tombol kampanye: Menu)",
+        "(menekan tombol kampanye lama)"]
+    taps = await runtime.redis.hgetall(runtime.keys.campaign_taps(campaign.id))
+    assert taps == {"telegram:5551": "Menu"}  # recorded for the report (the latest tap)
+    # an opt-out button is still answered, as typing "stop" is
+    assert await worker.say(tap_payload(campaign.id, 2)) != []
+    contact = await runtime.contacts.get("telegram", "5551")
+    assert contact is not None
+    assert contact.get("consent") == "opt_out"
+    assert outbox.sent == []
 
 
 async def test_an_idle_handoff_returns_to_the_bot_and_the_worker_is_told(

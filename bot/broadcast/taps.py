@@ -45,4 +45,4 @@ class RedisCampaignTaps:
                                  self._keys.campaign_taps(campaign.id)],
                            args=[f"{message.channel}:{message.user_id}", button.title])
         answer = campaign.message.answer(index)
-        return Tap(personalise(answer, contact) if answer else "", button.payload)
+        return Tap(personalise(answer, contact) if answer else "", button.payload, button.title)

@@ -123,6 +123,12 @@ class CampaignTaps(Protocol):
         """The tap's reply and payload, recorded; None for an unknown campaign or button."""
 
 
+def tapped_text(tap: Tap | None) -> str:
+    """A campaign button tap as staff read it in the conversation they hold."""
+    return f"(menekan tombol kampanye: {tap.title})" if tap is not None else \
+        "(menekan tombol kampanye lama)"
+
+
 class Engine:
     """Turns a message into replies, keeping conversation state and the contact profile."""
 
@@ -228,17 +234,21 @@ class Engine:
             state = turn.state
             now = self._clock()
             text = message.text
+            relayed = message  # what staff see when a person holds the conversation
             if self._taps is not None and text.startswith(TAP_PREFIX):
-                tap = await self._taps.tap(message, turn.contact)
-                if tap is None:  # a campaign since deleted, or a payload typed by hand
-                    return [*replies, kb.reply("kampanye_tombol_lama")]
-                if tap.reply:  # staff's own reply to their button
-                    return [*replies, Reply(tap.reply)]
+                tap = await self._taps.tap(message, turn.contact)  # recorded even while held
+                relayed = replace(message, text=tapped_text(tap))
+                if tap is None or tap.reply:
+                    if await self._held_by_person(turn, relayed, None):
+                        return replies
+                    if tap is None:  # a campaign since deleted, or a payload typed by hand
+                        return [*replies, kb.reply("kampanye_tombol_lama")]
+                    return [*replies, Reply(tap.reply)]  # staff's own reply to their button
                 text = tap.payload
             # "5" after the menu is its fifth item; inside the pendataan a number is an answer
             choice = picked(text, state.choices) if state.form != Form.PENDATAAN else None
             parse = self.parse(choice or text)
-            if await self._held_by_person(turn, message, parse):
+            if await self._held_by_person(turn, relayed, parse):
                 return replies
             state = replace(state, situation=observe(state.situation, parse))
             action = self._actions[next_action(state, parse)]
@@ -262,12 +272,16 @@ class Engine:
         return replies + answer
 
     async def _held_by_person(self, turn: Turn, message: IncomingMessage,
-                              parse: ParseResult) -> bool:
-        """Whether a person holds the conversation and the message went to them."""
+                              parse: ParseResult | None) -> bool:
+        """Whether a person holds the conversation and the message went to them.
+
+        `parse` is None for a campaign button with its own reply: no opt-out, only a tap.
+        """
         held = turn.contact.get("handoff")
         if not held or self.desk is None:
             return False
-        if parse.intent.name in WHILE_HELD and parse.intent.confidence >= FORM_EXIT_CONFIDENCE:
+        if parse is not None and parse.intent.name in WHILE_HELD and \
+                parse.intent.confidence >= FORM_EXIT_CONFIDENCE:
             if parse.intent.name == "hapus_data":
                 await self.desk.forget(held)
             else:
