@@ -318,12 +318,20 @@ class Handoffs:
 
     # -- the console's side ----------------------------------------------------------------
 
-    async def listing(self, status: str) -> list[Handoff]:
-        """Handoffs with a status, newest first."""
+    async def listing(self, status: str, branch: str = "") -> list[Handoff]:
+        """Handoffs with a status, newest first; only one branch's when `branch` is given."""
         if status not in STATUSES:
             raise BadRequest("status harus open, taken atau closed", 422)
         found = [await self.store.get(i) for i in await self.store.ids(status)]
-        return [h for h in found if h is not None]
+        wanted = branch.strip().casefold()
+        return [h for h in found
+                if h is not None and (not wanted or h.branch.casefold() == wanted)]
+
+    def branches(self) -> list[str]:
+        """Every queue a handoff can join: the branch offices, then the default."""
+        names = [b.name for b in self._kb().document.branches]
+        return [*names, *([] if self.config.default_branch in names
+                          else [self.config.default_branch])]
 
     async def detail(self, handoff_id: str) -> tuple[Handoff, list[HandoffMessage]]:
         """A handoff and its messages (NIKs masked)."""

@@ -155,6 +155,20 @@ async def test_a_campaign_button_tapped_while_held_is_recorded_and_not_answered(
     assert outbox.sent == []
 
 
+async def test_staff_see_their_branch_s_queue(runtime: Runtime, outbox: Outbox) -> None:
+    await runtime.contacts.update("telegram", "5552", {"kabupaten": "Malang"})
+    _, in_malang = await handed_off(runtime, "5552")
+    _, elsewhere = await handed_off(runtime, "5553")  # no area: the default queue
+    desk = runtime.handoffs
+    assert [h.id for h in await desk.listing("open", "Kantor Cabang Malang")] == [in_malang]
+    assert [h.id for h in await desk.listing("open", "kantor cabang malang")] == [in_malang]
+    assert [h.id for h in await desk.listing("open", desk.config.default_branch)] == [elsewhere]
+    assert [h.id for h in await desk.listing("open")] == [elsewhere, in_malang]
+    assert await desk.listing("taken", "Kantor Cabang Malang") == []
+    assert "Kantor Cabang Malang" in desk.branches()
+    assert desk.branches()[-1] == desk.config.default_branch
+
+
 async def test_an_idle_handoff_returns_to_the_bot_and_the_worker_is_told(
         runtime: Runtime, outbox: Outbox) -> None:
     worker, handoff_id = await handed_off(runtime)

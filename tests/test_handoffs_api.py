@@ -92,6 +92,10 @@ async def test_staff_take_reply_and_close_a_worker_s_conversation(
         ("telegram", CHAT, "menunggu")]
     handoff_id = waiting[0]["id"]
     assert (await client.get("/admin/api/handoffs?status=taken")).json() == []
+    by_branch = "/admin/api/handoffs?status=open&branch="
+    assert (await client.get(by_branch + "Kantor Cabang Malang")).json() == []
+    assert [h["id"] for h in (await client.get(
+        by_branch + waiting[0]["branch"])).json()] == [handoff_id]
     assert (await client.get("/admin/api/handoffs?status=lain")).status_code == 422
     assert (await client.get("/admin/api/handoffs/999")).status_code == 404
 

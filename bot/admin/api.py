@@ -479,9 +479,13 @@ def handoff_json(handoff: Handoff) -> dict[str, Any]:
 
 
 async def handoffs(c: Ctx) -> Response:
-    """GET /admin/api/handoffs?status=open|taken|closed (default open), newest first."""
-    status = c.request.query_params.get("status", "open")
-    return ok([handoff_json(h) for h in await c.console.rt.handoffs.listing(status)])
+    """GET /admin/api/handoffs?status=open|taken|closed (default open)&branch=<name>.
+
+    Newest first; without `branch`, every branch's.
+    """
+    query = c.request.query_params
+    return ok([handoff_json(h) for h in await c.console.rt.handoffs.listing(
+        query.get("status", "open"), query.get("branch", ""))])
 
 
 async def handoff(c: Ctx) -> Response:

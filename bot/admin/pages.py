@@ -533,12 +533,14 @@ async def user_delete(c: Ctx) -> Response:
 # -- staff: handoffs (Percakapan) ------------------------------------------------------------
 
 async def handoffs(c: Ctx) -> Response:
-    """GET /admin/percakapan?status=open|taken|closed: the queue."""
+    """GET /admin/percakapan?status=open|taken|closed&cabang=<branch>: the queue."""
     status = c.request.query_params.get("status", "open")
+    branch = c.request.query_params.get("cabang", "")
     desk = c.console.rt.handoffs
-    return c.render("handoffs.html", handoffs=await desk.listing(status), shown=status,
-                    counts={s: await desk.store.count(s) for s in STATUSES},
-                    names=STATUS_NAMES)
+    counts = ({s: len(await desk.listing(s, branch)) for s in STATUSES} if branch else
+              {s: await desk.store.count(s) for s in STATUSES})
+    return c.render("handoffs.html", handoffs=await desk.listing(status, branch), shown=status,
+                    counts=counts, names=STATUS_NAMES, branch=branch, branches=desk.branches())
 
 
 async def _handoff_page(c: Ctx, errors: dict[str, str] | None = None,
