@@ -104,7 +104,7 @@ def cmd_nlu_train(settings: Settings, args: argparse.Namespace) -> int:
         # On an empty store (or changed data) opening the runtime just trained: once is enough.
         model = rt.nlu.current if rt.trained_at_start else await train_and_publish(
             settings, rt.config, rt.knowledge.current, rt.model_store)
-        default = settings.sapa_data_dir / "models" / f"nlu-{model.fingerprint}.joblib"
+        default = settings.sapa_data_dir / "models" / f"nlu-{model.fingerprint}.npz"
         out = Path(args.out or default)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(model.dumps())

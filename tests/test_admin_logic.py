@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import pickle
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -471,6 +472,12 @@ async def test_knowledge_base_and_model_are_saved_and_versioned(
     assert loaded.version == 2
     await model_store.publish(trained_model)
     assert await model_store.version() == trained_model.fingerprint
+    loaded_model = await model_store.load()
+    assert loaded_model is not None
+    assert loaded_model.fingerprint == trained_model.fingerprint
+    # a model an older release pickled is not loaded: start-up trains a new one instead
+    await raw.set(Keys(prefix).model_blob(), pickle.dumps({"format": 2}))
+    assert await model_store.load() is None
     await text.aclose()
     await raw.aclose()
 

@@ -1,8 +1,11 @@
 """The NLU engine: compiled inference equals scikit-learn, normalization, entities, payloads."""
 
+import io
+import pickle
 import re
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.nlu.data import load_examples, load_examples_with_metadata, parse_example
 from bot.nlu.linear import CompiledClassifier
-from bot.nlu.model import NLU, build_vectorizers
+from bot.nlu.model import NLU, ModelFormatError, build_vectorizers
 from bot.nlu.normalize import Normalizer
 from bot.settings import PROJECT_ROOT, load_config
 
@@ -25,7 +28,7 @@ def test_compiled_classifier_matches_scikit_learn(config_path: Path) -> None:
     vectorizers = build_vectorizers(load_config(config_path))
     matrix = sparse.hstack([v.fit_transform(TEXTS) for v in vectorizers]).tocsr()
     classifier = LogisticRegression(C=20.0, max_iter=2000).fit(matrix, LABELS)
-    compiled = CompiledClassifier(vectorizers, classifier)
+    compiled = CompiledClassifier.compile(vectorizers, classifier)
     for text in [*TEXTS, "iuran jht brp", "kata yang tidak dikenal sama sekali",
                  "a  b   IURAN\tjht  x", "jht", ""]:
         row = sparse.hstack([v.transform([text]) for v in vectorizers]).tocsr()
@@ -34,7 +37,7 @@ def test_compiled_classifier_matches_scikit_learn(config_path: Path) -> None:
 
 
 def test_a_serving_process_never_loads_scikit_learn(trained_model: NLU, tmp_path: Path) -> None:
-    model = tmp_path / "model.joblib"
+    model = tmp_path / "model.npz"
     model.write_bytes(trained_model.dumps())
     script = ("import sys; import bot.__main__, bot.web; from bot.nlu.model import NLU; "
               f"m = NLU.loads(open({str(model)!r}, 'rb').read()); "
@@ -83,9 +86,41 @@ def test_button_payloads_bypass_the_classifier(trained_model: NLU) -> None:
 
 
 def test_model_survives_serialization(trained_model: NLU) -> None:
-    clone = NLU.loads(trained_model.dumps())
-    text = "klo jatuh dr motor pas nganter orderan ditanggung gak"
-    assert clone.parse(text).intent == trained_model.parse(text).intent
+    blob = trained_model.dumps()
+    with np.load(io.BytesIO(blob), allow_pickle=False) as stored:  # arrays only, no objects
+        assert all(stored[name].dtype != object for name in stored.files)
+    clone = NLU.loads(blob)
+    assert clone.fingerprint == trained_model.fingerprint
+    for text in ["klo jatuh dr motor pas nganter orderan ditanggung gak", "sy petani di sukun",
+                 "iuran jht 2jt sebulan brp", "pencairan jht kpn", '/cara_klaim{"program":"JHT"}']:
+        assert clone.parse(text) == trained_model.parse(text)
+
+
+class _Touch:
+    """A pickle that creates a file when unpickled: what a hostile stored model could do."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[Path]]:
+        return Path.touch, (self.path,)
+
+
+def test_a_pickled_model_is_refused_and_never_unpickled(tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    for blob in (pickle.dumps(_Touch(ran)), zlib.compress(pickle.dumps(_Touch(ran)))):
+        with pytest.raises(ModelFormatError, match=r"older format.*nlu train"):
+            NLU.loads(blob)
+    assert not ran.exists()
+
+
+def test_an_unreadable_model_says_to_train_again(trained_model: NLU) -> None:
+    blob = trained_model.dumps()
+    buffer = io.BytesIO()
+    np.savez(buffer, header=np.frombuffer(b'{"format": 2}', np.uint8))
+    for bad in (blob[:len(blob) // 2], buffer.getvalue()):
+        with pytest.raises(ModelFormatError, match="nlu train"):
+            NLU.loads(bad)
 
 
 def test_held_out_file_is_never_in_training_data(seed_kb) -> None:

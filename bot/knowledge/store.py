@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument, parse_document
-from bot.nlu.model import NLU
+from bot.nlu.model import NLU, ModelFormatError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,9 +86,19 @@ class RedisModelStore:
         self._keys = keys
 
     async def load(self) -> NLU | None:
-        """The current model, or None when none was published."""
+        """The current model, or None when none was published or it is in an older format.
+
+        A model an older release stored (pickled) is not loaded: start-up then trains a new one,
+        and a running process keeps the model it has.
+        """
         blob = await self._redis.get(self._keys.model_blob())
-        return None if blob is None else await asyncio.to_thread(NLU.loads, blob)
+        if blob is None:
+            return None
+        try:
+            return await asyncio.to_thread(NLU.loads, blob)
+        except ModelFormatError as exc:
+            log.warning("%s", exc)
+            return None
 
     async def publish(self, model: NLU) -> None:
         """Make a model current for every process (blob first, then the version they poll)."""

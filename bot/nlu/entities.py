@@ -101,9 +101,9 @@ class Gazetteer:
 
     def __init__(self, entity: str, forms: Mapping[str, str]) -> None:
         self.entity = entity
-        self._forms = {k.lower().strip(): v for k, v in forms.items() if k.strip()}
+        self.forms = {k.lower().strip(): v for k, v in forms.items() if k.strip()}
         alternation = "|".join(
-            re.escape(f) for f in sorted(self._forms, key=len, reverse=True)
+            re.escape(f) for f in sorted(self.forms, key=len, reverse=True)
         )
         self._pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)") if alternation else None
 
@@ -112,7 +112,7 @@ class Gazetteer:
         if self._pattern is None:
             return
         for m in self._pattern.finditer(lowered):
-            yield Entity(self.entity, self._forms[m.group(0)], m.start(), m.end(),
+            yield Entity(self.entity, self.forms[m.group(0)], m.start(), m.end(),
                          original[m.start():m.end()])
 
 
@@ -120,7 +120,7 @@ class EntityExtractor:
     """Finds every entity kind in a message."""
 
     def __init__(self, gazetteers: Iterable[Finder]) -> None:
-        self._gazetteers = tuple(gazetteers)
+        self.finders = tuple(gazetteers)
 
     def extract(self, text: str) -> tuple[Entity, ...]:
         """Entities in text order. Digits inside a NIK or phone number are not money."""
@@ -145,7 +145,7 @@ class EntityExtractor:
             value = f"{named.year}-{named.month:02d}" if named.year else f"{named.month:02d}"
             found.append(Entity("periode", value, named.start, named.end,
                                 text[named.start:named.end]))
-        for gazetteer in self._gazetteers:
+        for gazetteer in self.finders:
             found.extend(gazetteer.find(lowered, text))
         return tuple(sorted(found, key=lambda e: e.start))
 

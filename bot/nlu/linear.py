@@ -8,15 +8,16 @@ matrix product. `tests/test_nlu.py` checks it against scikit-learn.
 
 The analyzers (word n-grams, `char_wb` n-grams) are written out here rather than taken from the
 fitted vectorizer, so a compiled model holds no scikit-learn object: a serving process loads it
-without importing scikit-learn, about 80 MB of its memory.
+without importing scikit-learn, about 80 MB of its memory. A compiled model is plain data (term
+lists, settings, numpy arrays), which is how bot/nlu/model.py stores it: without pickle.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,20 +31,52 @@ _WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn's char_wb analyzer colla
 class CompiledTfidf:
     """One fitted TF-IDF featurizer: analyzer settings, vocabulary and idf weights."""
 
-    def __init__(self, vectorizer: TfidfVectorizer, offset: int) -> None:
+    def __init__(self, terms: Sequence[str], idf: np.ndarray, offset: int, *, chars: bool,
+                 ngram_range: tuple[int, int], sublinear: bool = True, lowercase: bool = True,
+                 token_pattern: str = r"\S+") -> None:
+        if len(terms) != len(idf):
+            raise ValueError(f"{len(terms)} terms but {len(idf)} idf weights")
+        # term i is column offset + i; the dict keeps that order, which `settings` lists
+        self.vocabulary: dict[str, int] = {term: i for i, term in enumerate(terms)}
+        if len(self.vocabulary) != len(terms):
+            raise ValueError("a term is listed twice")
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self.sublinear = sublinear
+        self.offset = offset
+        self.chars = chars
+        self.lowercase = lowercase
+        low, high = ngram_range
+        self.ngram_range = (int(low), int(high))
+        self.token_pattern = re.compile(token_pattern)
+
+    @classmethod
+    def compile(cls, vectorizer: TfidfVectorizer, offset: int) -> CompiledTfidf:
+        """The parts of a fitted scikit-learn vectorizer this needs."""
         if vectorizer.analyzer not in ("word", "char_wb") or vectorizer.preprocessor \
                 or vectorizer.tokenizer or vectorizer.stop_words or vectorizer.strip_accents:
             raise ValueError("only plain word and char_wb TF-IDF featurizers can be compiled")
-        self.vocabulary: dict[str, int] = {
-            str(k): int(v) for k, v in vectorizer.vocabulary_.items()
-        }
-        self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
-        self.sublinear = bool(vectorizer.sublinear_tf)
-        self.offset = offset
-        self.chars = vectorizer.analyzer == "char_wb"
-        self.lowercase = bool(vectorizer.lowercase)
-        self.ngram_range: tuple[int, int] = tuple(vectorizer.ngram_range)
-        self.token_pattern = re.compile(vectorizer.token_pattern)
+        terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+        return cls([str(t) for t in terms], vectorizer.idf_, offset,
+                   chars=vectorizer.analyzer == "char_wb",
+                   ngram_range=tuple(vectorizer.ngram_range),
+                   sublinear=bool(vectorizer.sublinear_tf),
+                   lowercase=bool(vectorizer.lowercase), token_pattern=vectorizer.token_pattern)
+
+    def settings(self) -> dict[str, Any]:
+        """Everything but the idf weights, as JSON values (what `from_settings` reads)."""
+        return {"terms": list(self.vocabulary), "chars": self.chars,
+                "ngram_range": list(self.ngram_range), "sublinear": self.sublinear,
+                "lowercase": self.lowercase, "token_pattern": self.token_pattern.pattern}
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], idf: np.ndarray, offset: int,
+                      ) -> CompiledTfidf:
+        """The featurizer `settings()` described, with its idf weights."""
+        low, high = settings["ngram_range"]
+        return cls([str(t) for t in settings["terms"]], idf, offset,
+                   chars=bool(settings["chars"]), ngram_range=(int(low), int(high)),
+                   sublinear=bool(settings["sublinear"]), lowercase=bool(settings["lowercase"]),
+                   token_pattern=str(settings["token_pattern"]))
 
     def analyze(self, text: str) -> list[str]:
         """The terms of one text, as `TfidfVectorizer.build_analyzer()` gives them."""
@@ -92,17 +125,29 @@ class CompiledTfidf:
 class CompiledClassifier:
     """Stacked TF-IDF featurizers feeding a multinomial logistic regression."""
 
-    def __init__(self, vectorizers: Sequence[TfidfVectorizer], classifier: LogisticRegression,
-                 ) -> None:
-        self.featurizers: list[CompiledTfidf] = []
+    def __init__(self, featurizers: Sequence[CompiledTfidf], classes: Sequence[str],
+                 weights: np.ndarray, bias: np.ndarray) -> None:
+        columns = sum(len(f.vocabulary) for f in featurizers)
+        if weights.shape != (columns, len(classes)) or bias.shape != (len(classes),):
+            raise ValueError(f"weights {weights.shape} and bias {bias.shape} do not fit "
+                             f"{columns} features and {len(classes)} classes")
+        self.featurizers = list(featurizers)
+        self.classes: tuple[str, ...] = tuple(classes)
+        # rows = features, so a message's few hundred active features are one gather
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)
+        self.bias = np.asarray(bias, dtype=np.float64)
+
+    @classmethod
+    def compile(cls, vectorizers: Sequence[TfidfVectorizer], classifier: LogisticRegression,
+                ) -> CompiledClassifier:
+        """The fitted featurizers (stacked in this order) and classifier, as plain data."""
+        featurizers: list[CompiledTfidf] = []
         offset = 0
         for vectorizer in vectorizers:
-            self.featurizers.append(CompiledTfidf(vectorizer, offset))
+            featurizers.append(CompiledTfidf.compile(vectorizer, offset))
             offset += len(vectorizer.vocabulary_)
-        self.classes: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
-        # rows = features, so a message's few hundred active features are one gather
-        self.weights = np.ascontiguousarray(classifier.coef_.T, dtype=np.float32)
-        self.bias = np.asarray(classifier.intercept_, dtype=np.float64)
+        return cls(featurizers, [str(c) for c in classifier.classes_], classifier.coef_.T,
+                   classifier.intercept_)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities of one message given as each featurizer's input text."""

@@ -1,7 +1,10 @@
 """The NLU model: normalizer + TF-IDF (words and character n-grams) + logistic regression.
 
 A trained `NLU` is self-contained (it carries its slang map and gazetteers), so a process can load
-it from Redis without the training files. `parse` is the hot path: one normalization, one sparse
+it from Redis without the training files. It is stored as numpy arrays (weights, idf) and one JSON
+header (vocabularies, slang, gazetteers, settings) in an `.npz` archive read with
+`allow_pickle=False`: every process loads the model from a shared store, and unpickling what a
+shared store holds can run any code. `parse` is the hot path: one normalization, one sparse
 transform, one small matrix product. scikit-learn is imported only to train, so a process that
 only serves never loads it (see bot/nlu/linear.py).
 """
@@ -13,18 +16,19 @@ import io
 import json
 import re
 import time
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 
 from bot.messages import IntentScore, ParseResult
 from bot.nlu.data import PROGRAMS, Example, NLUData
 from bot.nlu.entities import EntityExtractor, Finder, Gazetteer
-from bot.nlu.linear import CompiledClassifier
+from bot.nlu.linear import CompiledClassifier, CompiledTfidf
 from bot.nlu.normalize import Normalizer
+from bot.nlu.places import Place, PlaceGazetteer
 from bot.nlu.stem import Stemmer
 from bot.settings import BotConfig
 
@@ -32,10 +36,16 @@ if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
 FALLBACK_INTENT = "nlu_fallback"
-# Part of the fingerprint: bump it when the pickled classes change shape, so a model an older
-# release stored in Redis is retrained at start-up instead of loaded (2: own analyzers).
-MODEL_FORMAT = 2
+# Part of the fingerprint and of the stored header: bump it when the stored form changes, so a
+# model an older release stored in Redis is retrained at start-up instead of loaded
+# (2: own analyzers, pickled; 3: numpy arrays and JSON, no pickle).
+MODEL_FORMAT = 3
+_ZIP = b"PK\x03\x04"  # what an .npz archive starts with; a pickled model (format 2) does not
 _PAYLOAD = re.compile(r"^/(?P<intent>[\w/]+)(?P<entities>\{.*\})?$", re.DOTALL)
+
+
+class ModelFormatError(ValueError):
+    """Stored bytes that are not a model this release reads (an older format): train again."""
 
 
 @dataclass(frozen=True)
@@ -102,18 +112,75 @@ class NLU:
         )
 
     def dumps(self) -> bytes:
-        """Serialize for Redis or a file."""
+        """Serialize for Redis or a file: an .npz archive of arrays and a JSON header."""
+        header = {
+            "format": MODEL_FORMAT,
+            "fingerprint": self.fingerprint,
+            "threshold": self.threshold,
+            "ambiguity_threshold": self.ambiguity_threshold,
+            "slang": self.normalizer.slang,
+            "stems": None if self.stemmer is None else self.stemmer.known(),
+            "classes": list(self.intents),
+            "featurizers": [f.settings() for f in self.classifier.featurizers],
+            "finders": [_finder_settings(f) for f in self.extractor.finders],
+        }
+        arrays: dict[str, Any] = {
+            "header": np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), np.uint8),
+            "weights": self.classifier.weights, "bias": self.classifier.bias,
+            **{f"idf_{i}": f.idf for i, f in enumerate(self.classifier.featurizers)},
+        }
         buffer = io.BytesIO()
-        joblib.dump(self, buffer, compress=3)
+        np.savez_compressed(buffer, allow_pickle=False, **arrays)
         return buffer.getvalue()
 
     @staticmethod
     def loads(blob: bytes) -> NLU:
-        """Load a model written by `dumps` (only ever from our own Redis or model file)."""
-        model = joblib.load(io.BytesIO(blob))
-        if not isinstance(model, NLU):
-            raise TypeError("not a Sapa Pekerja NLU model")
-        return model
+        """Load a model written by `dumps`; `ModelFormatError` for anything else."""
+        if not blob.startswith(_ZIP):
+            raise ModelFormatError("the stored NLU model is in an older format (pickle), which "
+                                   "this release no longer loads; train again: "
+                                   "python -m bot nlu train")
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as stored:
+                header = json.loads(bytes(stored["header"]))
+                if header.get("format") != MODEL_FORMAT:
+                    raise ModelFormatError(f"the stored NLU model has format "
+                                           f"{header.get('format')}, this release reads "
+                                           f"{MODEL_FORMAT}; train again: python -m bot nlu train")
+                featurizers, offset = [], 0
+                for i, settings in enumerate(header["featurizers"]):
+                    featurizers.append(CompiledTfidf.from_settings(settings, stored[f"idf_{i}"],
+                                                                   offset))
+                    offset += len(featurizers[-1].vocabulary)
+                classifier = CompiledClassifier(featurizers, [str(c) for c in header["classes"]],
+                                                stored["weights"], stored["bias"])
+            stems = header["stems"]
+            return NLU(Normalizer(header["slang"]), None if stems is None else Stemmer(stems),
+                       classifier, EntityExtractor(_finder(f) for f in header["finders"]),
+                       threshold=float(header["threshold"]),
+                       ambiguity_threshold=float(header["ambiguity_threshold"]),
+                       fingerprint=str(header["fingerprint"]))
+        except ModelFormatError:
+            raise
+        except (KeyError, TypeError, ValueError, zipfile.BadZipFile, OSError) as exc:
+            raise ModelFormatError(f"the stored NLU model cannot be read ({exc}); "
+                                   "train again: python -m bot nlu train") from exc
+
+
+def _finder_settings(finder: Finder) -> dict[str, Any]:
+    """A gazetteer as JSON values (what `_finder` rebuilds it from)."""
+    if isinstance(finder, Gazetteer):
+        return {"entity": finder.entity, "forms": finder.forms}
+    if isinstance(finder, PlaceGazetteer):
+        return {"places": [[p.code, p.level, p.name, p.kecamatan, p.kabupaten]
+                           for p in finder.rows()]}
+    raise TypeError(f"{type(finder).__name__} cannot be stored in a model")
+
+
+def _finder(settings: dict[str, Any]) -> Finder:
+    if "places" in settings:
+        return PlaceGazetteer(Place(*map(str, row)) for row in settings["places"])
+    return Gazetteer(str(settings["entity"]), settings["forms"])
 
 
 def build_extractor(data: NLUData) -> EntityExtractor:
@@ -200,7 +267,7 @@ def train(data: NLUData, faq: Iterable[Example], config: BotConfig) -> tuple[NLU
     nlu = NLU(
         normalizer,
         stemmer,
-        CompiledClassifier(vectorizers, classifier),
+        CompiledClassifier.compile(vectorizers, classifier),
         extractor,
         threshold=float(fallback["threshold"]),
         ambiguity_threshold=float(fallback["ambiguity_threshold"]),

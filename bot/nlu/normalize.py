@@ -27,7 +27,7 @@ class Normalizer:
     """Lowercase, strip emoji and punctuation, collapse repeated letters, expand slang."""
 
     def __init__(self, slang: Mapping[str, str]) -> None:
-        self._slang = {k.lower(): v.lower() for k, v in slang.items()}
+        self.slang = {k.lower(): v.lower() for k, v in slang.items()}
 
     def __call__(self, text: str, entities: Iterable[Entity] = ()) -> str:
         """The normalized form of one message; `entities` are the extractor's spans in `text`."""
@@ -42,4 +42,4 @@ class Normalizer:
             lowered = f"{lowered[:span.start]} nominaluang {lowered[span.end:]}"
         plain = _REPEATS.sub(r"\1", _NOT_WORD.sub(" ", lowered))
         plain = _LETTER_DIGIT.sub(" ", plain)
-        return " ".join(self._slang.get(token, token) for token in plain.split())
+        return " ".join(self.slang.get(token, token) for token in plain.split())

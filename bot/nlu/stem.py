@@ -11,6 +11,7 @@ vocabulary is stemmed once and travels inside the model; new words are stemmed o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
@@ -21,12 +22,13 @@ _MAX_CACHE = 200_000
 class Stemmer:
     """Token -> stem, cached."""
 
-    def __init__(self) -> None:
-        self._cache: dict[str, str] = {}
-        self._stemmer: Any = None
+    def __init__(self, known: Mapping[str, str] | None = None) -> None:
+        self._cache: dict[str, str] = dict(known or {})
+        self._stemmer: Any = None  # Sastrawi, built on the first word not in the cache
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"_cache": self._cache, "_stemmer": None}
+    def known(self) -> dict[str, str]:
+        """The stems found so far (a trained model stores its vocabulary's)."""
+        return dict(self._cache)
 
     def stem(self, token: str) -> str:
         """The stem of one lowercase token (the token itself when it has none)."""
