@@ -25,6 +25,7 @@ from bot.admin.editor import (
     add_examples,
     answer_form_values,
     fact_form_values,
+    fact_to_form,
     make_answer,
     make_fact,
     put_answer,
@@ -144,6 +145,18 @@ def test_fact_form_reads_sources_and_values() -> None:
     with pytest.raises(FormErrors) as caught:
         fact_form_values({"values": "- a\n- b"})
     assert "values" in caught.value.fields
+
+
+def test_the_research_wording_goes_when_staff_change_a_statement(seed_kb: KnowledgeBase,
+                                                                  ) -> None:
+    fact = seed_kb.fact("bpu_iuran_jkm")
+    assert (fact.model_extra or {}).get("statement_en")
+    kept = make_fact(fact_form_values(fact_to_form(fact)), fact)  # saved as it was
+    assert kept.model_extra == fact.model_extra
+    form = {**fact_to_form(fact), "statement": "Iuran JKM BPU Rp6.800 sebulan."}
+    changed = make_fact(fact_form_values(form), fact)
+    assert "statement_en" not in (changed.model_extra or {})
+    assert (changed.model_extra or {})["legal_basis"] == fact.model_dump()["legal_basis"]
 
 
 def test_diff_shows_what_changed(seed_kb: KnowledgeBase) -> None:

@@ -15,8 +15,21 @@ from bot.settings import PROJECT_ROOT
 
 _RUPIAH = re.compile(r"Rp\s?(\d{1,3}(?:\.\d{3})*(?:,\d+)?)(\s?(?:juta|miliar|ribu))?")
 _PERCENT = re.compile(r"(\d+(?:,\d+)?)\s?%")
-_STATEMENT_NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)(\s?(?:juta|miliar))?")
-_SCALE = {"juta": 1e6, "miliar": 1e9, "ribu": 1e3}
+# Numbers as the research writes them (English: 1,099,999 and 0.24) and as statements do
+# (Indonesian: 1.099.999 and 0,24), each with an optional scale word.
+_ENGLISH_NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)(\s?(?:juta|miliar|million))?")
+_INDONESIAN_NUMBER = re.compile(r"(\d{1,3}(?:\.\d{3})+|\d+(?:,\d+)?)(\s?(?:juta|miliar|ribu))?")
+_SCALE = {"juta": 1e6, "miliar": 1e9, "ribu": 1e3, "million": 1e6}
+
+
+def _english(text: str) -> set[float]:
+    return {float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").strip(), 1)
+            for m in _ENGLISH_NUMBER.finditer(text)}
+
+
+def _indonesian(text: str) -> set[float]:
+    return {float(m.group(1).replace(".", "").replace(",", "."))
+            * _SCALE.get((m.group(2) or "").strip(), 1) for m in _INDONESIAN_NUMBER.finditer(text)}
 
 
 def _numbers_in(value: Any) -> set[float]:
@@ -29,11 +42,7 @@ def _numbers_in(value: Any) -> set[float]:
     if isinstance(value, list):
         return set().union(*(_numbers_in(v) for v in value)) if value else set()
     if isinstance(value, str):
-        found = set()
-        for m in _STATEMENT_NUMBER.finditer(value):
-            number = float(m.group(1).replace(",", ""))
-            found.add(number * _SCALE.get((m.group(2) or "").strip(), 1))
-        return found
+        return _english(value)
     return set()
 
 
@@ -41,9 +50,22 @@ def _cited_numbers(kb: KnowledgeBase, fact_ids: list[str]) -> set[float]:
     numbers: set[float] = set()
     for fact_id in fact_ids:
         fact = kb.fact(fact_id)
-        numbers |= _numbers_in(fact.values) | _numbers_in(fact.statement)
+        numbers |= _numbers_in(fact.values) | _indonesian(fact.statement)
         numbers |= _numbers_in(getattr(fact, "note", "") or "")
     return numbers
+
+
+def test_facts_are_stated_in_indonesian_with_the_research_s_figures(
+        seed_kb: KnowledgeBase) -> None:
+    """Staff read a fact's statement in Indonesian; it says no figure the research did not."""
+    changed = []
+    for fact in seed_kb.document.facts:
+        english = str((fact.model_extra or {}).get("statement_en", ""))
+        assert english, f"{fact.id} has no research wording to compare with"
+        if _indonesian(fact.statement) != _english(english):
+            changed.append(f"{fact.id}: {sorted(_indonesian(fact.statement) ^ _english(english))}")
+        assert not re.search(r"\b(?:the|and|of|is|for)\b", fact.statement), fact.id
+    assert changed == []
 
 
 def test_seed_knowledge_base_is_valid(seed_kb: KnowledgeBase) -> None:

@@ -21,7 +21,8 @@ from bot.admin.forms import FormErrors, field_errors, lines, words
 from bot.knowledge.base import AnswerModel, FactModel, KnowledgeDocument
 
 MAX_BUTTONS = 3
-CONFIDENCE = ("high", "medium", "low")
+# A fact's confidence as stored (from the domain research) and as staff read it.
+CONFIDENCE = {"high": "tinggi", "medium": "sedang", "low": "rendah"}
 _ID = re.compile(r"^[a-z0-9_]{2,60}$")
 
 MIN_QUESTIONS = 3  # example questions an FAQ needs (KnowledgeDocument checks it too)
@@ -171,8 +172,14 @@ def fact_form_values(form: Mapping[str, str]) -> dict[str, Any]:
 
 
 def make_fact(values: Mapping[str, Any], existing: FactModel | None) -> FactModel:
-    """A fact from submitted values; fields the form does not show (legal basis ...) are kept."""
+    """A fact from submitted values; fields the form does not show (legal basis ...) are kept.
+
+    The research's English wording (`statement_en`) goes when staff change the statement: it
+    would no longer say the same.
+    """
     raw = {**(existing.model_dump() if existing else {}), **values}
+    if existing is not None and raw.get("statement") != existing.statement:
+        raw.pop("statement_en", None)
     problems = {}
     if existing is not None:
         raw["id"] = existing.id
@@ -181,7 +188,7 @@ def make_fact(values: Mapping[str, Any], existing: FactModel | None) -> FactMode
     if not str(raw.get("statement", "")).strip():
         problems["statement"] = "wajib diisi"
     if raw.get("confidence") not in (None, *CONFIDENCE):
-        problems["confidence"] = f"salah satu dari: {', '.join(CONFIDENCE)}"
+        problems["confidence"] = f"salah satu dari: {', '.join(CONFIDENCE.values())}"
     if problems:
         raise FormErrors(problems)
     try:

@@ -418,7 +418,8 @@ async def facts(c: Ctx) -> Response:
                                *((b.id, b.facts) for b in kb.document.branches)]:
         for fact_id in fact_ids:
             citations.setdefault(fact_id, []).append(cited_by)
-    return c.render("facts.html", facts=shown, citations=citations, q=query)
+    return c.render("facts.html", facts=shown, citations=citations, q=query,
+                    confidence=CONFIDENCE)
 
 
 async def _fact_form(c: Ctx, fact_id: str | None, values: dict[str, str],

@@ -8,9 +8,9 @@ base. An answer is refused, with every problem listed in Indonesian, when it
 - rests on a low-confidence fact without pointing to 175 or JMO to confirm;
 - has a button whose payload leads to no intent, FAQ or action.
 
-Numbers are compared by value: "Rp42 juta" in an answer matches "Rp42,000,000" or 42000000 in
-a fact; "2x24 jam" is 48 hours. Facts are written in English (thousands with commas), answers in
-Indonesian (thousands with dots, decimals with commas).
+Numbers are compared by value: "Rp42 juta" in an answer matches "Rp42.000.000" or 42000000 in
+a fact; "2x24 jam" is 48 hours. Facts' statements and answers are both Indonesian (thousands with
+dots, decimals with commas).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from typing import Any
 
 from bot.knowledge.base import AnswerModel, FactModel, KnowledgeDocument
 
-_SCALE = {"ribu": 1_000, "rb": 1_000, "juta": 1_000_000, "jt": 1_000_000, "miliar": 10**9,
-          "million": 1_000_000, "billion": 10**9, "thousand": 1_000}
+_SCALE = {"ribu": 1_000, "rb": 1_000, "juta": 1_000_000, "jt": 1_000_000, "miliar": 10**9}
 _NUM = r"\d+(?:[.,]\d+)*"
 # Figures a worker reads, in an answer (Indonesian).
 _RUPIAH = re.compile(rf"\bRp\.?\s?(?P<n>{_NUM})(?:\s?(?P<scale>ribu|rb|juta|jt|miliar)\b)?",
@@ -32,9 +31,8 @@ _PERCENT = re.compile(rf"(?P<n>{_NUM})\s?(?:%|persen\b)", re.IGNORECASE)
 _AGE = re.compile(rf"\b(?:usia|umur)\s+(?P<n>{_NUM})", re.IGNORECASE)
 _DURATION = re.compile(rf"(?:(?P<times>\d+)\s?x\s?)?(?P<n>{_NUM})\s?"
                        r"(?P<unit>tahun|thn|bulan|bln|minggu|hari|jam)\b", re.IGNORECASE)
-# Every number in a fact (English), with an optional scale word after it.
-_FACT_NUMBER = re.compile(r"(?P<n>\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-                          r"(?:\s?(?P<scale>million|billion|thousand|juta|miliar|ribu)\b)?",
+# Every number in a fact's statement, with an optional scale word after it.
+_FACT_NUMBER = re.compile(rf"(?P<n>{_NUM})(?:\s?(?P<scale>ribu|rb|juta|jt|miliar)\b)?",
                           re.IGNORECASE)
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z0-9_]+(?:/[a-z0-9_]+)?)(?P<entities>\{.*\})?$")
 
@@ -72,15 +70,24 @@ def stated_figures(text: str) -> list[tuple[str, float]]:
     return found
 
 
-def _strings(value: Any) -> Iterable[str]:
+def _text_numbers(text: str) -> Iterable[float]:
+    for m in _FACT_NUMBER.finditer(text):
+        value = _indonesian_number(m.group("n"), m.group("scale"))
+        if value == value:  # not the NaN of a run such as 1.2.3
+            yield value
+
+
+def _value_numbers(value: Any) -> Iterable[float]:
     if isinstance(value, dict):
         for v in value.values():
-            yield from _strings(v)
+            yield from _value_numbers(v)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            yield from _strings(v)
+            yield from _value_numbers(v)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield float(value)
     elif value is not None:
-        yield str(value)
+        yield from _text_numbers(str(value))
 
 
 def fact_numbers(fact: FactModel) -> set[float]:
@@ -89,16 +96,7 @@ def fact_numbers(fact: FactModel) -> set[float]:
     Not its note or sources: that is where outdated figures are recorded ("JKM was Rp24 juta
     before PP 82/2019"), and an answer must never repeat them.
     """
-    texts = [fact.statement, *_strings(fact.values)]
-    numbers: set[float] = set()
-    for text in texts:
-        for m in _FACT_NUMBER.finditer(text):
-            raw = m.group("n")
-            value = float(raw.replace(",", "")) * _SCALE.get((m.group("scale") or "").lower(), 1)
-            numbers.add(value)
-        numbers.update(_indonesian_number(m.group("n"), m.group("scale"))
-                       for m in _RUPIAH.finditer(text))  # Indonesian quotes in notes
-    return numbers
+    return {*_text_numbers(fact.statement), *_value_numbers(fact.values)}
 
 
 def valid_until(fact: FactModel) -> date | None:
