@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +14,22 @@ import pytest
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
+from bot.admin.names import INTENT_NAMES
+from bot.knowledge.base import KnowledgeBase
 from bot.nlu.data import load_examples, load_examples_with_metadata, parse_example
 from bot.nlu.linear import CompiledClassifier
-from bot.nlu.model import NLU, ModelFormatError, build_vectorizers
+from bot.nlu.model import FALLBACK_INTENT, NLU, ModelFormatError, build_vectorizers
 from bot.nlu.normalize import Normalizer
 from bot.settings import PROJECT_ROOT, load_config
 
 TEXTS = ["brp iuran bpjs tk", "cara daftar bpjs", "klaim jht gmn", "harga cabe", "iuran sebulan",
          "daftar lewat jmo", "jht cair kapan", "cabe rawit mahal", "bayar iuran dmn", "menu"]
 LABELS = ["iuran", "daftar", "klaim", "oos", "iuran", "daftar", "klaim", "oos", "iuran", "menu"]
+
+# Files written apart from nlu_data/ and never trained on. The units files label every message
+# with an answer unit (`nlu_units_heldout.yml`, written last, also with every core intent).
+HELD_OUT_FILES = ("nlu_test.yml", "nlu_units_test.yml", "nlu_units_heldout.yml")
+CORE_INTENTS = frozenset(INTENT_NAMES) - {FALLBACK_INTENT}
 
 
 def test_compiled_classifier_matches_scikit_learn(config_path: Path) -> None:
@@ -129,18 +137,32 @@ def test_held_out_file_is_never_in_training_data(seed_kb) -> None:
     def plain(text: str) -> str:
         return re.sub(r"[^\w ]", "", text.lower()).strip()
 
-    held_out = {plain(e.text) for name in ("nlu_test.yml", "nlu_units_test.yml")
+    held_out = {plain(e.text) for name in HELD_OUT_FILES
                 for e in load_examples(PROJECT_ROOT / "tests/data" / name)}
     training = [*load_nlu_data(PROJECT_ROOT / "nlu_data").examples, *seed_kb.training_examples()]
     assert held_out & {plain(e.text) for e in training} == set()
 
 
-def test_units_held_out_file_covers_every_unit_and_how_workers_write(seed_kb) -> None:
-    styled = load_examples_with_metadata(PROJECT_ROOT / "tests/data/nlu_units_test.yml")
-    assert len(styled) >= 1000
-    units = {a.intent for a in seed_kb.document.answers if a.is_retrieval and not a.is_faq}
-    labels = [example.intent for example, _ in styled]
-    assert {u: labels.count(u) for u in units if labels.count(u) < 20} == {}
+@pytest.mark.parametrize(("name", "size", "core"), [
+    ("nlu_units_test.yml", 1000, frozenset()),
+    ("nlu_units_heldout.yml", 1100, CORE_INTENTS),
+])
+def test_units_held_out_files_cover_every_unit_and_how_workers_write(
+        seed_kb, name: str, size: int, core: frozenset[str]) -> None:
+    styled = load_examples_with_metadata(PROJECT_ROOT / "tests/data" / name)
+    assert len(styled) >= size
+    labels = Counter(example.intent for example, _ in styled)
+    assert {u: labels[u] for u in answer_units(seed_kb) | core if labels[u] < 20} == {}
     assert "out_of_scope" in labels
     assert sum(meta["jawa"] for _, meta in styled) / len(styled) >= 0.30
     assert sum(meta["typo"] for _, meta in styled) / len(styled) >= 0.20
+
+
+def test_held_out_units_file_labels_only_units_and_core_intents(seed_kb) -> None:
+    labels = {e.intent for e in load_examples(PROJECT_ROOT / "tests/data/nlu_units_heldout.yml")}
+    assert labels - answer_units(seed_kb) - CORE_INTENTS == set()
+
+
+def answer_units(kb: KnowledgeBase) -> set[str]:
+    """The retrieval intents `topic/unit` of the knowledge base (not the FAQ entries)."""
+    return {a.intent for a in kb.document.answers if a.is_retrieval and not a.is_faq}
