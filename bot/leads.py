@@ -39,6 +39,8 @@ class Lead:
 
 LEAD_COLUMNS = tuple(f.name for f in fields(Lead))
 LEAD_STATUSES = ("baru", "dihubungi", "terdaftar", "tidak bisa dihubungi")
+CONTACTED = frozenset({"dihubungi", "terdaftar"})  # staff reached the worker
+REGISTERED = "terdaftar"
 FOLLOW_UP = ("status", "status_by", "status_at", "petugas")
 
 

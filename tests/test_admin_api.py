@@ -882,7 +882,8 @@ def test_campaign_pages_create_start_pause_and_cancel(client: TestClient,
 async def _play_worker(settings: Settings, campaign_id: str) -> None:
     """What a worker would record: every recipient sent at the app's clock but one blocked;
     then, five minutes later, one WhatsApp message is read, its reader replies and leaves a
-    lead, and the other WhatsApp recipient opts out."""
+    lead (which staff call), the other WhatsApp recipient opts out, and someone who got no
+    campaign leaves a lead that registers."""
     redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
     keys = Keys(settings.sapa_key_prefix)
     contacts = RedisContactStore(redis, keys, 86400)
@@ -900,9 +901,14 @@ async def _play_worker(settings: Settings, campaign_id: str) -> None:
         DeliveryStatus(f"wamid.whatsapp:{reader}", "read", LATER, reader))
     await RedisConversations(redis, keys, state_ttl_seconds=3600, profile_ttl_seconds=86400).touch(
         IncomingMessage("whatsapp", reader, "saya datang", LATER))
-    await RedisLeadStore(redis, keys).save(Lead("whatsapp", reader, "Sri", "pedagang",
-                                                "Kec. Genteng", reader, LATER.isoformat(),
-                                                LATER.isoformat()))
+    leads = RedisLeadStore(redis, keys)
+    await leads.save(Lead("whatsapp", reader, "Sri", "pedagang", "Kec. Genteng", reader,
+                          LATER.isoformat(), LATER.isoformat()))
+    await leads.follow_up("whatsapp", reader, {"status": "dihubungi"})
+    outsider = "6281399999999"  # no campaign reached them: not the campaign's funnel
+    await leads.save(Lead("whatsapp", outsider, "Tini", "petani", "Kec. Sukun", outsider,
+                          LATER.isoformat(), LATER.isoformat()))
+    await leads.follow_up("whatsapp", outsider, {"status": "terdaftar"})
     await contacts.update("whatsapp", leaver, {"consent": "opt_out",
                                                "consent_at": LATER.isoformat()})
     await redis.aclose()
@@ -923,9 +929,10 @@ def test_progress_report_and_funnel_come_from_what_was_recorded(
     assert detail["status"] == "done"
     progress = detail["progress"]
     assert {k: progress[k] for k in ("queued", "finished", "pending", "sent", "skipped",
-                                     "delivered", "read", "replied", "opted_out", "lead")} == \
+                                     "delivered", "read", "replied", "opted_out", "lead",
+                                     "contacted", "registered")} == \
         {"queued": 4, "finished": 4, "pending": 0, "sent": 3, "skipped": 1, "delivered": 1,
-         "read": 1, "replied": 1, "opted_out": 1, "lead": 1}
+         "read": 1, "replied": 1, "opted_out": 1, "lead": 1, "contacted": 1, "registered": 0}
     assert detail["skipped"] == [{"reason": "blocked", "label": "memblokir bot", "count": 1}]
 
     page = client.get(f"/admin/kampanye/{created['id']}")
@@ -940,13 +947,15 @@ def test_progress_report_and_funnel_come_from_what_was_recorded(
         rows = {r["user_id"]: r for r in csv.DictReader(io.StringIO(report.text))}
         assert rows["102"]["reason"] == "blocked"
         assert (rows["6281300000001"]["delivery"], rows["6281300000001"]["replied"],
-                rows["6281300000001"]["lead_after"]) == ("read", "yes", "yes")
+                rows["6281300000001"]["lead_after"], rows["6281300000001"]["lead_status"]) == (
+            "read", "yes", "yes", "dihubungi")
         assert rows["6281300000001"]["nama"].startswith("'=HYPERLINK")  # never a formula
         assert rows["6281300000002"]["opted_out_after"] == "yes"
 
     stats = client.get("/admin/api/stats", params={"hari": "7"}).json()
     assert stats["campaign_funnel"] == {"sent": 3, "delivered": 1, "read": 1, "replied": 1,
-                                        "lead": 1, "contacted": 0, "registered": 0}
+                                        "lead": 1, "contacted": 1, "registered": 0}
+    assert stats["lead_follow_up"] == {"leads": 2, "contacted": 2, "registered": 1}
     dashboard = client.get("/admin/?hari=7").text
     funnel = dashboard[dashboard.index('id="funnel-kampanye"'):]
     assert "Jadi prospek" in funnel
@@ -1035,7 +1044,12 @@ def test_a_lead_is_followed_to_registration_and_the_funnel_counts_it(
     assert (lead["status"], lead["status_by"], lead["petugas"]) == ("terdaftar", "budi", "budi")
     assert lead["status_at"].startswith("2026-11-21T10:00")
     stats = client.get("/admin/api/stats").json()
-    assert (stats["campaign_funnel"]["contacted"], stats["campaign_funnel"]["registered"]) == (1, 1)
+    # no campaign brought this lead: it is counted apart from the campaigns' funnel
+    assert (stats["campaign_funnel"]["contacted"], stats["campaign_funnel"]["registered"]) == (0, 0)
+    assert stats["lead_follow_up"] == {"leads": 1, "contacted": 1, "registered": 1}
+    follow_up = client.get("/admin/").text
+    assert "Belum ada kampanye yang mengirim" in follow_up
+    assert '<rect width="100.0"' in follow_up[follow_up.index('id="tindak-lanjut"'):]
     (area,) = stats["leads_by_area"]
     assert (area["kecamatan"], area["kecamatan_kode"], area["kelurahan"]) == (
         "Genteng", "35.78.07", "Ketabang")  # Genteng of Surabaya, by its kelurahan

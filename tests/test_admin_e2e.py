@@ -369,7 +369,7 @@ async def handoff_walk_through(server: str, bot_api: BotApiStandIn, browser: Bro
     await screenshot(page, "prospek")
     await page.goto(f"{server}/admin/")
     await expect(page.locator("#prospek-wilayah [data-area-registered]").first).to_have_text("1")
-    await expect(page.locator("#funnel-kampanye")).to_contain_text("Terdaftar")
+    await expect(page.locator("#tindak-lanjut")).to_contain_text("Terdaftar")  # no campaign: apart
     await screenshot(page, "dasbor")
     await page.set_viewport_size({"width": 390, "height": 844})
     for name, path in (("prospek", "/admin/leads"), ("dasbor", "/admin/")):

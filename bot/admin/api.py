@@ -212,6 +212,7 @@ async def stats(c: Ctx) -> Response:
                          "count": r.value} for r in data.intents],
         "leads_by_kecamatan": [{"kecamatan": r.label, "count": r.value} for r in data.areas],
         "campaign_funnel": data.funnel,
+        "lead_follow_up": data.follow_up,
         "leads_by_area": [asdict(row) for row in data.by_area],
     })
 

@@ -39,14 +39,17 @@ SKIP_WORDS = {"opted_out": "berhenti langganan", "blocked": "memblokir bot",
               "outside_window": "di luar jendela 24 jam WhatsApp", "invalid_user": "akun tidak ada",
               "undeliverable": "nomor tidak terjangkau", "deleted": "datanya dihapus",
               "rejected": "ditolak WhatsApp"}
-# The campaign funnel, in order: each stage's key and label.
+# The campaign funnel, in order: each stage's key and label. Every stage counts recipients of the
+# campaign only: a lead is one left after the send, contacted and registered are those leads.
 FUNNEL = (("sent", "Terkirim"), ("delivered", "Diterima (WhatsApp)"),
-          ("read", "Dibaca (WhatsApp)"), ("replied", "Membalas"), ("lead", "Jadi prospek"))
+          ("read", "Dibaca (WhatsApp)"), ("replied", "Membalas"), ("lead", "Jadi prospek"),
+          ("contacted", "Prospek sudah dihubungi"), ("registered", "Prospek terdaftar"))
 # The detail page's bars, in order (skipped recipients are listed apart, by reason).
 BARS = (("pending", "Belum diproses"), ("sent", "Terkirim"),
         ("delivered", "Diterima (WhatsApp)"), ("read", "Dibaca (WhatsApp)"), ("failed", "Gagal"),
         ("unknown", "Tidak pasti (pengirim terhenti saat mengirim)"), ("replied", "Membalas"),
-        ("opted_out", "Berhenti langganan sesudahnya"), ("lead", "Jadi prospek sesudahnya"))
+        ("opted_out", "Berhenti langganan sesudahnya"), ("lead", "Jadi prospek sesudahnya"),
+        ("contacted", "Prospek sudah dihubungi petugas"), ("registered", "Prospek terdaftar"))
 TOTALS_SECONDS = 5.0  # totals are reused this long while no send finishes
 TOTALS_SHARE = 10  # ... and at least this many times as long as their walk took
 LIST_SIZE = 50
@@ -66,7 +69,8 @@ def status_text(campaign: Campaign, now: datetime) -> str:
 def funnel_counts(summary: Summary) -> dict[str, int]:
     """The funnel's stages from report totals."""
     return {"sent": summary.statuses["sent"], "delivered": summary.delivered,
-            "read": summary.read, "replied": summary.replied, "lead": summary.leads}
+            "read": summary.read, "replied": summary.replied, "lead": summary.leads,
+            "contacted": summary.contacted, "registered": summary.registered}
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,8 @@ class Detail:
                 "sent_template": p.count("sent:template"), "failed": p.count("failed"),
                 "unknown": p.count("unknown"), "skipped": p.count("skipped"),
                 "delivered": t.delivered, "read": t.read, "replied": t.replied,
-                "opted_out": t.opted_out_after, "lead": t.leads}
+                "opted_out": t.opted_out_after, "lead": t.leads, "contacted": t.contacted,
+                "registered": t.registered}
 
     def taps(self) -> list[tuple[str, str, int]]:
         """Each campaign button: its title, the reply it gets, how many recipients tapped it."""

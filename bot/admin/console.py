@@ -116,8 +116,10 @@ class Dashboard:
     fallbacks: LineChart
     intents: list[Row]
     areas: list[Row]
-    funnel: dict[str, int]  # the campaigns' funnel by stage (campaigns.FUNNEL)
+    funnel: dict[str, int]  # the campaigns' funnel by stage (campaigns.FUNNEL), theirs only
     funnel_bars: list[Row]
+    follow_up: dict[str, int]  # every lead of the period and its follow-up (leads.LEAD_FUNNEL)
+    follow_up_bars: list[Row]
     by_area: list[AreaRow]  # leads by kecamatan and kelurahan, with their follow-up
     intent_names: dict[str, str]  # the top intents as staff call them
 
@@ -371,9 +373,8 @@ class Console:
         leads = [lead async for lead in self.rt.leads.all()]
         messages = sum(d.messages for d in counts)
         fallbacks = sum(d.intents.get(FALLBACK_INTENT, 0) for d in counts)
-        funnel = {**await self.campaigns.funnel(days),
-                  **lead_funnel(leads, self.rt.clock().date() - timedelta(days=days - 1))}
-        stages = [*FUNNEL, *LEAD_FUNNEL]
+        funnel = await self.campaigns.funnel(days)
+        follow_up = lead_funnel(leads, self.rt.clock().date() - timedelta(days=days - 1))
         top = top_rows(total_intents(counts))
         kb = self.rt.knowledge.current
         return Dashboard(
@@ -382,7 +383,9 @@ class Console:
             per_day=messages_by_channel(counts), fallbacks=fallback_rates(counts),
             intents=top, intent_names={row.label: intent_name(row.label, kb) for row in top},
             areas=top_rows(by_kecamatan(leads)),
-            funnel=funnel, funnel_bars=funnel_rows([(label, funnel[key]) for key, label in stages]),
+            funnel=funnel, funnel_bars=funnel_rows([(label, funnel[key]) for key, label in FUNNEL]),
+            follow_up=follow_up,
+            follow_up_bars=funnel_rows([(label, follow_up[k]) for k, label in LEAD_FUNNEL]),
             by_area=await asyncio.to_thread(by_area, leads, self.gazetteer()))
 
     # -- users ------------------------------------------------------------------------------

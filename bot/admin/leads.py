@@ -15,7 +15,7 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 
 from bot.admin.forms import FormErrors
-from bot.leads import Lead
+from bot.leads import CONTACTED, REGISTERED, Lead
 from bot.nlu.places import PlaceGazetteer
 
 _KEL = r"\b(?:kelurahan|kel|desa|ds)\b"
@@ -106,16 +106,15 @@ def by_kecamatan(leads: Iterable[Lead]) -> Counter[str]:
     return Counter(area(lead.wilayah).kecamatan or UNKNOWN_AREA for lead in leads)
 
 
-# The end of the funnel, after the campaigns' stages: what staff did with the leads.
-LEAD_FUNNEL = (("contacted", "Sudah dihubungi"), ("registered", "Terdaftar"))
-CONTACTED = frozenset({"dihubungi", "terdaftar"})
+# Every lead of the period, whatever brought it (a campaign or not): what staff did with them.
+LEAD_FUNNEL = (("leads", "Prospek"), ("contacted", "Sudah dihubungi"), ("registered", "Terdaftar"))
 
 
 def lead_funnel(leads: Iterable[Lead], since: date) -> dict[str, int]:
-    """Leads left since `since` that staff reached, and that registered."""
+    """Leads left since `since`, those staff reached, and those that registered."""
     recent = [lead for lead in leads if datetime.fromisoformat(lead.created_at).date() >= since]
-    return {"contacted": sum(lead.status in CONTACTED for lead in recent),
-            "registered": sum(lead.status == "terdaftar" for lead in recent)}
+    return {"leads": len(recent), "contacted": sum(lead.status in CONTACTED for lead in recent),
+            "registered": sum(lead.status == REGISTERED for lead in recent)}
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,7 @@ def by_area(leads: Iterable[Lead], gazetteer: PlaceGazetteer) -> list[AreaRow]:
         key = (where.kecamatan or UNKNOWN_AREA, where.kelurahan)
         counts[key] += 1
         contacted[key] += lead.status in CONTACTED
-        registered[key] += lead.status == "terdaftar"
+        registered[key] += lead.status == REGISTERED
     rows = []
     for (kecamatan, kelurahan), n in counts.most_common():
         kec_code, kel_code = area_codes(gazetteer, kecamatan, kelurahan)

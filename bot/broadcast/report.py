@@ -2,7 +2,8 @@
 
 Progress reads only the campaign's counters. The report walks every recipient once, in batches:
 its outcome, WhatsApp's delivery status of the message sent (stored per message id by the
-adapter), and whether the contact wrote to us, opted out or left a pendataan lead after the send.
+adapter), and whether the contact wrote to us, opted out or left a pendataan lead after the send
+(and how far staff followed that lead: contacted, registered).
 Telegram has no delivery receipts, so delivered and read are counted for WhatsApp only.
 """
 
@@ -22,7 +23,7 @@ from bot.broadcast.ledger import QUEUED, SENT, STATES, Entry, Ledger
 from bot.channels.delivery import RANKS
 from bot.contacts import Contact, RedisContactStore
 from bot.keys import Keys
-from bot.leads import csv_cell
+from bot.leads import CONTACTED, REGISTERED, csv_cell
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Row:
     opted_out_after: str
     lead_after: str
     button: str  # the title of the campaign button the recipient tapped
+    lead_status: str  # staff's follow-up of the lead left after the send (bot/leads.py)
 
 
 REPORT_COLUMNS = tuple(f.name for f in fields(Row))
@@ -86,6 +88,8 @@ class Summary:
     replied: int = 0
     opted_out_after: int = 0
     leads: int = 0
+    contacted: int = 0  # of those leads, the ones staff reached
+    registered: int = 0  # ... and the ones that registered
     taps: Counter[str] = field(default_factory=Counter)  # button title -> recipients who tapped
 
     def add(self, row: Row) -> None:
@@ -98,6 +102,8 @@ class Summary:
         self.replied += row.replied == "yes"
         self.opted_out_after += row.opted_out_after == "yes"
         self.leads += row.lead_after == "yes"
+        self.contacted += row.lead_status in CONTACTED
+        self.registered += row.lead_status == REGISTERED
         if row.button:
             self.taps[row.button] += 1
 
@@ -107,7 +113,8 @@ def _after(value: str | None, moment: str) -> bool:
 
 
 def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: str,
-         lead_at: str | None, tapped: str | None) -> Row:
+         lead: list[str | None], tapped: str | None) -> Row:
+    """A recipient's row; `lead` is their lead's [created_at, status] (None when no lead)."""
     channel, _, user_id = entry.recipient.partition(":")
     status = STATES[entry.state]
     if entry.state == QUEUED and campaign.status == "cancelled":
@@ -117,10 +124,13 @@ def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: st
         _after(contact.get("consent_at"), entry.at)
     name = (contact.get("nama") or contact.get("display_name") or "") if contact else ""
     sent = entry.state == SENT
+    lead_at, lead_status = lead
+    lead_after = sent and _after(lead_at, entry.at)
     return Row(channel, user_id, name, status, entry.detail if not sent else "",
                entry.detail if sent else "", entry.message_id, entry.at,
                delivery, "yes" if replied and sent else "", "yes" if opted_out and sent else "",
-               "yes" if sent and _after(lead_at, entry.at) else "", tapped or "")
+               "yes" if lead_after else "", tapped or "",
+               (lead_status or "baru") if lead_after else "")
 
 
 async def rows(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,
@@ -134,7 +144,7 @@ async def rows(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactS
             for e in on_whatsapp:
                 pipe.hget(keys.delivery_status("whatsapp", e.message_id), "status")
             for e in sent_to:
-                pipe.hget(keys.lead(*e.recipient.split(":", 1)), "created_at")
+                pipe.hmget(keys.lead(*e.recipient.split(":", 1)), ["created_at", "status"])
             pipe.hmget(keys.campaign_taps(campaign.id), [e.recipient for e in sent_to] or [""])
             answers = await pipe.execute()
         whatsapp_end, leads_end = len(on_whatsapp), len(on_whatsapp) + len(sent_to)
@@ -145,7 +155,7 @@ async def rows(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactS
         taps = dict(zip([e.recipient for e in sent_to], answers[leads_end], strict=False))
         for entry, contact in zip(batch, found, strict=True):
             yield _row(campaign, entry, contact, statuses.get(entry.recipient) or "",
-                       leads.get(entry.recipient), taps.get(entry.recipient))
+                       leads.get(entry.recipient) or [None, None], taps.get(entry.recipient))
 
 
 async def summarise(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,
