@@ -666,11 +666,13 @@ def test_users_are_managed_by_admins(client: TestClient) -> None:
 
 
 def test_cli_creates_the_first_admin(settings: Settings, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
-    import io
-
+                                     capsys: pytest.CaptureFixture[str], redis_url: str,
+                                     prefix: str, model_blob: bytes,
+                                     trained_model: NLU) -> None:
     from bot.__main__ import main
 
+    # Published as `nlu train` would, so the verb loads it instead of training one.
+    asyncio.run(publish_model(redis_url, prefix, model_blob, trained_model.fingerprint))
     monkeypatch.setattr("bot.__main__.Settings", lambda: settings)
     monkeypatch.setattr("sys.stdin", io.StringIO("sandi-admin-pertama\n"))
     assert main(["admin", "create-user", "Kepala", "--role", "admin", "--password-stdin"]) == 0

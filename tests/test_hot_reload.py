@@ -24,10 +24,6 @@ async def test_saved_faq_is_answered_without_restart(runtime: Runtime) -> None:
     assert kb is not None
     await train_and_publish(runtime.settings, runtime.config, kb, runtime.model_store)
 
-    async def swapped() -> None:
-        while runtime.nlu.version == before:  # noqa: ASYNC110 - polling what production polls
-            await asyncio.sleep(0.2)
-
-    await asyncio.wait_for(swapped(), timeout=10)
+    await asyncio.wait_for(runtime.nlu.moved_from(before), timeout=60)
     text = await Conversation(runtime, "pasar").text("kapan ada sosialisasi bpjs di pasar saya")
     assert "Jadwal sosialisasi" in text

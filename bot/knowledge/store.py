@@ -124,6 +124,12 @@ class Live(Generic[T]):
     def __init__(self, value: T, version: object) -> None:
         self.current = value
         self.version = version
+        self._swapped = asyncio.Event()
+
+    async def moved_from(self, version: object) -> None:
+        """Return once the value held is no longer the one of `version` (it may be already)."""
+        while self.version == version:
+            await self._swapped.wait()
 
     async def follow(
         self,
@@ -140,6 +146,8 @@ class Live(Generic[T]):
                     value = await load()
                     if value is not None:
                         self.current, self.version = value, version
+                        self._swapped.set()
+                        self._swapped = asyncio.Event()
                         log.info("reloaded %s version %s", type(value).__name__, version)
             except Exception:  # keep serving the old value; log and retry next tick
                 log.exception("reload failed; keeping version %s", self.version)
