@@ -32,6 +32,7 @@ from actions.fees import (
 )
 from actions.text import rupiah
 from bot.dialogue.action import ActionContext, ActionResult
+from bot.dialogue.state import Form
 from bot.knowledge.base import KnowledgeBase
 from bot.messages import Button, Reply
 
@@ -263,7 +264,7 @@ class IuranAction:
                                   occupation=job)
                 return ActionResult((reply,), replace(state, topic="iuran"), profile)
             reply = cheapest_reply(ctx.kb, today, group, job)
-            state = replace(state, topic="iuran", form="iuran", requested="penghasilan")
+            state = replace(state, topic="iuran", form=Form.IURAN)
             return ActionResult((reply,), state, profile)
         reply = fee_reply(ctx.kb, today, int(state.slots["penghasilan"]), group,
                           state.slots.get("bulan"), state.slots.get("program"), named=start,

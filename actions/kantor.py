@@ -56,5 +56,5 @@ class KantorAction:
         replies = [ctx.kb.reply("kantor_umum")]
         if not place:
             replies.append(ctx.kb.reply("kantor_tanya_wilayah"))
-            state = replace(state, form=Form.KANTOR, requested="wilayah")
+            state = replace(state, form=Form.KANTOR)
         return ActionResult(tuple(replies), state, profile)

@@ -28,7 +28,7 @@ class PenghasilanAction:
         period = earning_period(ctx.parse.text, money.start, money.end) if money else None
         if money is None or period is None:
             state = replace(ctx.state.with_slots(penghasilan=None), topic="iuran",
-                            form=Form.IURAN, requested="penghasilan", offer=None)
+                            form=Form.IURAN, offer=None)
             return ActionResult((ctx.kb.reply("penghasilan_tanya_ulang"),), state)
         monthly = per_month(int(money.value), period)
         reply = ctx.kb.reply("penghasilan_konfirmasi", jumlah=rupiah(int(money.value)),

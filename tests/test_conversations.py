@@ -7,7 +7,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.app import JAKARTA, Runtime, open_runtime
-from bot.dialogue.state import ConversationState, RedisConversations
+from bot.dialogue.state import ConversationState, Form, Offer, RedisConversations
 from bot.leads import write_csv
 from bot.messages import IncomingMessage
 from bot.settings import Settings
@@ -92,6 +92,14 @@ async def test_menu_resets_the_conversation(worker: Conversation, runtime: Runti
     assert (state.topic, state.form, state.requested, state.offer, state.slots) == (
         None, None, None, None, {})
     assert state.choices[4] == "/cara_klaim"  # the menu's numbered items, for "5"
+
+
+def test_a_stored_state_reads_forms_and_offers_by_name() -> None:
+    state = ConversationState.from_json('{"form": "iuran", "offer": "petugas", "topic": "x"}')
+    assert (state.form, state.offer, state.topic) == (Form.IURAN, Offer.PETUGAS, "x")
+    assert ConversationState.from_json(state.to_json()) == state
+    gone = ConversationState.from_json('{"form": "survei", "offer": "kuis", "topic": "iuran"}')
+    assert (gone.form, gone.offer, gone.topic) == (None, None, "iuran")  # forgotten, no error
 
 
 async def test_state_expires_after_the_idle_ttl(runtime: Runtime, worker: Conversation) -> None:

@@ -312,7 +312,7 @@ class Engine:
             return result
         replies = list(result.replies)
         new_state = result.state
-        form_action = self._actions.get(FORM_ACTIONS.get(state.form or "", ""))
+        form_action = self._actions.get(FORM_ACTIONS.get(state.form, "") if state.form else "")
         if interrupts(state, action.name) and isinstance(form_action, FormAction):
             resumed = form_action.resume(ctx)
             replies += resumed.replies

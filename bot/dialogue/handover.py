@@ -12,14 +12,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.dialogue.action import ActionResult
-from bot.dialogue.state import ConversationState
+from bot.dialogue.state import ConversationState, Offer
 from bot.knowledge.base import KnowledgeBase
 
 # Channels that can deliver a message the worker did not just ask for.
 LIVE_CHANNELS = frozenset({"telegram", "whatsapp"})
 FAILURES_BEFORE_OFFER = 2
-# The offer the bot's yes/no question stands for (policy.OFFER_YES) on each kind of channel.
-PERSON_OFFER, CALLBACK_OFFER = "petugas", "pendataan"
 TRANSCRIPT_KEEP = 20  # messages of a conversation kept in its state for staff
 BOT_TEXT_KEPT = 500  # characters of a bot reply kept in the transcript
 
@@ -30,7 +28,7 @@ def person_offer(channel: str, kb: KnowledgeBase, state: ConversationState,
     live = channel in LIVE_CHANNELS
     reply = kb.reply("petugas_tawar" if live else "petugas_tawar_data")
     offered = replace(state.with_slots(gagal=None, petugas_alasan=reason if live else None),
-                      offer=PERSON_OFFER if live else CALLBACK_OFFER)
+                      offer=Offer.PETUGAS if live else Offer.PENDATAAN)
     return ActionResult((reply,), offered), live
 
 

@@ -82,7 +82,7 @@ CANCEL_ACTION = "action_batal"
 INCOME_ACTION = "action_penghasilan"
 # Forms that resume after a question asked in between, by the action that fills them; actions
 # that leave a form on purpose (and say so themselves).
-FORM_ACTIONS: dict[str, str] = {Form.PENDATAAN: "action_pendataan"}
+FORM_ACTIONS: dict[Form, str] = {Form.PENDATAAN: "action_pendataan"}
 LEAVES_FORM = {"action_menu", "action_hapus_data", "action_berhenti", CANCEL_ACTION}
 
 # A unit is answered when the classifier gives it at least UNIT_SURE; below that, when the units
@@ -176,7 +176,7 @@ def is_what_now(text: str) -> bool:
 
 def interrupts(state: ConversationState, action: str) -> bool:
     """Whether `action` answers a question asked inside a form that then resumes."""
-    form = FORM_ACTIONS.get(state.form or "")
+    form = FORM_ACTIONS.get(state.form) if state.form else None
     return form is not None and action != form and action not in LEAVES_FORM
 
 
@@ -212,7 +212,7 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
     if state.form == Form.PENDATAAN and _stays_in_form(parse):
         return "action_pendataan"
     if state.offer and intent == "setuju":
-        return OFFER_YES[Offer(state.offer)]
+        return OFFER_YES[state.offer]
     if state.offer == Offer.PENGHASILAN and intent == "tidak_setuju":
         return INCOME_ACTION
     if state.next_step and is_what_now(parse.text):
@@ -228,7 +228,7 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
         entities, action = follow_up
         if any(parse.first(e) for e in entities):
             return action
-    if state.form == "iuran" and parse.first("uang"):
+    if state.form == Form.IURAN and parse.first("uang"):
         return "action_iuran"
     if intent == "inform":
         for entity, action in VALUE_ACTIONS:

@@ -13,7 +13,7 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from redis.asyncio import Redis
@@ -78,8 +78,9 @@ class ConversationState:
 
     topic: what the last answer was about (iuran, manfaat, daftar, bayar, klaim, saldo, kantor),
         so follow-ups like "kalau JHT-nya?" or "lewat hp bisa?" are understood.
-    form: a form being filled (iuran waiting for an income, pendataan collecting a lead).
-    requested: the slot the form asked for last.
+    form: a form being filled (a `Form`: iuran waiting for an income, pendataan collecting a
+        lead, kantor waiting for a place).
+    requested: the slot the pendataan form asked for last (the other forms ask for one thing).
     offer: a yes/no question the bot asked (an `Offer`).
     slots: values given so far (penghasilan, bulan, program, nama, ...).
     situation: what the worker said about themself (occupation, income, member, area).
@@ -90,10 +91,10 @@ class ConversationState:
         conversation over see it from the start.
     """
 
-    topic: str | None = None
-    form: str | None = None
+    topic: str | None = None  # an answer's topic, data in the knowledge base: not an enum
+    form: Form | None = None
     requested: str | None = None
-    offer: str | None = None
+    offer: Offer | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     situation: Situation = field(default_factory=Situation)
     choices: tuple[str, ...] = ()
@@ -118,6 +119,8 @@ class ConversationState:
         try:
             data = orjson.loads(raw)
             values = {k: data[k] for k in data if k in _FIELDS}
+            values["form"] = _named(Form, data.get("form"))
+            values["offer"] = _named(Offer, data.get("offer"))
             values["situation"] = Situation.from_dict(data.get("situation"))
             for name in ("choices", "said"):
                 values[name] = tuple(str(v) for v in data.get(name) or ())
@@ -126,7 +129,16 @@ class ConversationState:
             return ConversationState()
 
 
-_FIELDS = {"topic", "form", "requested", "offer", "slots", "next_step", "recent"}
+_FIELDS = {"topic", "requested", "slots", "next_step", "recent"}
+E = TypeVar("E", Form, Offer)
+
+
+def _named(kind: type[E], value: Any) -> E | None:
+    """A stored form or offer; one this release no longer knows is forgotten, not an error."""
+    try:
+        return kind(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
