@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from bot.admin.changes import Edited, Unpublishable
+from bot.admin.changes import Edited, TrainingState, Unpublishable
 from bot.app import Runtime, open_runtime, train_and_publish
 from bot.broadcast import cli as broadcast_cli
 from bot.channels import switchboard
@@ -194,10 +194,10 @@ def cmd_faq(settings: Settings, args: argparse.Namespace) -> int:
             print("retraining the NLU so new questions are understood ...")
             await rt.retrainer.settled()
             training = await rt.training.get()
-            if training.get("state") != "siap":
-                print(f"error: retraining failed: {training.get('error')}", file=sys.stderr)
+            if training.state != TrainingState.READY:
+                print(f"error: retraining failed: {training.error}", file=sys.stderr)
                 return 1
-            print(f"model {training.get('model')} published; running processes switch within "
+            print(f"model {training.model} published; running processes switch within "
                   f"{rt.config.knowledge.reload_interval_seconds:.0f} s")
         return 0
 

@@ -18,7 +18,7 @@ from bot.admin.accounts import RedisUserStore, User
 from bot.admin.audit import RedisAuditLog
 from bot.admin.bubbles import preview_message
 from bot.admin.campaigns import Campaigns, status_text
-from bot.admin.changes import Retrainer, TrainingStatus
+from bot.admin.changes import Retrainer, Training, TrainingState, TrainingStatus
 from bot.admin.dashboard import fallback_rates, funnel_rows, messages_by_channel, top_rows
 from bot.admin.drafts import PROBLEM_WORDS, CampaignInput, check, send_time
 from bot.admin.editor import (
@@ -36,6 +36,7 @@ from bot.admin.forms import FormErrors
 from bot.admin.history import RedisKnowledgeHistory, diff
 from bot.admin.inbox import Unanswered, group
 from bot.admin.leads import Area, LeadFilter, area
+from bot.admin.names import training_shown
 from bot.admin.sessions import FREE_ATTEMPTS, Attempt, LoginLimiter, RedisSessionStore
 from bot.app import connect_redis
 from bot.broadcast.campaigns import JAKARTA, PROBLEMS, Campaign, Message, QuietHours
@@ -415,8 +416,8 @@ async def test_saves_during_a_training_cost_one_more_training(
     assert trained == [1, 4]
     assert len(served) == 2
     status = await TrainingStatus(redis, Keys(prefix)).get()
-    assert status["state"] == "siap"
-    assert status["kb_version"] == "4"
+    assert (status.state, status.kb_version) == (TrainingState.READY, "4")
+    assert await redis.hget(Keys(prefix).nlu_training(), "state") == "ready"  # not a UI word
 
 
 async def test_a_failed_training_is_reported_and_the_loop_goes_on(
@@ -435,11 +436,21 @@ async def test_a_failed_training_is_reported_and_the_loop_goes_on(
     loop = asyncio.create_task(retrainer.run())
     retrainer.request()
     await asyncio.wait_for(retrainer.settled(), 5)
-    assert (await status.get())["error"] == "data rusak"
+    failed = await status.get()
+    assert (failed.state, failed.error) == (TrainingState.FAILED, "data rusak")
     retrainer.request()
     await asyncio.wait_for(retrainer.settled(), 5)
     loop.cancel()
-    assert (await status.get())["state"] == "siap"
+    assert (await status.get()).state == TrainingState.READY
+
+
+
+def test_the_console_words_a_training_state_it_stores_by_name() -> None:
+    shown = training_shown(Training(TrainingState.TRAINING, kb_version="3"))
+    assert (shown["state"], shown["state_text"], shown["kb_version"]) == (
+        "training", "melatih", "3")
+    assert Training.from_fields({"state": "gagal"}).state == TrainingState.FAILED  # older words
+    assert training_shown(Training.from_fields({"state": "??"}))["state_text"] == "-"
 
 
 # -- stores on Redis -------------------------------------------------------------------------
@@ -550,7 +561,8 @@ async def test_daily_counters_by_channel_and_intent(redis: Redis, prefix: str) -
 async def test_a_version_another_process_trained_is_not_trained_again(
         redis: Redis, prefix: str, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
     status = TrainingStatus(redis, Keys(prefix))
-    await status.set(state="siap", kb_version="1")
+    # stored by a release that kept the console's word: still read as ready
+    await redis.hset(Keys(prefix).nlu_training(), mapping={"state": "siap", "kb_version": "1"})
     trained: list[int] = []
 
     async def train(kb: KnowledgeBase) -> NLU:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
@@ -59,6 +60,43 @@ class Unpublishable(FormErrors):
         self.problems = problems
 
 
+class TrainingState(StrEnum):
+    """Where the last retrain is, as stored (the console words it: names.TRAINING_WORDS)."""
+
+    TRAINING = "training"
+    READY = "ready"
+    FAILED = "failed"
+
+
+# Releases before 2026-11-30 stored the console's words; still read.
+_OLD_WORDS = {"melatih": TrainingState.TRAINING, "siap": TrainingState.READY,
+              "gagal": TrainingState.FAILED}
+
+
+@dataclass(frozen=True)
+class Training:
+    """The last or running retrain: state, knowledge base version, model, start, seconds, error.
+
+    `state` is None when no retrain ever ran here (or one was stored under a state this release
+    does not know).
+    """
+
+    state: TrainingState | None = None
+    kb_version: str = ""
+    model: str = ""
+    at: str = ""
+    seconds: str = ""
+    error: str = ""
+
+    @staticmethod
+    def from_fields(fields: dict[str, str]) -> Training:
+        """Read the stored hash."""
+        raw = fields.get("state", "")
+        state = _OLD_WORDS.get(raw) or next((s for s in TrainingState if s == raw), None)
+        return Training(state, fields.get("kb_version", ""), fields.get("model", ""),
+                        fields.get("at", ""), fields.get("seconds", ""), fields.get("error", ""))
+
+
 class TrainingStatus:
     """The last or running retrain, shared by processes: its status and a lock.
 
@@ -76,18 +114,18 @@ class TrainingStatus:
         return self._redis.lock(self._keys.nlu_training_lock(), timeout=600,
                                 blocking_timeout=660)
 
-    async def set(self, **values: str) -> None:
-        """Replace the status fields given."""
+    async def set(self, state: TrainingState, **values: str) -> None:
+        """Record the state and replace the other fields given (`Training`'s names)."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(self._keys.nlu_training(), mapping=values)
+            pipe.hset(self._keys.nlu_training(), mapping={"state": state.value, **values})
             await pipe.execute()
 
-    async def get(self) -> dict[str, str]:
-        """State (`melatih`, `siap`, `gagal`), KB version, model, time, error."""
+    async def get(self) -> Training:
+        """The last or running retrain."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._keys.nlu_training())
             (values,) = await pipe.execute()
-        return dict(values)
+        return Training.from_fields(dict(values))
 
 
 class Retrainer:
@@ -131,23 +169,23 @@ class Retrainer:
         async with self._status.lock():
             kb = await self._store.load()
             done = await self._status.get()
-            if kb is None or (done.get("state") == "siap"
-                              and done.get("kb_version") == str(kb.version)):
+            if kb is None or (done.state == TrainingState.READY
+                              and done.kb_version == str(kb.version)):
                 return  # another process trained this version while we waited
             await self._train_one(kb)
 
     async def _train_one(self, kb: KnowledgeBase) -> None:
         started = time.perf_counter()
-        await self._status.set(state="melatih", kb_version=str(kb.version),
+        await self._status.set(TrainingState.TRAINING, kb_version=str(kb.version),
                                at=self._clock().isoformat(timespec="seconds"), error="")
         try:
             model = await self._train(kb)
         except Exception as exc:  # keep the loop and the old model; the console shows why
             log.exception("retraining for knowledge base version %s failed", kb.version)
-            await self._status.set(state="gagal", error=str(exc)[:500])
+            await self._status.set(TrainingState.FAILED, error=str(exc)[:500])
             return
         self._serve(model)
-        await self._status.set(state="siap", model=model.fingerprint,
+        await self._status.set(TrainingState.READY, model=model.fingerprint,
                                seconds=f"{time.perf_counter() - started:.1f}")
         if await self._store.version() != kb.version:
             self._wanted.set()

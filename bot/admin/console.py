@@ -57,7 +57,7 @@ from bot.admin.leads import (
     lead_funnel,
     matching,
 )
-from bot.admin.names import intent_name
+from bot.admin.names import intent_name, training_shown
 from bot.admin.sessions import Attempt, Session
 from bot.app import Runtime
 from bot.errors import BadRequest
@@ -313,7 +313,7 @@ class Console:
                 "model_version": await self.rt.model_store.version(),
                 "serving": {"knowledge_version": self.rt.knowledge.version,
                             "model_version": self.rt.nlu.version},
-                "training": await self.training.get()}
+                "training": training_shown(await self.training.get())}
 
     # -- inbox, leads, dashboard ------------------------------------------------------------
 

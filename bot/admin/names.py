@@ -1,7 +1,10 @@
-"""Intents and topics as staff read them: Indonesian names instead of `out_of_scope`."""
+"""Intents, topics and states as staff read them: Indonesian names instead of `out_of_scope`."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from bot.admin.changes import Training, TrainingState
 from bot.knowledge.base import KnowledgeBase
 from bot.nlu.model import FALLBACK_INTENT
 
@@ -28,3 +31,14 @@ def intent_name(intent: str, kb: KnowledgeBase) -> str:
     if answer is not None and answer.title:
         return answer.title
     return intent.rsplit("/", 1)[-1].replace("_", " ").capitalize()
+
+
+TRAINING_WORDS = {TrainingState.TRAINING: "melatih", TrainingState.READY: "siap",
+                  TrainingState.FAILED: "gagal"}
+
+
+def training_shown(training: Training) -> dict[str, str]:
+    """The last retrain for the console: stored values plus `state_text`, its Indonesian word."""
+    shown = {k: str(v or "") for k, v in asdict(training).items()}
+    shown["state_text"] = TRAINING_WORDS[training.state] if training.state else "-"
+    return shown

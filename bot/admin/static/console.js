@@ -31,10 +31,10 @@ if (statusBox) {
     const training = status.training || {};
     statusBox.textContent =
       `Tersimpan: versi ${status.knowledge_version} · dilayani proses ini: versi ` +
-      `${status.serving.knowledge_version}. Pelatihan terakhir: ${training.state || "-"} ` +
+      `${status.serving.knowledge_version}. Pelatihan terakhir: ${training.state_text || "-"} ` +
       `untuk versi ${training.kb_version || "-"}` +
       (training.error ? `: ${training.error}` : "") + ".";
-    const settled = training.state !== "melatih" &&
+    const settled = training.state !== "training" &&
       status.serving.knowledge_version === status.knowledge_version &&
       status.serving.model_version === status.model_version;
     if (!settled) window.setTimeout(poll, 2000);
