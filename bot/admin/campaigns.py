@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from bot.admin.audit import AuditLog
 from bot.admin.drafts import Draft
-from bot.broadcast.campaigns import JAKARTA, Campaign, CampaignStore
+from bot.broadcast.campaigns import JAKARTA, Campaign, CampaignStatus, CampaignStore
 from bot.broadcast.heartbeat import sending_channels
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.report import Progress, Row, Summary, rows, summarise, write_report
@@ -32,8 +32,9 @@ from bot.keys import OUTCOME_DAYS, Keys
 
 CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
 
-STATUS_WORDS = {"draft": "draf", "running": "berjalan", "paused": "dijeda",
-                "cancelled": "dibatalkan", "done": "selesai"}
+STATUS_WORDS = {CampaignStatus.DRAFT: "draf", CampaignStatus.RUNNING: "berjalan",
+                CampaignStatus.PAUSED: "dijeda", CampaignStatus.CANCELLED: "dibatalkan",
+                CampaignStatus.DONE: "selesai"}
 HOLD_WORDS = {"scheduled": "terjadwal", "quiet_hours": "jam tenang"}
 SKIP_WORDS = {"opted_out": "berhenti langganan", "blocked": "memblokir bot",
               "outside_window": "di luar jendela 24 jam WhatsApp", "invalid_user": "akun tidak ada",
@@ -60,7 +61,7 @@ LIVE_BUDGET = 20_000
 def status_text(campaign: Campaign, now: datetime) -> str:
     """The status in words: held until when and why, paused and why."""
     status, why, until = campaign.situation(now)
-    words = STATUS_WORDS.get(status, status)
+    words = STATUS_WORDS[status]
     if until is not None:
         return f"{words}, {HOLD_WORDS[why]} sampai {until.astimezone(JAKARTA):%d/%m/%Y %H:%M} WIB"
     return f"{words}: {why}" if why else words
@@ -181,11 +182,12 @@ class Campaigns:
         A draft is refused, with what to do, when nothing would send it (check_ready).
         """
         campaign = await self.campaign(campaign_id)
-        if campaign.status == "draft":
+        if campaign.status == CampaignStatus.DRAFT:
             await self.check_ready(campaign.segment)
         result = await self.store.start(campaign_id, self._clock(), send_at)
         detail = f"dijadwalkan {send_at.isoformat(timespec='minutes')}" if send_at else "sekarang"
-        return await self._changed(user, campaign_id, "draft" if result == "started" else result,
+        return await self._changed(user, campaign_id,
+                                   CampaignStatus.DRAFT if result == "started" else result,
                                    "kampanye.mulai", detail)
 
     async def check_ready(self, segment: Segment) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,23 @@ MAX_PAYLOAD_BYTES = telegram.CALLBACK_DATA_LIMIT
 FOOTER = "\n\nBalas *stop* jika tidak ingin menerima info seperti ini lagi."
 NAME_FALLBACK = "Bapak/Ibu"
 GROUP = "workers"  # the consumer group every worker joins
-STATUSES = ("draft", "running", "paused", "cancelled", "done")
+
+
+class CampaignStatus(StrEnum):
+    """A campaign's status, stored as its value.
+
+    The Lua scripts here and in ledger.py use the same words; the console shows
+    admin/campaigns.STATUS_WORDS.
+    """
+
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+FINAL = (CampaignStatus.DONE, CampaignStatus.CANCELLED)  # nothing is sent any more
 
 
 @dataclass(frozen=True)
@@ -144,7 +161,7 @@ class Campaign:
     quiet_hours: QuietHours | None
     created_at: datetime
     created_by: str = ""
-    status: str = "draft"
+    status: CampaignStatus = CampaignStatus.DRAFT
     send_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -159,16 +176,16 @@ class Campaign:
             return "quiet_hours", self.quiet_hours.ends_after(now)
         return None
 
-    def situation(self, now: datetime) -> tuple[str, str, datetime | None]:
+    def situation(self, now: datetime) -> tuple[CampaignStatus, str, datetime | None]:
         """The status, why and until when, as staff are told it.
 
         A running campaign held back gives "scheduled" or "quiet_hours" and when it goes on; a
         paused one its note; any other just its status.
         """
         hold = self.hold(now)
-        if self.status == "running" and hold is not None:
+        if self.status == CampaignStatus.RUNNING and hold is not None:
             return self.status, *hold
-        return self.status, self.note if self.status == "paused" else "", None
+        return self.status, self.note if self.status == CampaignStatus.PAUSED else "", None
 
     def held_until(self, now: datetime) -> datetime | None:
         """When sends may start if they must wait (scheduled time, quiet hours), else None."""
@@ -274,7 +291,7 @@ def _decode(campaign_id: str, fields: dict[str, str]) -> Campaign:
     return Campaign(
         campaign_id, data["name"], Segment.from_dict(data["segment"]), message,
         QuietHours.parse(data["quiet_hours"]), datetime.fromisoformat(data["created_at"]),
-        data["created_by"], fields["status"], _time(fields.get("send_at")),
+        data["created_by"], CampaignStatus(fields["status"]), _time(fields.get("send_at")),
         _time(fields.get("started_at")), _time(fields.get("finished_at")), fields.get("note", ""),
         fields.get("enqueued") == "1")
 
@@ -331,7 +348,8 @@ class CampaignStore:
         # a campaign nobody can find.
         await self._redis.zadd(self._keys.campaigns_index(), {campaign_id: now.timestamp()})
         await self._redis.hset(self._keys.campaign(campaign_id),  # type: ignore[misc]
-                               mapping={"definition": _encode(campaign), "status": "draft"})
+                               mapping={"definition": _encode(campaign),
+                                        "status": CampaignStatus.DRAFT.value})
         return campaign
 
     async def get(self, campaign_id: str) -> Campaign | None:
@@ -373,23 +391,27 @@ class CampaignStore:
             args=[now.isoformat(), send_at.isoformat() if send_at else "", GROUP])
         if result == "missing":
             raise BadRequest(f"no campaign {campaign_id!r}", 404)
-        if result in ("started", "running", "paused"):  # heals a start cut off before this
+        if result in ("started", CampaignStatus.RUNNING, CampaignStatus.PAUSED):  # heals a start
+            # cut off before this
             await self._redis.sadd(self._keys.campaigns_active(), campaign_id)  # type: ignore[misc]
         return str(result)
 
     async def pause(self, campaign_id: str, note: str = "") -> str:
         """Hold a running campaign; returns the status before."""
-        return await self._change(campaign_id, "paused", note, "", ("running",))
+        return await self._change(campaign_id, CampaignStatus.PAUSED, note, "",
+                                  (CampaignStatus.RUNNING,))
 
     async def resume(self, campaign_id: str) -> str:
         """Let a paused campaign go on; returns the status before."""
-        return await self._change(campaign_id, "running", "", "", ("paused",))
+        return await self._change(campaign_id, CampaignStatus.RUNNING, "", "",
+                                  (CampaignStatus.PAUSED,))
 
     async def cancel(self, campaign_id: str, now: datetime) -> str:
         """Stop for good: recipients not yet sent to stay unsent. Returns the status before."""
-        before = await self._change(campaign_id, "cancelled", "", "finished_at",
-                                    ("draft", "running", "paused"), now)
-        if before in ("draft", "running", "paused"):
+        unfinished = (CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+        before = await self._change(campaign_id, CampaignStatus.CANCELLED, "", "finished_at",
+                                    unfinished, now)
+        if before in unfinished:
             await self.retire(campaign_id)
         return before
 
@@ -408,8 +430,9 @@ class CampaignStore:
                 pipe.expire(key, self._keep_seconds)
             await pipe.execute()
 
-    async def _change(self, campaign_id: str, status: str, note: str, time_field: str,
-                      allowed: tuple[str, ...], now: datetime | None = None) -> str:
+    async def _change(self, campaign_id: str, status: CampaignStatus, note: str,
+                      time_field: str, allowed: tuple[CampaignStatus, ...],
+                      now: datetime | None = None) -> str:
         before = str(await self._move(
             keys=[self._keys.campaign(campaign_id)],
             args=[status, note, time_field, now.isoformat() if now else "", *allowed]))

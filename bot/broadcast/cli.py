@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.app import Runtime, open_runtime
 from bot.broadcast.campaigns import (
+    FINAL,
     JAKARTA,
     Campaign,
     CampaignStore,
@@ -33,8 +34,6 @@ from bot.broadcast.worker import Worker
 from bot.channels.base import Template
 from bot.errors import BadRequest, ConfigError
 from bot.settings import Settings
-
-FINAL = ("done", "cancelled")
 
 
 def _run(settings: Settings, work: Callable[[Runtime], Awaitable[int]]) -> int:

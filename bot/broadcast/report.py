@@ -18,7 +18,7 @@ from typing import TextIO
 
 from redis.asyncio import Redis
 
-from bot.broadcast.campaigns import Campaign, CampaignStore
+from bot.broadcast.campaigns import Campaign, CampaignStatus, CampaignStore
 from bot.broadcast.ledger import QUEUED, SENT, STATES, Entry, Ledger
 from bot.channels.delivery import RANKS
 from bot.contacts import Contact, RedisContactStore
@@ -117,7 +117,7 @@ def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: st
     """A recipient's row; `lead` is their lead's [created_at, status] (None when no lead)."""
     channel, _, user_id = entry.recipient.partition(":")
     status = STATES[entry.state]
-    if entry.state == QUEUED and campaign.status == "cancelled":
+    if entry.state == QUEUED and campaign.status == CampaignStatus.CANCELLED:
         status = "cancelled"
     replied = contact is not None and _after(contact.get("last_inbound"), entry.at)
     opted_out = contact is not None and contact.get("consent") == "opt_out" and \

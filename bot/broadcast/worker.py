@@ -36,7 +36,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
-from bot.broadcast.campaigns import GROUP, Campaign, CampaignStore
+from bot.broadcast.campaigns import FINAL, GROUP, Campaign, CampaignStatus, CampaignStore
 from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import QUEUED, Ledger, Outcome, failed, retry, sent, skipped
 from bot.broadcast.segments import members
@@ -162,9 +162,9 @@ class Worker:
         queues = {}
         for campaign_id in await self._campaigns.active():
             campaign = await self._campaigns.get(campaign_id)
-            if campaign is None or campaign.status in ("done", "cancelled"):
+            if campaign is None or campaign.status in FINAL:
                 await self._campaigns.retire(campaign_id)
-            elif campaign.status == "running" and campaign.held_until(now) is None:
+            elif campaign.status == CampaignStatus.RUNNING and campaign.held_until(now) is None:
                 queues[campaign_id] = campaign
         return queues
 
