@@ -404,6 +404,12 @@ def test_faq_add_edit_delete_with_versions_and_audit(client: TestClient,
     diff = client.get("/admin/api/versions/3").json()["diff"]
     assert "-  text: Lomba foto peserta dibuka tiap Agustus; info di kantor cabang." in diff
     assert "+  text: Buka Senin-Jumat." in diff
+    (change,) = client.get("/admin/api/versions/3").json()["changes"]
+    assert (change["kind"], change["id"], change["how"]) == ("jawaban", "jam_buka", "diubah")
+    page = client.get("/admin/versions/3").text
+    assert "<ins>Buka Senin-Jumat.</ins>" in page
+    assert "<del>Lomba foto peserta dibuka tiap Agustus; info di kantor cabang.</del>" in page
+    assert "text:" not in page  # the text the worker reads, not YAML
     audit = client.get("/admin/api/audit").json()
     assert [e["action"] for e in audit[:3]] == ["faq.hapus", "faq.ubah", "faq.tambah"]
     assert audit[1]["detail"].startswith("text")

@@ -33,7 +33,7 @@ from bot.admin.editor import (
     search,
 )
 from bot.admin.forms import FormErrors
-from bot.admin.history import RedisKnowledgeHistory, diff
+from bot.admin.history import Piece, RedisKnowledgeHistory, diff, item_changes, word_diff
 from bot.admin.inbox import Unanswered, group
 from bot.admin.leads import Area, LeadFilter, area
 from bot.admin.names import training_shown
@@ -167,6 +167,43 @@ def test_diff_shows_what_changed(seed_kb: KnowledgeBase) -> None:
     assert lines[:2] == ["--- versi 1", "+++ versi 2"]
     assert "+  - met pagi min" in lines
     assert diff(before, before, "a", "b") == []
+
+
+def test_a_version_shows_the_answer_text_the_worker_reads(seed_kb: KnowledgeBase) -> None:
+    before = seed_kb.document
+    raw = before.model_dump()
+    answer = next(a for a in raw["answers"] if a["id"] == "bayar")
+    old_text = answer["text"]
+    answer["text"] = old_text.replace("\n", "\nCek dulu kode iuran Anda.\n", 1)
+    answer["questions"] = [*answer["questions"], "bayarnya dmn y"]
+    fact = next(f for f in raw["facts"] if f["id"] == "bpu_iuran_jkm")
+    fact["values"] = {"jkm_monthly": 7000}
+    raw["facts"] = [f for f in raw["facts"] if f["id"] != "bpu_covid_relief_2020"]
+    after = KnowledgeDocument.model_validate(raw)
+    changes = {(c.kind, c.id): c for c in item_changes(before, after)}
+    assert set(changes) == {("jawaban", "bayar"), ("fakta", "bpu_iuran_jkm"),
+                            ("fakta", "bpu_covid_relief_2020")}
+    paid = changes[("jawaban", "bayar")]
+    assert paid.how == "diubah"
+    assert [p.text for p in paid.text if p.kind == "add"] == ["Cek dulu kode iuran Anda.\n"]
+    assert not [p for p in paid.text if p.kind == "del"]
+    assert "".join(p.text for p in paid.text if p.kind != "add").startswith(old_text)
+    assert paid.notes == ("Pertanyaan contoh ditambah: \u201cbayarnya dmn y\u201d",)
+    jkm = changes[("fakta", "bpu_iuran_jkm")]
+    assert jkm.text == ()  # the statement stayed
+    assert jkm.notes == ("Nilai: {jkm_monthly: 6800} \u2192 {jkm_monthly: 7000}",)
+    removed = changes[("fakta", "bpu_covid_relief_2020")]
+    assert (removed.how, removed.text[0].kind) == ("dihapus", "del")
+    assert item_changes(before, before) == []
+
+
+def test_word_diff_keeps_the_words_around_a_change() -> None:
+    assert word_diff("Iuran JKK dan JKM Rp16.800 sebulan.",
+                     "Iuran JKK dan JKM Rp8.400 sebulan.") == (
+        Piece("same", "Iuran JKK dan JKM "), Piece("del", "Rp16.800 "), Piece("add", "Rp8.400 "),
+        Piece("same", "sebulan."))
+    assert word_diff("Buka tiap hari di kantor.", "Tutup di hari Minggu.") == (
+        Piece("del", "Buka tiap hari di kantor."), Piece("add", "Tutup di hari Minggu."))
 
 
 # -- leads -----------------------------------------------------------------------------------

@@ -318,10 +318,15 @@ async def versions(c: Ctx) -> Response:
 
 
 async def version(c: Ctx) -> Response:
-    """GET /admin/api/versions/{n}: the unified diff against the kept version before it."""
+    """GET /admin/api/versions/{n}: what changed since the kept version before it.
+
+    As a unified diff of the YAML (`diff`) and item by item in the words staff read (`changes`).
+    """
     number = c.request.path_params["version"]
     previous, lines = await c.console.version_diff(number)
-    return ok({"version": number, "previous": previous, "diff": lines})
+    _, changes = await c.console.version_changes(number)
+    return ok({"version": number, "previous": previous, "diff": lines,
+               "changes": [asdict(change) for change in changes]})
 
 
 async def version_restore(c: Ctx) -> Response:

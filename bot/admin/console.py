@@ -46,7 +46,7 @@ from bot.admin.editor import (
     remove_fact,
 )
 from bot.admin.forms import FormErrors
-from bot.admin.history import VersionInfo, diff
+from bot.admin.history import ItemChange, VersionInfo, diff, item_changes
 from bot.admin.inbox import Group, group
 from bot.admin.leads import (
     LEAD_FUNNEL,
@@ -279,8 +279,9 @@ class Console:
         await self.history.keep_current(await self.knowledge(), self.rt.clock())
         return await self.history.versions()
 
-    async def version_diff(self, version: int) -> tuple[int | None, list[str]]:
-        """A version against the kept version before it (None when it is the oldest kept)."""
+    async def _version_pair(self, version: int,
+                            ) -> tuple[int | None, KnowledgeDocument, KnowledgeDocument]:
+        """The kept version before `version` (None when it is the oldest kept), both documents."""
         await self.history.keep_current(await self.knowledge(), self.rt.clock())
         document = await self.history.document(version)
         if document is None:
@@ -288,9 +289,17 @@ class Console:
         older = [v.version for v in await self.history.versions() if v.version < version]
         previous = older[0] if older else None
         before = await self.history.document(previous) if previous else None
-        empty = KnowledgeDocument(answers=[], facts=[])
-        return previous, diff(before or empty, document, f"versi {previous or '-'}",
-                              f"versi {version}")
+        return previous, before or KnowledgeDocument(answers=[], facts=[]), document
+
+    async def version_diff(self, version: int) -> tuple[int | None, list[str]]:
+        """A version against the kept version before it, as a unified diff of the YAML."""
+        previous, before, document = await self._version_pair(version)
+        return previous, diff(before, document, f"versi {previous or '-'}", f"versi {version}")
+
+    async def version_changes(self, version: int) -> tuple[int | None, list[ItemChange]]:
+        """A version against the kept version before it, item by item, as staff read it."""
+        previous, before, document = await self._version_pair(version)
+        return previous, item_changes(before, document)
 
     async def rollback(self, user: str, version: int) -> int:
         """Restore a kept version as a new version; returns the new version number."""

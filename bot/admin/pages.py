@@ -11,6 +11,7 @@ import io
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, TextIO
 
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -471,8 +472,9 @@ async def versions(c: Ctx) -> Response:
 async def version(c: Ctx) -> Response:
     """GET /admin/versions/{n}: what that version changed."""
     number = c.request.path_params["version"]
-    previous, lines = await c.console.version_diff(number)
-    return c.render("version.html", version=number, previous=previous, lines=lines)
+    previous, changes = await c.console.version_changes(number)
+    return c.render("version.html", version=number, previous=previous, changes=changes,
+                    intent_name=partial(intent_name, kb=c.console.rt.knowledge.current))
 
 
 async def version_restore(c: Ctx) -> Response:
