@@ -91,12 +91,15 @@ return profiles
 
 
 class RedisContactStore:
-    """Profiles as hashes, plus an index of every contact id, in set shards.
+    """Profiles as hashes, plus an index of the contacts who gave data, in set shards.
 
-    A profile and its index entry live in different slots (the contact's and the shard's), so
-    they are written in one pipeline but not atomically: an index entry can outlive its profile
-    (the profile expired, or a process died between the two), and every reader skips ids whose
-    profile is gone (`get_many` returns None) and drops them from the index (`forget_stale`).
+    A sender enters the index when their profile gets one of DATA_FIELDS (`update`, `enrol`),
+    never by writing: an anonymous sender's profile expires with the conversation and leaves
+    no index entry behind. A profile and its index entry live in different slots (the
+    contact's and the shard's), so they are written in one pipeline but not atomically: an
+    index entry can outlive its profile (the profile expired, or a process died between the
+    two), and every reader skips ids whose profile is gone (`get_many` returns None) and drops
+    them from the index (`forget_stale`).
     """
 
     def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
@@ -108,7 +111,7 @@ class RedisContactStore:
         self._keep_only = redis.register_script(_KEEP_ONLY)
 
     async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
-        """Set profile fields; data given makes the profile long-lived."""
+        """Set profile fields; data given makes the profile long-lived and indexes it."""
         if not values:
             return
         key = self._keys.profile(channel, user_id)
@@ -116,6 +119,8 @@ class RedisContactStore:
             pipe.hset(key, mapping=dict(values))
             if any(name in values for name in DATA_FIELDS):
                 pipe.expire(key, self._ttl)
+                contact_id = f"{channel}:{user_id}"
+                pipe.sadd(self._keys.contacts_shard(contact_id), contact_id)
             await pipe.execute()
 
     async def get(self, channel: str, user_id: str) -> Contact | None:
@@ -148,7 +153,7 @@ class RedisContactStore:
     async def enrol(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
         """Create or complete a profile from an imported list.
 
-        A new contact is indexed as never seen (score 0) and expires like any profile.
+        The contact is indexed (an imported list is data given) and expires like any profile.
         """
         key = self._keys.profile(channel, user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -177,16 +182,26 @@ class RedisContactStore:
 
     async def forget_stale(self, contact_ids: list[str],
                            found: list[Contact | None]) -> None:
-        """Drop index entries whose profile is gone (expired, or deleted halfway)."""
+        """Drop index entries whose profile is gone (expired, or deleted halfway).
+
+        A contact who gave data between the read and the removal is indexed again: the profile
+        is read once more after the removal, so `update`'s index entry is never lost to it.
+        """
         stale = [contact_id for contact_id, contact in zip(contact_ids, found, strict=True)
                  if contact is None]
         if not stale:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for contact_id in stale:
-                # Only an entry still without a profile: the contact may have written again.
                 pipe.srem(self._keys.contacts_shard(contact_id), contact_id)
             await pipe.execute()
+        back = [contact_id for contact_id, contact in
+                zip(stale, await self.get_many(stale, DATA_FIELDS), strict=True) if contact]
+        if back:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for contact_id in back:
+                    pipe.sadd(self._keys.contacts_shard(contact_id), contact_id)
+                await pipe.execute()
 
     async def draw(self, count: int, fields: tuple[str, ...] = ()) -> tuple[int, list[Contact]]:
         """`count` contacts drawn at random (only `fields`), and how many the registry holds.

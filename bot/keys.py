@@ -7,8 +7,9 @@ MULTI or a multi-key command must stay within one slot, so keys that change toge
 - a contact's state, turn, profile and lead: `{c:<channel>:<id>}`, one slot per contact.
   State: the idle TTL; turn: a lock of milliseconds; profile: the profile TTL, renewed by each
   message; lead: `leads.retention_days` (config.yml), renewed when the worker updates it.
-- contacts index: CONTACT_INDEX_SHARDS sets, `{ci:<n>}`; an entry goes with its profile
-  (deleted together; readers drop entries whose profile expired).
+- contacts index: CONTACT_INDEX_SHARDS sets, `{ci:<n>}`, of the contacts who gave data (an
+  anonymous sender is never indexed); an entry goes with its profile (deleted together;
+  readers drop entries whose profile expired).
 - leads index: `{leads}`; an entry goes with its lead (readers drop entries whose lead expired).
 - knowledge base (document, version, history, snapshots, write lock): `{kb}`. The current
   document has no TTL (it is the live KB); history keeps the last KB_HISTORY_KEEP versions.
@@ -110,7 +111,7 @@ class Keys:
         return f"{self.prefix}:{{leads}}"
 
     def contacts_index(self, shard: int) -> str:
-        """One shard of the set of every contact id (`channel:user_id`).
+        """One shard of the set of the ids (`channel:user_id`) of contacts who gave data.
 
         A set, not a sorted set: nothing reads an order, and an entry costs half as much.
         """

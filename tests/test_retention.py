@@ -58,3 +58,28 @@ async def test_inbox_pages_cover_every_entry_once(runtime: Runtime) -> None:
     assert pages == 4
     assert len(seen) == len(set(seen)) == 1050
     assert seen[0] == "pesan 1049"
+
+
+async def test_only_senders_who_gave_data_enter_the_contacts_index(runtime: Runtime) -> None:
+    shard = runtime.keys.contacts_shard
+    await Conversation(runtime, "anonim").say("halo")
+    assert not await runtime.redis.sismember(shard("rest:anonim"), "rest:anonim")  # type: ignore[misc]
+    giver = Conversation(runtime, "pemberi")
+    for text in ("mau didata", "setuju", "Budi Santoso", "ojol", "Kel. Ketabang, Kec. Genteng",
+                 "081234567890"):
+        await giver.say(text)
+    assert await runtime.redis.sismember(shard("rest:pemberi"), "rest:pemberi")  # type: ignore[misc]
+    size, drawn = await runtime.contacts.draw(10)
+    assert (size, [c.user_id for c in drawn]) == (1, ["pemberi"])
+
+
+async def test_a_contact_who_gives_data_while_a_scan_drops_them_stays_indexed(
+        runtime: Runtime) -> None:
+    """A reader saw no profile (expired), then the worker gave data before the removal."""
+    await runtime.contacts.update("rest", "balik", {"consent": "opt_in"})
+    await runtime.contacts.forget_stale(["rest:balik"], [None])
+    shard = runtime.keys.contacts_shard("rest:balik")
+    assert await runtime.redis.sismember(shard, "rest:balik")  # type: ignore[misc]
+    await runtime.redis.delete(runtime.keys.profile("rest", "balik"))
+    await runtime.contacts.forget_stale(["rest:balik"], [None])
+    assert not await runtime.redis.sismember(shard, "rest:balik")  # type: ignore[misc]

@@ -17,8 +17,6 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError
 
 from bot.contacts import DATA_FIELDS, Contact
 from bot.errors import TransientError
@@ -287,31 +285,11 @@ class RedisConversations:
                 "last_seen", seen, "last_inbound", seen]
         if message.display_name:
             args += ["display_name", message.display_name]
-        member = f"{message.channel}:{message.user_id}"
-        try:
-            touched = await self._touch_pipelined(keys, args, member)
-        except NoScriptError:  # a restarted Redis: load the script once and go again
-            await self._redis.script_load(_TOUCH)
-            touched = await self._touch_pipelined(keys, args, member)
+        # The contacts index is not touched: a sender enters it when they give data
+        # (bot/contacts.py), so an anonymous one leaves nothing behind their profile.
+        touched = await self._touch(keys=keys, args=args)
         if not touched:
             return None
         flat, extra = touched
         fields = dict(zip(flat[::2], flat[1::2], strict=True))
         return Contact(message.channel, message.user_id, fields), extra
-
-    async def _touch_pipelined(self, keys: list[str], args: list[str], member: str) -> Any:
-        index = self._keys.contacts_shard(member)  # the registry of every contact
-        if isinstance(self._redis, RedisCluster):
-            # Two slots on (likely) two nodes, and the cluster client runs no script in a
-            # pipeline: two commands at once.
-            touched, _ = await asyncio.gather(
-                self._redis.evalsha(self._touch.sha, len(keys), *keys, *args),
-                self._redis.sadd(index, member))
-            return touched
-        # EVALSHA queued by hand: a registered Script in a pipeline costs a SCRIPT EXISTS round
-        # trip on every execute.
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.evalsha(self._touch.sha, len(keys), *keys, *args)
-            pipe.sadd(index, member)
-            touched, _ = await pipe.execute()
-        return touched
