@@ -267,14 +267,16 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
         anonymous_ttl_seconds=config.dialogue.anonymous_profile_ttl_minutes * 60)
     counters = DailyCounters(redis, keys)
     audit = RedisAuditLog(redis, keys)
-    handoffs = Handoffs(HandoffStore(redis, keys), contacts, audit, config.handoff, clock,
+    handoff_store = HandoffStore(redis, keys)
+    handoffs = Handoffs(handoff_store, contacts, audit, config.handoff, clock,
                         lambda: knowledge.current)
     engine = Engine(nlu=nlu, knowledge=knowledge, conversations=conversations, contacts=contacts,
                     leads=leads,
                     actions=registry(), fallbacks=FallbackLog(redis, keys, config.inbox.max_entries,
                                                              config.inbox.max_age_days),
                     counters=counters, clock=answer_clock, taps=RedisCampaignTaps(redis, keys),
-                    desk=handoffs, eraser=RedisEraser(redis, keys), redis=redis, keys=keys,
+                    desk=handoffs, eraser=RedisEraser(redis, keys, handoff_store), redis=redis,
+                    keys=keys,
                     max_chars=config.limits.max_parse_chars)
     limiter = RateLimiter(redis, keys)
     channels = open_channels(settings, ChannelContext(engine, conversations, contacts, redis,

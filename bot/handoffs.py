@@ -183,6 +183,10 @@ class HandoffStore:
                 pipe.rpush(self._keys.handoff_messages(stored.id),
                            *(_encode(m) for m in messages))
             pipe.zadd(self._index("open"), {stored.id: number})
+            mine = self._keys.contact_handoffs(stored.channel, stored.user_id)
+            pipe.sadd(mine, stored.id)
+            # Outlives its handoffs: closed within days, kept HANDOFF_KEEP_DAYS after.
+            pipe.expire(mine, 2 * HANDOFF_KEEP_DAYS * 86400)
             await pipe.execute()
         return stored
 

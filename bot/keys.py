@@ -6,7 +6,10 @@ MULTI or a multi-key command must stay within one slot, so keys that change toge
 
 - a contact's state, turn, profile and lead: `{c:<channel>:<id>}`, one slot per contact.
   State: the idle TTL; turn: a lock of milliseconds; profile: the profile TTL, renewed by each
-  message; lead: `leads.retention_days` (config.yml), renewed when the worker updates it.
+  message; lead: `leads.retention_days` (config.yml), renewed when the worker updates it. The
+  contact's other keys share the tag so erasure finds each by name: the flood notice, the
+  per-chat send pacing (seconds), unsent replies (TELEGRAM_UPDATE_SEEN_TTL), and the indexes
+  of their inbox entries, delivery statuses and handoffs.
 - contacts index: CONTACT_INDEX_SHARDS sets, `{ci:<n>}`, of the contacts who gave data (an
   anonymous sender is never indexed); an entry goes with its profile (deleted together;
   readers drop entries whose profile expired).
@@ -105,6 +108,18 @@ class Keys:
     def contact_deliveries(self, channel: str, user_id: str) -> str:
         """Set of message ids whose delivery status names the contact, so erasure finds them."""
         return f"{self._contact(channel, user_id)}:deliveries"
+
+    def contact_handoffs(self, channel: str, user_id: str) -> str:
+        """Set of the contact's handoff ids, open or closed, so erasure finds them all."""
+        return f"{self._contact(channel, user_id)}:handoffs"
+
+    def chat_pace(self, channel: str, user_id: str) -> str:
+        """Rate-limiter state of the sends to one chat (Telegram's per-chat limit)."""
+        return f"{self._contact(channel, user_id)}:pace"
+
+    def unsent(self, channel: str, user_id: str) -> str:
+        """Hash of update id -> replies (JSON) answered but not yet delivered to the contact."""
+        return f"{self._contact(channel, user_id)}:unsent"
 
     def leads_index(self) -> str:
         """Sorted set of contact ids with a lead, scored by the time it was left."""

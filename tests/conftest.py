@@ -280,3 +280,28 @@ async def assert_each_recipient_once(bot_api: BotApiStandIn, ledger: Ledger, cam
     assert counts["sent"] == len(sent)
     assert counts.get("unknown", 0) == len(unknown)
     assert counts["finished"] == counts["queued"] == recipients
+
+
+def everything_stored(redis_url: str, prefix: str) -> str:
+    """Every key and value under the prefix, as one text to search (binary values decoded)."""
+    db = sync_client(redis_url)
+    out: list[bytes] = []
+    for key in db.scan_iter(match=f"{prefix}:*", count=1000):
+        if key.startswith(tuple(f"{prefix}:{part}:".encode() for part in ("{nlu}", "{kb}"))):
+            continue  # the model and the knowledge base: shipped data, nobody's
+        out.append(key)
+        kind = db.type(key)
+        if kind == b"string":
+            out.append(db.get(key) or b"")
+        elif kind == b"hash":
+            out += [k + b"=" + v for k, v in db.hgetall(key).items()]
+        elif kind == b"set":
+            out += list(db.smembers(key))
+        elif kind == b"zset":
+            out += db.zrange(key, 0, -1)
+        elif kind == b"list":
+            out += db.lrange(key, 0, -1)
+        elif kind == b"stream":
+            out += [k + b"=" + v for _, fields in db.xrange(key) for k, v in fields.items()]
+    db.close()
+    return b"\n".join(out).decode(errors="replace")

@@ -12,14 +12,13 @@ import re
 
 import httpx
 import pytest
-import redis as sync_redis
 
 from bot.app import Runtime
 from bot.broadcast.ledger import Ledger
 from bot.erasure import tombstone
 from bot.messages import IncomingMessage
 from bot.nlu.entities import NIK_MASK, has_nik, mask_nik, mask_personal
-from tests.conftest import TODAY, Conversation
+from tests.conftest import TODAY, Conversation, everything_stored
 from tests.standins import GraphApiStandIn
 from tests.test_whatsapp import (  # noqa: F401 (fixtures)
     WA_ID,
@@ -74,38 +73,13 @@ def test_inbox_text_hides_phones_and_names(text: str, hidden: tuple[str, ...]) -
     assert not any(part in masked for part in hidden)
 
 
-def _everything(redis_url: str, prefix: str) -> str:
-    """Every key and value under the prefix, as one text to search (binary values decoded)."""
-    db = sync_redis.Redis.from_url(redis_url)
-    out: list[bytes] = []
-    for key in db.scan_iter(match=f"{prefix}:*", count=1000):
-        if key.startswith((f"{prefix}:nlu:".encode(), f"{prefix}:kb:".encode())):
-            continue  # the model and the knowledge base: shipped data, nobody's
-        out.append(key)
-        kind = db.type(key)
-        if kind == b"string":
-            out.append(db.get(key) or b"")
-        elif kind == b"hash":
-            out += [k + b"=" + v for k, v in db.hgetall(key).items()]
-        elif kind == b"set":
-            out += list(db.smembers(key))
-        elif kind == b"zset":
-            out += db.zrange(key, 0, -1)
-        elif kind == b"list":
-            out += db.lrange(key, 0, -1)
-        elif kind == b"stream":
-            out += [k + b"=" + v for _, fields in db.xrange(key) for k, v in fields.items()]
-    db.close()
-    return b"\n".join(out).decode(errors="replace")
-
-
 @pytest.mark.parametrize("text", NIK_SHAPES)
 async def test_no_nik_shape_is_stored_anywhere(runtime: Runtime, redis_url: str, prefix: str,
                                                text: str) -> None:
     worker = Conversation(runtime, "nikprobe")
     replies = await worker.say(f"zzq qwx {text}")  # not understood: it reaches the inbox
     assert "jangan kirim NIK" in replies[0].text
-    stored = _everything(redis_url, prefix)
+    stored = everything_stored(redis_url, prefix)
     digits = re.sub(r"\D", "", stored)
     assert "35780123" not in digits
     assert "01234567" not in digits
@@ -171,7 +145,7 @@ async def test_hapus_data_saya_confirms_on_whatsapp_then_leaves_nothing(
     await rt.redis.hset(rt.keys.campaign("c1"), mapping={"status": "running"})
     await rt.redis.zadd(rt.keys.campaigns_index(), {"c1": TODAY.timestamp()})
     await ledger.enqueue("c1", [f"whatsapp:{WA_ID}"], TODAY, last=False)
-    before = _everything(redis_url, prefix)
+    before = everything_stored(redis_url, prefix)
     assert WA_ID in before
     assert phone in before
     assert "Sulastri" in before
@@ -187,7 +161,7 @@ async def test_hapus_data_saya_confirms_on_whatsapp_then_leaves_nothing(
     late["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = "wamid.late"
     assert (await post(client, late)).status_code == 200
 
-    after = _everything(redis_url, prefix)
+    after = everything_stored(redis_url, prefix)
     for trace in (WA_ID, phone, "Sulastri", "Wahyuningsih", "3987"):
         assert trace not in after, trace
     outcomes = await rt.redis.hgetall(rt.keys.campaign_outcomes("c1"))

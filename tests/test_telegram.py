@@ -14,16 +14,19 @@ from pydantic import SecretStr
 from telegram import Update
 
 from bot.app import Runtime, open_runtime
+from bot.broadcast.ledger import Ledger
 from bot.channels import telegram
 from bot.channels.inbound import LOCATION_REPLY, MEDIA_REPLY, SORRY, ChannelContext
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.switchboard import describe
 from bot.channels.telegram import TelegramChannel
+from bot.erasure import tombstone
 from bot.errors import ConfigError, RecipientError
+from bot.handoffs import Handoff, HandoffMessage
 from bot.messages import Button, IncomingMessage, Reply
 from bot.nlu.model import NLU
 from bot.settings import Settings
-from tests.conftest import TODAY, publish_model
+from tests.conftest import TODAY, everything_stored, publish_model
 from tests.standins import BOT_TOKEN, BotApiStandIn, serve_bot
 
 DATA = Path(__file__).parent / "data" / "telegram"
@@ -417,3 +420,37 @@ def test_html_escaping_and_bold() -> None:
     assert telegram.command_payload("/iuran@SapaPekerjaBot") == "/tanya_iuran"
     assert telegram.command_payload("/unknown") == "/unknown"
     assert telegram.command_payload("iuran") == "iuran"
+
+
+async def test_hapus_data_saya_on_telegram_leaves_nothing(
+        client: httpx.AsyncClient, bot_api: BotApiStandIn, rt: Runtime, redis_url: str,
+        prefix: str) -> None:
+    """Pendataan, inbox entry, a closed handoff and a campaign tap, then "hapus data saya":
+    no key or value names the chat, the worker's name or phone, not even the send pacing."""
+    name, phone = "Sulastri Wahyuningsih", "081398765432"
+    for i, text in enumerate(["mau didata", "setuju", name, "pedagang pasar",
+                              "Kel. Ketabang, Kec. Genteng", phone, "ya",
+                              f"zzq qwx nama saya {name} {phone}"]):
+        body = update("text", update_id=730001000 + i)
+        body["message"]["text"] = text
+        assert (await post(client, body)).status_code == 200
+    handoff = await rt.handoffs.store.create(
+        Handoff("", "telegram", CHAT, name, "Surabaya", "minta", "open", "t", "t"),
+        [HandoffMessage("pekerja", f"hp saya {phone}", "t")])
+    assert await rt.handoffs.store.move(handoff.id, ["open"], "closed", {})
+    await Ledger(rt.redis, rt.keys).enqueue("c1", [f"telegram:{CHAT}"], TODAY, last=False)
+    await rt.redis.zadd(rt.keys.campaigns_index(), {"c1": TODAY.timestamp()})
+    await rt.redis.hset(rt.keys.campaign_taps("c1"), f"telegram:{CHAT}", "Hadir")  # type: ignore[misc]
+    before = everything_stored(redis_url, prefix)
+    for trace in (CHAT, phone, "Sulastri", "Siti Aminah", rt.keys.chat_pace("telegram", CHAT)):
+        assert trace in before, trace
+
+    body = update("text", update_id=730001100)
+    body["message"]["text"] = "hapus data saya"
+    assert (await post(client, body)).status_code == 200  # answered before the 200
+    assert "sudah kami hapus" in bot_api.recorder.of("sendMessage")[-1].params["text"]
+    after = everything_stored(redis_url, prefix)
+    for trace in (CHAT, phone, "Sulastri", "Wahyuningsih", "Siti", "Aminah", "3987"):
+        assert trace not in after, trace
+    assert await rt.redis.hgetall(rt.keys.campaign_taps("c1")) == {  # type: ignore[misc]
+        tombstone("telegram", CHAT): "Hadir"}

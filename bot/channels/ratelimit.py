@@ -116,11 +116,16 @@ class RateLimiter:
         self._take = redis.register_script(_TAKE)
         self._answered = redis.register_script(_ANSWERED)
 
-    async def acquire(self, bucket: str, rate: Rate, max_wait: float) -> None:
-        """Wait for a slot in `bucket`; TransientError when it is more than `max_wait` s away."""
+    async def acquire(self, bucket: str, rate: Rate, max_wait: float, *,
+                      key: str | None = None) -> None:
+        """Wait for a slot in `bucket`; TransientError when it is more than `max_wait` s away.
+
+        `key`: where the bucket lives when it is not `Keys.rate(bucket)` (a chat's pacing lives
+        under the contact's tag, so erasure finds it).
+        """
         interval_ms = rate.seconds * 1000 / rate.count
         wait_ms = int(await self._reserve(
-            keys=[self._keys.rate(bucket)],
+            keys=[key or self._keys.rate(bucket)],
             args=[interval_ms, interval_ms * (rate.burst - 1), int(max_wait * 1000)]))
         if wait_ms < 0:
             raise TransientError(f"rate limit of {bucket} reached", retry_after=-wait_ms / 1000)

@@ -317,7 +317,8 @@ class TelegramChannel:
                         markup: InlineKeyboardMarkup | None) -> str:
         async def attempt() -> str:
             limiter, max_wait = self._ctx.limiter, self._pacing.max_wait
-            await limiter.acquire(f"{self._bucket}:chat:{chat_id}", PER_CHAT, max_wait)
+            await limiter.acquire(f"{self._bucket}:chat:{chat_id}", PER_CHAT, max_wait,
+                                  key=self._ctx.keys.chat_pace(CHANNEL, chat_id))
             await limiter.acquire(self._bucket, OVERALL, max_wait)
             try:
                 async with limiter.capped(self._bucket, OVERALL.count):
