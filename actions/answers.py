@@ -155,7 +155,8 @@ class OnlineAction:
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Pick the online answer for the current topic (registration when there is none)."""
         answer_id = ONLINE_BY_TOPIC.get(ctx.state.topic or "", "daftar_online")
-        return ActionResult((ctx.kb.reply(answer_id),), replace(ctx.state, form=None))
+        state = ctx.state.with_slots(answer=answer_id)  # "Selengkapnya" knows what it was
+        return ActionResult((ctx.kb.reply(answer_id),), replace(state, form=None))
 
 
 class DaftarAction:

@@ -23,13 +23,13 @@ def branches_for(kb: KnowledgeBase, place: str) -> list[BranchModel]:
 OLD_ADDRESS_YEARS = 2
 
 
-def describe(branch: BranchModel, today: date) -> str:
+def describe(kb: KnowledgeBase, branch: BranchModel, today: date) -> str:
     """One line per office; an address only when a source gave one, an old one with its age."""
-    where = branch.address or "alamat lengkap: cek di aplikasi JMO atau call center 175"
+    where = branch.address or kb.text("kantor_tanpa_alamat")
     reported = branch.address_reported
     if branch.address and reported and int(reported[:4]) <= today.year - OLD_ADDRESS_YEARS:
-        where += f" (menurut berita {reported[:4]}, bisa sudah pindah: cek JMO atau 175)"
-    return f"• *{branch.name}*: {where}"
+        where = kb.text("kantor_alamat_lama", alamat=where, tahun=reported[:4])
+    return kb.text("kantor_baris", nama=branch.name, alamat=where)
 
 
 class KantorAction:
@@ -49,9 +49,8 @@ class KantorAction:
         state = replace(ctx.state, topic="kantor", form=None, requested=None)
         if found:
             where = place if not area or area.endswith(place or "") else f"{place} ({area})"
-            text = "\n".join([f"Kantor BPJS Ketenagakerjaan untuk wilayah {where}:",
-                              *(describe(b, ctx.now.date()) for b in found),
-                              "Jam layanan dan antrean bisa dicek lewat call center 175."])
+            offices = "\n".join(describe(ctx.kb, b, ctx.now.date()) for b in found)
+            text = ctx.kb.text("kantor_ditemukan", wilayah=where, kantor=offices)
             return ActionResult((Reply(text),), state, profile)
         replies = [ctx.kb.reply("kantor_umum")]
         if not place:

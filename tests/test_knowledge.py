@@ -130,6 +130,12 @@ def test_every_unit_and_overview_fits_one_phone_screen(seed_kb: KnowledgeBase) -
     assert {a.id: phone_lines(a.text) for a in shown if phone_lines(a.text) > 8} == {}
 
 
+def test_every_worker_facing_text_fits_twelve_phone_lines(seed_kb: KnowledgeBase) -> None:
+    # Only the longer version behind "Selengkapnya" (`detail`) may run past 12 lines.
+    assert {a.id: phone_lines(a.text) for a in seed_kb.document.answers
+            if phone_lines(a.text) > 12} == {}
+
+
 def test_every_unit_cites_facts_and_offers_one_to_three_next_steps(seed_kb: KnowledgeBase,
                                                                    ) -> None:
     for unit in _units(seed_kb):

@@ -16,13 +16,14 @@ from telegram import Update
 from bot.app import Runtime, open_runtime
 from bot.broadcast.ledger import Ledger
 from bot.channels import telegram
-from bot.channels.inbound import LOCATION_REPLY, MEDIA_REPLY, SORRY, ChannelContext
+from bot.channels.inbound import LOCATION_REPLY, MEDIA_REPLY, SORRY_REPLY, ChannelContext
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.switchboard import describe
 from bot.channels.telegram import TelegramChannel
 from bot.erasure import tombstone
 from bot.errors import ConfigError, RecipientError
 from bot.handoffs import Handoff, HandoffMessage
+from bot.knowledge.base import KnowledgeBase
 from bot.messages import Button, IncomingMessage, Reply
 from bot.nlu.model import NLU
 from bot.settings import Settings
@@ -130,7 +131,7 @@ async def test_callback_query_is_acknowledged_and_its_payload_answered(
 
 
 @pytest.mark.parametrize(("command", "expected"), [
-    ("/iuran@SapaPekerjaBot", "Rp16.800"), ("/manfaat", "5 program"),
+    ("/iuran@SapaPekerjaBot", "Rp16.800"), ("/manfaat", "Pekerja mandiri (BPU) ikut"),
     ("/daftar", "Daftar bisa lewat"), ("/menu", "Ketik nomornya"), ("/start kode", "Halo")])
 async def test_menu_commands_are_payloads(client: httpx.AsyncClient, bot_api: BotApiStandIn,
                                           command: str, expected: str) -> None:
@@ -383,8 +384,14 @@ async def test_set_webhook_sends_the_secret_and_the_menu(channel: TelegramChanne
 
 
 class BrokenEngine:
+    def __init__(self, knowledge: KnowledgeBase) -> None:
+        self.knowledge = knowledge
+
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         raise RuntimeError("the model file is corrupt")
+
+    def canned(self, answer_id: str) -> Reply:
+        return self.knowledge.reply(answer_id)
 
     async def delivered(self, message: IncomingMessage) -> None:
         pass
@@ -392,8 +399,8 @@ class BrokenEngine:
 
 async def test_an_engine_failure_gets_an_apology_not_a_trace(
         rt: Runtime, bot_api: BotApiStandIn) -> None:
-    ctx = ChannelContext(BrokenEngine(), rt.conversations, rt.contacts, rt.redis, rt.keys,
-                         RateLimiter(rt.redis, rt.keys), lambda: TODAY)
+    ctx = ChannelContext(BrokenEngine(rt.knowledge.current), rt.conversations, rt.contacts,
+                         rt.redis, rt.keys, RateLimiter(rt.redis, rt.keys), lambda: TODAY)
     broken = TelegramChannel(ctx, BOT_TOKEN, base_url=bot_api.base_url, webhook_secret=SECRET)
     try:
         handoff = await broken.accept(Update.de_json(update("text"), broken.bot))
@@ -402,7 +409,7 @@ async def test_an_engine_failure_gets_an_apology_not_a_trace(
     finally:
         await broken.close()
     (call,) = bot_api.recorder.of("sendMessage")
-    assert call.params["text"] == telegram.to_html(SORRY.text)
+    assert call.params["text"] == telegram.to_html(rt.knowledge.current.text(SORRY_REPLY))
     assert "Traceback" not in call.params["text"]
 
 

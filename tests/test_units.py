@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from actions.answers import DetailAction, TopicAction, UnitAction
+from actions.kantor import KantorAction
 from bot.app import open_runtime
 from bot.contacts import Contact
 from bot.dialogue.action import ActionContext
@@ -154,3 +155,30 @@ def test_a_follow_up_after_a_unit_keeps_its_program(client: TestClient) -> None:
     say(client, "pedagang_d", "jht bisa cair kapan")
     text = first_text(say(client, "pedagang_d", "lewat hp bisa?"))
     assert "Lapak Asik" in text  # the online claim answer, not registration
+
+
+@pytest.mark.parametrize(("asks", "answer_id"), [
+    (["/faq/penipuan"], "penipuan"), (["/telat_bayar"], "telat_bayar"),
+    (["/tanya_iuran_pu"], "iuran_pu"), (["/cara_bayar", "lewat hp bisa?"], "bayar_online"),
+])
+def test_a_long_answer_comes_short_and_selengkapnya_gives_the_rest(
+        client: TestClient, seed_kb: KnowledgeBase, asks: list[str], answer_id: str) -> None:
+    sender = f"panjang_{answer_id}"
+    for message in asks:
+        body = say(client, sender, message)
+    short = seed_kb.answer(answer_id)
+    assert first_text(body) == short.text
+    assert phone_lines(first_text(body)) <= 12
+    assert "/selengkapnya" in [b["payload"] for b in body[0]["buttons"]]  # type: ignore[index,union-attr]
+    assert first_text(say(client, sender, "selengkapnya")) == short.detail
+
+
+async def test_the_offices_found_are_worded_by_the_knowledge_base(
+        seed_kb: KnowledgeBase, trained_model: NLU) -> None:
+    edited = [a.model_copy(update={"text": "Kantor di {wilayah}:\n{kantor}"})
+              if a.id == "kantor_ditemukan" else a for a in seed_kb.document.answers]
+    kb = KnowledgeBase(seed_kb.document.model_copy(update={"answers": edited}))
+    parse = trained_model.parse("kantor bpjs di blitar dimana")
+    (reply,) = (await KantorAction().run(context(kb, parse))).replies
+    assert reply.text.startswith("Kantor di ")
+    assert "\n• *" in reply.text  # one `kantor_baris` line per office

@@ -30,10 +30,9 @@ from bot.messages import IncomingMessage, Reply
 
 log = logging.getLogger(__name__)
 
-# The one text not in the knowledge base: the apology when answering failed, which must not
-# depend on the engine that just failed.
-SORRY = Reply("Maaf, pesan Bapak/Ibu belum bisa kami jawab karena ada gangguan. Silakan kirim "
-              "lagi beberapa saat lagi, atau hubungi call center *175*.")
+# The apology when answering failed (texts.yml): read from the knowledge base already in
+# memory, which needs neither Redis nor the model that may just have failed.
+SORRY_REPLY = "maaf_gangguan"
 # Messages answered with a fixed text (knowledge-base answer ids, texts.yml): a photo, a place.
 MEDIA_REPLY = "pesan_media"
 LOCATION_REPLY = "pesan_lokasi"
@@ -102,10 +101,10 @@ async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound
         if retry_later:
             raise
         log.exception("could not answer %s:%s", message.channel, message.user_id)
-        replies = [SORRY]
+        replies = [ctx.engine.canned(SORRY_REPLY)]
     except Exception:
         log.exception("could not answer %s:%s", message.channel, message.user_id)
-        replies = [SORRY]
+        replies = [ctx.engine.canned(SORRY_REPLY)]
     await deliver(channel, message.user_id, replies)
     try:
         await ctx.engine.delivered(message)

@@ -43,7 +43,7 @@ from bot.channels.inbound import (
     CONTACT_REPLY,
     LOCATION_REPLY,
     MEDIA_REPLY,
-    SORRY,
+    SORRY_REPLY,
     ChannelContext,
     Inbound,
     Job,
@@ -357,7 +357,8 @@ class WhatsAppChannel:
                 except Exception:  # claimed above: answer with the apology, never drop it
                     log.exception("could not decode WhatsApp message %s", message.id)
                     counts["failed"] += 1
-                    jobs.append(partial(deliver, self, message.sender, [SORRY]))
+                    jobs.append(partial(deliver, self, message.sender,
+                                        [self._ctx.engine.canned(SORRY_REPLY)]))
                     continue
                 if inbound is None:
                     counts["ignored"] += 1
