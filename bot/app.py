@@ -29,7 +29,7 @@ from bot.admin.campaigns import Campaigns
 from bot.admin.changes import KnowledgeChanges, Retrainer, TrainingStatus
 from bot.admin.history import RedisKnowledgeHistory
 from bot.admin.inbox import Inbox
-from bot.admin.sessions import LoginLimiter, RedisSessionStore
+from bot.admin.sessions import LoginLimiter, RedisSessionStore, SessionStore
 from bot.broadcast.taps import RedisCampaignTaps
 from bot.broadcast.worker import SendingContext
 from bot.channels.inbound import ChannelContext
@@ -45,7 +45,13 @@ from bot.errors import ConfigError
 from bot.handoffs import Handoffs, HandoffStore
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed, missing_core_answers
-from bot.knowledge.store import Live, RedisKnowledgeStore, RedisModelStore
+from bot.knowledge.store import (
+    KnowledgeStore,
+    Live,
+    ModelStore,
+    RedisKnowledgeStore,
+    RedisModelStore,
+)
 from bot.leads import RedisLeadStore
 from bot.migrate import migrate_untagged_keys
 from bot.nlu.data import load_nlu_data
@@ -117,8 +123,8 @@ class Runtime:
     keys: Keys
     redis: Redis
     redis_bytes: Redis
-    knowledge_store: RedisKnowledgeStore
-    model_store: RedisModelStore
+    knowledge_store: KnowledgeStore
+    model_store: ModelStore
     knowledge: Live[KnowledgeBase]
     nlu: Live[NLU]
     contacts: RedisContactStore
@@ -134,7 +140,7 @@ class Runtime:
     retrainer: Retrainer
     changes: KnowledgeChanges
     users: RedisUserStore
-    sessions: RedisSessionStore
+    sessions: SessionStore
     login_limiter: LoginLimiter
     inbox: Inbox
     campaigns: Campaigns
@@ -164,7 +170,7 @@ class Runtime:
         await self.redis_bytes.aclose()
 
 
-async def current_knowledge(store: RedisKnowledgeStore) -> KnowledgeBase:
+async def current_knowledge(store: KnowledgeStore) -> KnowledgeBase:
     """The stored knowledge base, seeded from the shipped YAML on first start."""
     kb = await store.load()
     seed = load_seed()
@@ -183,7 +189,7 @@ async def current_knowledge(store: RedisKnowledgeStore) -> KnowledgeBase:
 
 
 async def train_and_publish(settings: Settings, config: BotConfig, kb: KnowledgeBase,
-                            store: RedisModelStore) -> NLU:
+                            store: ModelStore) -> NLU:
     """Train on nlu_data/ plus the knowledge base's examples and make the model current."""
     data = load_nlu_data(settings.sapa_nlu_data)
     examples = kb.training_examples()
@@ -208,7 +214,7 @@ async def _still_training(started: float, every: float = 5.0) -> None:
 
 
 async def current_model(settings: Settings, config: BotConfig, kb: KnowledgeBase,
-                        store: RedisModelStore) -> NLU:
+                        store: ModelStore) -> NLU:
     """The published model if it matches the data; otherwise train one now."""
     data = load_nlu_data(settings.sapa_nlu_data)
     expected = fingerprint(data, kb.training_examples(), config)
@@ -220,7 +226,7 @@ async def current_model(settings: Settings, config: BotConfig, kb: KnowledgeBase
 
 
 async def start_model(settings: Settings, config: BotConfig, kb: KnowledgeBase,
-                      store: RedisModelStore, training: TrainingStatus) -> NLU:
+                      store: ModelStore, training: TrainingStatus) -> NLU:
     """`current_model` at start-up, one process at a time.
 
     Processes started together (web and worker in docker compose) train once: the others wait

@@ -16,7 +16,8 @@ import os
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -26,12 +27,23 @@ import yaml
 from argon2 import PasswordHasher
 from redis.asyncio import Redis
 
+from actions.registry import registry
 from bot.admin.accounts import RedisUserStore, User
 from bot.app import JAKARTA, Runtime, connect_redis, open_runtime
 from bot.broadcast.ledger import Ledger
+from bot.dialogue.engine import Engine
 from bot.embedded_redis import ensure_embedded_redis
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed
+from bot.knowledge.store import Live
+from bot.memory import (
+    MemoryContacts,
+    MemoryConversations,
+    MemoryEraser,
+    MemoryFallbacks,
+    MemoryLeads,
+    MemoryTally,
+)
 from bot.messages import IncomingMessage, Reply
 from bot.nlu.data import load_nlu_data
 from bot.nlu.model import NLU, train
@@ -176,19 +188,61 @@ async def runtime(settings: Settings, redis_url: str, prefix: str, model_blob: b
     await rt.close()
 
 
+@dataclass
+class MemoryBot:
+    """The engine on in-memory stores (bot/memory.py): a conversation in plain function calls.
+
+    Wired as `open_runtime` wires the Redis stores, without a desk or campaign taps (as the REST
+    channel and `chat` have no person to hand over to). The flood notice still writes to Redis
+    directly (issue 13 moves it behind a Protocol); these tests never flood, and `no_redis`
+    fails loudly if one did.
+    """
+
+    engine: Engine
+    contacts: MemoryContacts
+    conversations: MemoryConversations
+    leads: MemoryLeads
+    fallbacks: MemoryFallbacks
+    eraser: MemoryEraser
+    tally: MemoryTally
+
+
+def memory_bot(model: NLU, kb: KnowledgeBase, clock: Callable[[], datetime] = lambda: TODAY,
+               ) -> MemoryBot:
+    """An engine on fresh in-memory stores, answering with `model` from `kb` at `clock`."""
+    contacts = MemoryContacts()
+    conversations, leads = MemoryConversations(contacts), MemoryLeads()
+    fallbacks, eraser, tally = MemoryFallbacks(), MemoryEraser(), MemoryTally()
+    no_redis = Redis(unix_socket_path="/nonexistent/no-redis-here", decode_responses=True)
+    engine = Engine(nlu=Live(model, model.fingerprint),
+                    knowledge=Live(kb, kb.version), conversations=conversations,
+                    contacts=contacts, leads=leads, actions=registry(), fallbacks=fallbacks,
+                    counters=tally, clock=clock, eraser=eraser, redis=no_redis,
+                    keys=Keys("memory"),
+                    max_chars=load_config(PROJECT_ROOT / "config.yml").limits.max_parse_chars)
+    return MemoryBot(engine, contacts, conversations, leads, fallbacks, eraser, tally)
+
+
+@pytest.fixture
+def bot(trained_model: NLU, seed_kb: KnowledgeBase) -> MemoryBot:
+    """The engine on in-memory stores at 21 November 2026, 10:00 WIB."""
+    return memory_bot(trained_model, seed_kb)
+
+
 class Conversation:
     """A worker talking to the engine, one message at a time."""
 
-    def __init__(self, rt: Runtime, user_id: str = "628111", channel: str = "rest") -> None:
-        self.rt = rt
+    def __init__(self, rt: Runtime | MemoryBot, user_id: str = "628111",
+                 channel: str = "rest") -> None:
+        self.engine = rt.engine
         self.user_id = user_id
         self.channel = channel
 
     async def say(self, text: str) -> list[Reply]:
         """Send a message and take the replies, as the REST channel does."""
         message = IncomingMessage(self.channel, self.user_id, text, TODAY)
-        replies = await self.rt.engine.handle(message)
-        await self.rt.engine.delivered(message)
+        replies = await self.engine.handle(message)
+        await self.engine.delivered(message)
         return replies
 
     async def text(self, text: str) -> str:
@@ -196,8 +250,9 @@ class Conversation:
 
 
 @pytest.fixture
-def worker(runtime: Runtime) -> Conversation:
-    return Conversation(runtime)
+def worker(bot: MemoryBot) -> Conversation:
+    """A worker talking to the engine on in-memory stores (Conversation(runtime) for Redis)."""
+    return Conversation(bot)
 
 
 # -- helpers several test modules share (no test module imports another) ----------------------

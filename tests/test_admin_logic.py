@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -38,7 +39,7 @@ from bot.admin.inbox import Unanswered, group
 from bot.admin.leads import Area, LeadFilter, area
 from bot.admin.names import training_shown
 from bot.admin.sessions import FREE_ATTEMPTS, Attempt, LoginLimiter, RedisSessionStore
-from bot.app import connect_redis
+from bot.app import connect_redis, current_knowledge, current_model
 from bot.broadcast.campaigns import JAKARTA, PROBLEMS, Campaign, Message, QuietHours
 from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import sent
@@ -53,10 +54,11 @@ from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
 from bot.knowledge.store import RedisKnowledgeStore, RedisModelStore
 from bot.leads import Lead, RedisLeadStore
+from bot.memory import MemoryKnowledgeStore, MemoryModelStore
 from bot.messages import Button, IncomingMessage
 from bot.migrate import migrate_untagged_keys
 from bot.nlu.model import NLU
-from bot.settings import Settings
+from bot.settings import Settings, load_config
 from tests.conftest import TODAY
 
 pytestmark = pytest.mark.redis_cluster  # Redis operations: on a cluster too
@@ -409,26 +411,9 @@ async def test_campaign_totals_are_walked_again_when_sends_move_on(
 
 # -- retrains --------------------------------------------------------------------------------
 
-class MemoryStore:
-    """A knowledge store in memory whose version a test can move."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self.kb = kb
-
-    async def load(self) -> KnowledgeBase:
-        return self.kb
-
-    async def save(self, document: KnowledgeDocument) -> int:
-        self.kb = KnowledgeBase(document, self.kb.version + 1)
-        return self.kb.version
-
-    async def version(self) -> int:
-        return self.kb.version
-
-
 async def test_saves_during_a_training_cost_one_more_training(
         redis: Redis, prefix: str, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
-    store = MemoryStore(KnowledgeBase(seed_kb.document, 1))
+    store = MemoryKnowledgeStore(KnowledgeBase(seed_kb.document, 1))
     gate, started = asyncio.Event(), asyncio.Event()
     trained: list[int] = []
     served: list[str] = []
@@ -459,7 +444,7 @@ async def test_saves_during_a_training_cost_one_more_training(
 
 async def test_a_failed_training_is_reported_and_the_loop_goes_on(
         redis: Redis, prefix: str, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
-    store = MemoryStore(KnowledgeBase(seed_kb.document, 1))
+    store = MemoryKnowledgeStore(KnowledgeBase(seed_kb.document, 1))
     attempts: list[int] = []
 
     async def train(kb: KnowledgeBase) -> NLU:
@@ -489,6 +474,17 @@ def test_the_console_words_a_training_state_it_stores_by_name() -> None:
     assert Training.from_fields({"state": "gagal"}).state == TrainingState.FAILED  # older words
     assert training_shown(Training.from_fields({"state": "??"}))["state_text"] == "-"
 
+
+
+async def test_start_up_seeds_once_and_loads_a_model_that_matches_the_data(
+        config_path: Path, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
+    knowledge = MemoryKnowledgeStore()
+    kb = await current_knowledge(knowledge)
+    assert (kb.version, kb.document) == (1, seed_kb.document)
+    assert (await current_knowledge(knowledge)).version == 1  # seeded once
+    settings = Settings(sapa_config=config_path)
+    store = MemoryModelStore(trained_model)  # published by `nlu train` on the same data
+    assert await current_model(settings, load_config(config_path), kb, store) is trained_model
 
 # -- stores on Redis -------------------------------------------------------------------------
 
@@ -606,7 +602,7 @@ async def test_a_version_another_process_trained_is_not_trained_again(
         trained.append(kb.version)
         return trained_model
 
-    retrainer = Retrainer(MemoryStore(KnowledgeBase(seed_kb.document, 1)), train, status,
+    retrainer = Retrainer(MemoryKnowledgeStore(KnowledgeBase(seed_kb.document, 1)), train, status,
                           lambda: TODAY, lambda model: None)
     loop = asyncio.create_task(retrainer.run())
     retrainer.request()

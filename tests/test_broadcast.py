@@ -28,7 +28,7 @@ from bot.errors import BadRequest
 from bot.messages import Button, IncomingMessage
 from bot.nlu.model import NLU
 from bot.settings import BroadcastConfig, Settings
-from tests.conftest import Conversation, add_contact, now, publish_model
+from tests.conftest import Conversation, MemoryBot, add_contact, now, publish_model
 from tests.standins import (
     BOT_TOKEN,
     GRAPH_TOKEN,
@@ -395,13 +395,14 @@ async def test_quiet_hours_hold_sends_until_morning(sender: Runtime,
 # --- consent in the chat -----------------------------------------------------------------------
 
 
-async def test_pendataan_ends_with_the_subscription_question(worker: Conversation) -> None:
+async def test_pendataan_ends_with_the_subscription_question(worker: Conversation,
+                                                             bot: MemoryBot) -> None:
     await worker.text("saya mau ikut, tolong didata")
     for answer in ("setuju", "Siti Aminah", "pedagang sayur", "Kel. Ketabang, Kec. Genteng"):
         await worker.text(answer)
     assert "Mau menerima info" in await worker.text("081234567890")
     assert "Ketik *stop*" in await worker.text("ya")
-    contact = await worker.rt.contacts.get("rest", worker.user_id)
+    contact = await bot.contacts.get("rest", worker.user_id)
     assert contact is not None
     assert contact.get("nama") == "Siti Aminah"
     assert contact.get("consent") == "opt_in"
@@ -410,12 +411,13 @@ async def test_pendataan_ends_with_the_subscription_question(worker: Conversatio
 
 @pytest.mark.parametrize("text", ["stop", "berhenti", "unsubscribe", "/berhenti",
                                   "/berhenti_langganan"])
-async def test_every_opt_out_word_opts_out_at_once(worker: Conversation, text: str) -> None:
+async def test_every_opt_out_word_opts_out_at_once(worker: Conversation, bot: MemoryBot,
+                                                    text: str) -> None:
     await worker.text("/langganan")
     await worker.text("ya")
     confirm = await worker.text(text)
     assert "tidak akan menerima pesan info lagi" in confirm
-    contact = await worker.rt.contacts.get("rest", worker.user_id)
+    contact = await bot.contacts.get("rest", worker.user_id)
     assert contact is not None
     assert contact.get("consent") == "opt_out"
 

@@ -1,17 +1,18 @@
-"""Whole conversations through the engine, with state in real Redis."""
+"""Whole conversations through the engine: on in-memory stores (`worker`, `bot`), and on real
+Redis (`Conversation(runtime)`) where the Redis stores are what is tested (TTLs, turns, keys)."""
 
 import asyncio
 from datetime import datetime
 
 import pytest
-from redis.asyncio import Redis
 
-from bot.app import JAKARTA, Runtime, open_runtime
+from bot.app import JAKARTA, Runtime
 from bot.dialogue.state import ConversationState, Form, Offer, RedisConversations
+from bot.knowledge.base import KnowledgeBase
 from bot.leads import write_csv
 from bot.messages import IncomingMessage
-from bot.settings import Settings
-from tests.conftest import TODAY, Conversation
+from bot.nlu.model import NLU
+from tests.conftest import TODAY, Conversation, MemoryBot, memory_bot
 
 
 async def test_fee_for_an_ojol_shows_discount_and_normal_amount(worker: Conversation) -> None:
@@ -63,13 +64,11 @@ async def test_bpjs_kesehatan_is_redirected_to_165(worker: Conversation) -> None
     assert "Rp" not in text
 
 
-@pytest.mark.redis_cluster
 async def test_gibberish_gets_the_fallback_reply_and_reaches_the_inbox(
-        runtime: Runtime, worker: Conversation) -> None:
+        bot: MemoryBot, worker: Conversation, seed_kb: KnowledgeBase) -> None:
     text = await worker.text("qwx zzkj vbnm")
-    assert text == runtime.knowledge.current.answer("fallback").text
-    entries = await runtime.redis.xrange(runtime.keys.fallbacks())
-    assert [e[1]["text"] for e in entries] == ["qwx zzkj vbnm"]
+    assert text == seed_kb.answer("fallback").text
+    assert [e.text for e in bot.fallbacks.entries] == ["qwx zzkj vbnm"]
 
 
 async def test_out_of_scope_never_gets_a_fee(worker: Conversation) -> None:
@@ -83,12 +82,11 @@ async def test_jp_is_not_open_to_informal_workers(worker: Conversation) -> None:
     assert "tidak" in text.lower()
 
 
-@pytest.mark.redis_cluster
-async def test_menu_resets_the_conversation(worker: Conversation, runtime: Runtime) -> None:
+async def test_menu_resets_the_conversation(worker: Conversation, bot: MemoryBot) -> None:
     await worker.text("berapa iurannya")
-    assert (await runtime.conversations.load("rest", worker.user_id)).form == "iuran"
+    assert (await bot.conversations.load("rest", worker.user_id)).form == Form.IURAN
     await worker.text("menu")
-    state = await runtime.conversations.load("rest", worker.user_id)
+    state = await bot.conversations.load("rest", worker.user_id)
     assert (state.topic, state.form, state.requested, state.offer, state.slots) == (
         None, None, None, None, {})
     assert state.choices[4] == "/cara_klaim"  # the menu's numbered items, for "5"
@@ -102,7 +100,8 @@ def test_a_stored_state_reads_forms_and_offers_by_name() -> None:
     assert (gone.form, gone.offer, gone.topic) == (None, None, "iuran")  # forgotten, no error
 
 
-async def test_state_expires_after_the_idle_ttl(runtime: Runtime, worker: Conversation) -> None:
+async def test_state_expires_after_the_idle_ttl(runtime: Runtime) -> None:
+    worker = Conversation(runtime)
     await worker.text("berapa iurannya")
     key = runtime.keys.state("rest", worker.user_id)
     ttl = await runtime.redis.ttl(key)
@@ -110,8 +109,8 @@ async def test_state_expires_after_the_idle_ttl(runtime: Runtime, worker: Conver
 
 
 @pytest.mark.redis_cluster
-async def test_profile_keeps_channel_times_and_occupation(runtime: Runtime,
-                                                          worker: Conversation) -> None:
+async def test_profile_keeps_channel_times_and_occupation(runtime: Runtime) -> None:
+    worker = Conversation(runtime)
     await worker.text("saya ojol, iurannya berapa")
     contact = await runtime.contacts.get("rest", worker.user_id)
     assert contact is not None
@@ -120,7 +119,8 @@ async def test_profile_keeps_channel_times_and_occupation(runtime: Runtime,
     assert contact.get("pekerjaan") == "ojol"
 
 
-async def test_nik_is_never_stored_or_echoed(runtime: Runtime, worker: Conversation) -> None:
+async def test_nik_is_never_stored_or_echoed(runtime: Runtime) -> None:
+    worker = Conversation(runtime)
     nik = "3578012345670001"
     replies = await worker.text(f"nik saya {nik} sudah terdaftar belum")
     assert nik not in replies
@@ -138,8 +138,7 @@ async def test_nik_is_never_stored_or_echoed(runtime: Runtime, worker: Conversat
             assert nik not in str(await runtime.redis.xrange(key))
 
 
-@pytest.mark.redis_cluster
-async def test_pendataan_with_consent_then_export_and_delete(runtime: Runtime,
+async def test_pendataan_with_consent_then_export_and_delete(bot: MemoryBot,
                                                              worker: Conversation) -> None:
     consent = await worker.text("saya mau ikut, tolong didata")
     assert "27 Tahun 2022" in consent
@@ -155,46 +154,46 @@ async def test_pendataan_with_consent_then_export_and_delete(runtime: Runtime,
     import io
 
     out = io.StringIO()
-    assert await write_csv(runtime.leads.all(), out) == 1
+    assert await write_csv(bot.leads.all(), out) == 1
     assert "Siti Aminah" in out.getvalue()
     assert "6281234567890" in out.getvalue()  # stored normalised
 
     confirm = await worker.text("hapus data saya")
     assert "hapus" in confirm.lower()
-    assert await runtime.contacts.get("rest", worker.user_id) is None
-    assert [lead async for lead in runtime.leads.all()] == []
+    assert await bot.contacts.get("rest", worker.user_id) is None
+    assert [lead async for lead in bot.leads.all()] == []
+    assert set(bot.eraser.erased) == {("rest", worker.user_id)}  # inbox, deliveries, campaigns
 
 
-async def test_refusing_consent_stores_nothing(runtime: Runtime, worker: Conversation) -> None:
+async def test_refusing_consent_stores_nothing(bot: MemoryBot, worker: Conversation) -> None:
     await worker.text("saya mau didaftarkan")
     await worker.text("tidak")
-    assert [lead async for lead in runtime.leads.all()] == []
+    assert [lead async for lead in bot.leads.all()] == []
 
 
-async def test_cancel_in_the_middle_of_pendataan(runtime: Runtime, worker: Conversation) -> None:
+async def test_cancel_in_the_middle_of_pendataan(bot: MemoryBot, worker: Conversation) -> None:
     await worker.text("saya mau didaftarkan")
     await worker.text("setuju")
     await worker.text("Budi")
     assert "dibatalkan" in await worker.text("batal")
-    assert [lead async for lead in runtime.leads.all()] == []
+    assert [lead async for lead in bot.leads.all()] == []
 
 
-@pytest.mark.redis_cluster
-async def test_stop_opts_out_with_time_and_channel(runtime: Runtime, worker: Conversation) -> None:
+async def test_stop_opts_out_with_time_and_channel(bot: MemoryBot, worker: Conversation) -> None:
     await worker.text("stop")
-    contact = await runtime.contacts.get("rest", worker.user_id)
+    contact = await bot.contacts.get("rest", worker.user_id)
     assert contact is not None
     assert contact.get("consent") == "opt_out"
     assert contact.get("consent_at")
     assert contact.get("consent_channel") == "rest"
 
 
-async def test_two_workers_keep_separate_state(runtime: Runtime) -> None:
-    ani, budi = Conversation(runtime, "ani"), Conversation(runtime, "budi")
+async def test_two_workers_keep_separate_state(bot: MemoryBot) -> None:
+    ani, budi = Conversation(bot, "ani"), Conversation(bot, "budi")
     await ani.text("berapa iurannya")
     await budi.text("gimana cara klaim jht")
     assert "Rp2.000.000" in await ani.text("2 juta")
-    assert (await runtime.conversations.load("rest", "budi")).topic == "klaim"
+    assert (await bot.conversations.load("rest", "budi")).topic == "klaim"
 
 
 async def test_branch_office_for_a_city(worker: Conversation) -> None:
@@ -203,14 +202,11 @@ async def test_branch_office_for_a_city(worker: Conversation) -> None:
     assert "Jl. Palem" in text
 
 
-async def test_the_discount_ends_on_the_date_in_the_facts(settings: Settings, redis_url: str,
-                                                          runtime: Runtime) -> None:
+async def test_the_discount_ends_on_the_date_in_the_facts(trained_model: NLU,
+                                                          seed_kb: KnowledgeBase) -> None:
     later = datetime(2027, 4, 2, 9, 0, tzinfo=JAKARTA)
-    rt = await open_runtime(settings, clock=lambda: later, model=runtime.nlu.current)
-    try:
-        text = await Conversation(rt, "ojol-2027").text("brp iuran bpjs tk buat ojol")
-    finally:
-        await rt.close()
+    bot = memory_bot(trained_model, seed_kb, lambda: later)
+    text = await Conversation(bot, "ojol-2027").text("brp iuran bpjs tk buat ojol")
     assert "Rp16.800" in text
     assert "Rp8.400" not in text
 
@@ -221,9 +217,8 @@ async def test_concurrent_messages_from_many_workers(runtime: Runtime) -> None:
     assert all("Rp16.800" in t for t in texts)
 
 
-async def test_corrupted_state_starts_fresh(runtime: Runtime, worker: Conversation) -> None:
-    client: Redis = runtime.redis
-    await client.set(runtime.keys.state("rest", worker.user_id), "{not json")
+async def test_corrupted_state_starts_fresh(bot: MemoryBot, worker: Conversation) -> None:
+    bot.conversations.states[("rest", worker.user_id)] = "{not json"
     assert "Rp" in await worker.text("brp iuran bpjs tk")
 
 

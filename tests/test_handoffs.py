@@ -18,9 +18,10 @@ from bot.broadcast.segments import Segment
 from bot.channels.base import Template
 from bot.errors import BadRequest, RecipientError
 from bot.handoffs import Handoffs, next_opening, when_answered
+from bot.knowledge.base import KnowledgeBase
 from bot.messages import Button, Reply
 from bot.settings import OfficeHours
-from tests.conftest import TODAY, Conversation
+from tests.conftest import TODAY, Conversation, MemoryBot
 
 HOURS = OfficeHours(days=[1, 2, 3, 4, 5], open="08:00", close="16:00")
 
@@ -203,28 +204,29 @@ async def test_whatsapp_outside_the_window_needs_the_template(runtime: Runtime) 
     assert box.templates == [("628123", Template("balasan_petugas", "id", ("Halo",)))]
 
 
-async def test_rest_offers_the_pendataan_instead(worker: Conversation, runtime: Runtime) -> None:
+async def test_rest_offers_the_pendataan_instead(worker: Conversation,
+                                                 seed_kb: KnowledgeBase) -> None:
     answer = await worker.say("mau bicara dengan petugas")
-    assert answer[-1].text == runtime.knowledge.current.reply("minta_petugas").text
+    assert answer[-1].text == seed_kb.reply("minta_petugas").text
     assert "/minta_didata" in [b.payload for b in answer[-1].buttons]  # leave data instead
 
 
-async def test_two_failed_answers_in_a_row_bring_the_offer(runtime: Runtime) -> None:
-    telegram = Conversation(runtime, "777", "telegram")
+async def test_two_failed_answers_in_a_row_bring_the_offer(bot: MemoryBot) -> None:
+    telegram = Conversation(bot, "777", "telegram")
     first = await telegram.say("qwerty zxcv asdf")
     assert "Mau saya sambungkan" not in "\n".join(r.text for r in first)
     second = await telegram.text("zzkq wvvx")
     assert "Mau saya sambungkan dengan petugas" in second
-    rest = Conversation(runtime, "778", "rest")
+    rest = Conversation(bot, "778", "rest")
     await rest.say("qwerty zxcv asdf")
     assert "Tinggalkan nama dan nomor HP" in await rest.text("zzkq wvvx")
 
 
-async def test_an_answer_flagged_perlu_petugas_offers_a_person(runtime: Runtime) -> None:
-    kb = runtime.knowledge.current
-    flagged = [a for a in kb.document.answers if a.perlu_petugas and a.is_faq]
+async def test_an_answer_flagged_perlu_petugas_offers_a_person(
+        bot: MemoryBot, seed_kb: KnowledgeBase) -> None:
+    flagged = [a for a in seed_kb.document.answers if a.perlu_petugas and a.is_faq]
     assert flagged
-    telegram = Conversation(runtime, "779", "telegram")
+    telegram = Conversation(bot, "779", "telegram")
     answer = await telegram.text(flagged[0].questions[0])
     assert flagged[0].text[:30] in answer
     assert "Mau saya sambungkan dengan petugas" in answer

@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 from bot.contacts import Contact, ContactStore
 from bot.dialogue.action import Action, ActionContext, ActionResult, FormAction
 from bot.dialogue.choices import picked
-from bot.dialogue.counters import DailyCounters
 from bot.dialogue.handover import BOT_TEXT_KEPT, remember, with_offer
 from bot.dialogue.policy import (
     CANCEL_ACTION,
@@ -80,6 +79,26 @@ def consented(contact: Contact) -> bool:
     return contact.get("consent") == "opt_in" or contact.get("nama") is not None
 
 
+def inbox_text(parse: ParseResult, contact: Contact) -> str:
+    """A message as the inbox keeps it: phone numbers and names masked without consent."""
+    return parse.text if consented(contact) else mask_personal(parse.text)
+
+
+class Fallbacks(Protocol):
+    """Where messages the bot did not understand go, for the admin inbox."""
+
+    async def record(self, message: IncomingMessage, parse: ParseResult,
+                     contact: Contact) -> None:
+        """Keep one message (already NIK-masked), masked further as `inbox_text` says."""
+
+
+class Tally(Protocol):
+    """Counts messages per day, channel and intent (bot/dialogue/counters.py)."""
+
+    def count(self, day: date, channel: str, intent: str) -> None:
+        """Count one message."""
+
+
 class FallbackLog:
     """Messages the bot did not understand, for the admin inbox (a stream capped by size, age).
 
@@ -97,7 +116,7 @@ class FallbackLog:
     async def record(self, message: IncomingMessage, parse: ParseResult,
                      contact: Contact) -> None:
         """Append one message (already NIK-masked) and index it under the contact."""
-        text = parse.text if consented(contact) else mask_personal(parse.text)
+        text = inbox_text(parse, contact)
         stream = self._keys.fallbacks()
         entry_id = await self._redis.xadd(
             stream,
@@ -141,8 +160,8 @@ class Engine:
         contacts: ContactStore,
         leads: LeadStore,
         actions: Mapping[str, Action],
-        fallbacks: FallbackLog,
-        counters: DailyCounters,
+        fallbacks: Fallbacks,
+        counters: Tally,
         clock: Callable[[], datetime],
         eraser: Eraser,
         redis: Redis,
