@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.contacts import Consent
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.dialogue.state import Offer
 from bot.knowledge.base import KnowledgeBase
@@ -17,7 +18,7 @@ def question(kb: KnowledgeBase) -> Reply:
     return kb.reply("langganan_tanya")
 
 
-def consent_fields(ctx: ActionContext, consent: str) -> dict[str, str]:
+def consent_fields(ctx: ActionContext, consent: Consent) -> dict[str, str]:
     """Consent is stored with its time and channel."""
     return {"consent": consent, "consent_at": ctx.now.isoformat(),
             "consent_channel": ctx.message.channel}
@@ -32,7 +33,7 @@ class LanggananAction:
         """Subscribe after a yes to the offer; otherwise ask the question."""
         if ctx.state.offer == OFFER and ctx.parse.intent.name == "setuju":
             return ActionResult((ctx.kb.reply("langganan_ya"),), replace(ctx.state, offer=None),
-                                consent_fields(ctx, "opt_in"))
+                                consent_fields(ctx, Consent.OPT_IN))
         return ActionResult((question(ctx.kb),), replace(ctx.state, offer=OFFER))
 
 
@@ -45,7 +46,7 @@ class BerhentiAction:
         """Record the opt-out; every campaign not yet delivered honours it."""
         return ActionResult((ctx.kb.reply("langganan_berhenti"),),
                             replace(ctx.state, offer=None, form=None),
-                            consent_fields(ctx, "opt_out"))
+                            consent_fields(ctx, Consent.OPT_OUT))
 
 
 class TolakAction:

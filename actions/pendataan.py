@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 
 from actions import langganan
+from bot.contacts import Consent
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.dialogue.state import ConversationState, Form
 from bot.knowledge.base import KnowledgeBase
@@ -139,7 +140,7 @@ class PendataanAction:
         reply = ctx.kb.reply("pendataan_selesai", nama=lead.nama, pekerjaan=lead.pekerjaan,
                              wilayah=lead.wilayah, telepon=check_phone(lead.telepon).local)
         profile = {"nama": lead.nama, "pekerjaan": lead.pekerjaan, "wilayah": lead.wilayah}
-        if ctx.contact.get("consent") == "opt_in":
+        if ctx.contact.consent is Consent.OPT_IN:
             return ActionResult((reply,), _closed(state), profile, lead)
         # Being contacted about registration is not the same as receiving broadcasts: ask.
         return ActionResult((reply, langganan.question(ctx.kb)),

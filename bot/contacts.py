@@ -13,12 +13,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from bot.keys import Keys
+
+
+class Consent(StrEnum):
+    """The worker's answer about broadcasts, stored as the profile's `consent` field."""
+
+    OPT_IN = "opt_in"
+    OPT_OUT = "opt_out"
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,12 @@ class Contact:
     def get(self, name: str) -> str | None:
         """One profile field, or None."""
         return self.fields.get(name) or None
+
+    @property
+    def consent(self) -> Consent | None:
+        """Whether the worker opted in or out of broadcasts; None when never asked."""
+        stored = self.fields.get("consent")
+        return next((c for c in Consent if c == stored), None)
 
 
 class ContactStore(Protocol):

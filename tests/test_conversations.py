@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from bot.app import JAKARTA, Runtime
+from bot.contacts import Consent, Contact
 from bot.dialogue.state import ConversationState, Form, Offer, RedisConversations
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import write_csv
@@ -183,7 +184,8 @@ async def test_stop_opts_out_with_time_and_channel(bot: MemoryBot, worker: Conve
     await worker.text("stop")
     contact = await bot.contacts.get("rest", worker.user_id)
     assert contact is not None
-    assert contact.get("consent") == "opt_out"
+    assert (contact.get("consent"), contact.consent) == ("opt_out", Consent.OPT_OUT)
+    assert Contact("rest", "x", {"consent": "mungkin"}).consent is None  # not a known answer
     assert contact.get("consent_at")
     assert contact.get("consent_channel") == "rest"
 

@@ -20,7 +20,7 @@ from datetime import date, datetime, time
 
 from bot.broadcast.campaigns import JAKARTA
 from bot.broadcast.segments import tag_set, tags_of
-from bot.contacts import RedisContactStore
+from bot.contacts import Consent, RedisContactStore
 
 CHANNEL = "whatsapp"
 YES = {"ya", "y", "yes", "setuju", "bersedia", "1", "true"}
@@ -88,10 +88,10 @@ async def import_contacts(contacts: RedisContactStore, rows: Iterable[Mapping[st
         if tags:
             values["tags"] = ",".join(sorted(tags))
         if not known.get("consent"):
-            values.update(consent="opt_in", consent_at=consented.isoformat(),
+            values.update(consent=Consent.OPT_IN, consent_at=consented.isoformat(),
                           consent_channel="import",
                           consent_source=row.get("sumber") or source)
-        elif known["consent"] == "opt_out":
+        elif existing is not None and existing.consent is Consent.OPT_OUT:
             result.kept_opt_out += 1
         await contacts.enrol(CHANNEL, user_id, values)
         if existing:

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from bot.broadcast.campaigns import Campaign, CampaignStatus, CampaignStore
 from bot.broadcast.ledger import QUEUED, SENT, STATES, Entry, Ledger
 from bot.channels.delivery import RANKS
-from bot.contacts import Contact, RedisContactStore
+from bot.contacts import Consent, Contact, RedisContactStore
 from bot.keys import Keys
 from bot.leads import CONTACTED, REGISTERED, csv_cell
 
@@ -120,7 +120,7 @@ def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: st
     if entry.state == QUEUED and campaign.status == CampaignStatus.CANCELLED:
         status = "cancelled"
     replied = contact is not None and _after(contact.get("last_inbound"), entry.at)
-    opted_out = contact is not None and contact.get("consent") == "opt_out" and \
+    opted_out = contact is not None and contact.consent is Consent.OPT_OUT and \
         _after(contact.get("consent_at"), entry.at)
     name = (contact.get("nama") or contact.get("display_name") or "") if contact else ""
     sent = entry.state == SENT

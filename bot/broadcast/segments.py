@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.whatsapp import WINDOW
-from bot.contacts import Contact, RedisContactStore
+from bot.contacts import Consent, Contact, RedisContactStore
 
 BROADCAST_CHANNELS = ("telegram", "whatsapp")
 # The profile fields `Segment.matches` reads: a segment scan fetches only these.
@@ -71,7 +71,7 @@ class Segment:
         if contact.channel not in BROADCAST_CHANNELS or \
                 (self.channels and contact.channel not in self.channels):
             return False
-        if self.opted_in is not None and (contact.get("consent") == "opt_in") != self.opted_in:
+        if self.opted_in is not None and (contact.consent is Consent.OPT_IN) != self.opted_in:
             return False
         if self.pekerjaan and not _contains_any(contact.get("pekerjaan"), self.pekerjaan):
             return False

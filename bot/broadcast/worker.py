@@ -42,7 +42,7 @@ from bot.broadcast.ledger import QUEUED, Ledger, Outcome, failed, retry, sent, s
 from bot.broadcast.segments import members
 from bot.channels.base import OutboundChannel
 from bot.channels.ratelimit import Rate, RateLimiter
-from bot.contacts import Contact, RedisContactStore
+from bot.contacts import Consent, Contact, RedisContactStore
 from bot.errors import ConfigError, RecipientError, TransientError
 from bot.keys import WORKER_SEEN_SECONDS, Keys
 from bot.settings import BroadcastConfig
@@ -80,7 +80,7 @@ def skip_reason(contact: Contact | None) -> str | None:
     """Why a recipient must not get the message now, checked just before sending."""
     if contact is None:
         return "deleted"  # the worker asked us to forget their data
-    if contact.get("consent") != "opt_in":
+    if contact.consent is not Consent.OPT_IN:
         return "opted_out"
     return contact.get("unreachable")  # "blocked", "undeliverable"
 

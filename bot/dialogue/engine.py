@@ -16,7 +16,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from bot.contacts import Contact, ContactStore
+from bot.contacts import Consent, Contact, ContactStore
 from bot.dialogue.action import Action, ActionContext, ActionResult, FormAction
 from bot.dialogue.choices import picked
 from bot.dialogue.handover import BOT_TEXT_KEPT, remember, with_offer
@@ -76,7 +76,7 @@ class TurnBusy(TransientError):
 
 def consented(contact: Contact) -> bool:
     """Whether the worker agreed to share personal data (broadcasts, or a pendataan lead)."""
-    return contact.get("consent") == "opt_in" or contact.get("nama") is not None
+    return contact.consent is Consent.OPT_IN or contact.get("nama") is not None
 
 
 def inbox_text(parse: ParseResult, contact: Contact) -> str:
