@@ -18,7 +18,7 @@ from bot.app import Runtime, open_runtime, train_and_publish
 from bot.broadcast import cli as broadcast_cli
 from bot.channels import switchboard
 from bot.embedded_redis import embedded_redis_running, stop_embedded_redis
-from bot.errors import ConfigError
+from bot.errors import ConfigError, Invalid
 from bot.knowledge.base import KnowledgeBase, load_seed, merge_answers, read_answers_file
 from bot.leads import write_csv
 from bot.messages import IncomingMessage
@@ -252,7 +252,6 @@ def cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.admin.accounts import Passwords
     from bot.admin.console import register_user
-    from bot.admin.forms import FormErrors
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -269,7 +268,7 @@ def cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(_with_runtime(settings, work))
-    except FormErrors as exc:
+    except Invalid as exc:
         for name, problem in exc.fields.items():
             print(f"error: {name}: {problem}", file=sys.stderr)
         return 2

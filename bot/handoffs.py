@@ -30,7 +30,16 @@ from actions.kantor import branches_for
 from bot.admin.audit import AuditLog
 from bot.channels.base import OutboundChannel, Template
 from bot.contacts import Contact, ContactStore
-from bot.errors import BadRequest, ConfigError, RecipientError, TransientError
+from bot.errors import (
+    ConfigError,
+    Conflict,
+    Invalid,
+    NotFound,
+    RecipientError,
+    Refused,
+    TransientError,
+    Unavailable,
+)
 from bot.keys import HANDOFF_KEEP_DAYS, Keys
 from bot.knowledge.base import BranchModel, KnowledgeBase
 from bot.messages import IncomingMessage, Reply
@@ -325,7 +334,7 @@ class Handoffs:
     async def listing(self, status: str, branch: str = "") -> list[Handoff]:
         """Handoffs with a status, newest first; only one branch's when `branch` is given."""
         if status not in STATUSES:
-            raise BadRequest("status harus open, taken atau closed", 422)
+            raise Invalid("status harus open, taken atau closed")
         found = [await self.store.get(i) for i in await self.store.ids(status)]
         wanted = branch.strip().casefold()
         return [h for h in found
@@ -350,7 +359,7 @@ class Handoffs:
         now = self._stamp()
         if await self.store.move(handoff_id, ("open", "taken"), "taken",
                                  {"taken_by": user, "taken_at": now, "last_activity": now}) is None:
-            raise BadRequest("Percakapan ini sudah selesai.", 409)
+            raise Conflict("Percakapan ini sudah selesai.")
         await self._audit.record(self._clock(), user, "percakapan.ambil", f"#{handoff_id}")
         return await self._existing(handoff_id)
 
@@ -358,17 +367,17 @@ class Handoffs:
         """Send staff's text to the worker on their channel, and keep it in the conversation."""
         text = text.strip()
         if not text:
-            raise BadRequest("Tulis balasan dulu.", 422)
+            raise Invalid("Tulis balasan dulu.")
         if len(text) > MAX_REPLY:
-            raise BadRequest(f"Balasan terlalu panjang (paling banyak {MAX_REPLY} huruf).", 422)
+            raise Invalid(f"Balasan terlalu panjang (paling banyak {MAX_REPLY} huruf).")
         handoff = await self._existing(handoff_id)
         if handoff.status == "closed":
-            raise BadRequest("Percakapan ini sudah selesai; balasan tidak dikirim.", 409)
+            raise Conflict("Percakapan ini sudah selesai; balasan tidak dikirim.")
         if handoff.status == "open":
             handoff = await self.take(user, handoff_id)
         elif handoff.taken_by != user:
-            raise BadRequest(f"Percakapan ini sedang ditangani {handoff.taken_by}. Ambil alih "
-                             "dulu bila perlu.", 409)
+            raise Conflict(f"Percakapan ini sedang ditangani {handoff.taken_by}. Ambil alih "
+                           "dulu bila perlu.")
         await self._send(handoff, text)
         message = HandoffMessage(STAFF + user, text, self._stamp())
         await self.store.add(handoff_id, message)
@@ -380,7 +389,7 @@ class Handoffs:
         """Staff end the conversation; the bot answers again and the worker is told."""
         await self._existing(handoff_id)
         if not await self._end(handoff_id, user, "petugas_selesai"):
-            raise BadRequest("Percakapan ini sudah selesai.", 409)
+            raise Conflict("Percakapan ini sudah selesai.")
         return await self._existing(handoff_id)
 
     async def waiting(self) -> int:
@@ -417,7 +426,7 @@ class Handoffs:
     async def _existing(self, handoff_id: str) -> Handoff:
         handoff = await self.store.get(handoff_id) if handoff_id.isdigit() else None
         if handoff is None:
-            raise BadRequest(f"Percakapan #{handoff_id} tidak ada.", 404)
+            raise NotFound(f"Percakapan #{handoff_id} tidak ada.")
         return handoff
 
     async def _end(self, handoff_id: str, user: str, notice: str) -> bool:
@@ -435,7 +444,7 @@ class Handoffs:
                                                      else ""))
         try:
             await self._send(handoff, text)
-        except BadRequest as exc:  # the worker cannot be reached: the close stands
+        except Refused as exc:  # the worker cannot be reached: the close stands
             log.info("closing notice for handoff %s not sent: %s", handoff_id, exc)
         return True
 
@@ -448,8 +457,8 @@ class Handoffs:
         """Deliver on the worker's channel; WhatsApp outside 24 hours needs the template."""
         channel = self.outbound().get(handoff.channel)
         if channel is None:
-            raise BadRequest(f"Kanal {handoff.channel} tidak aktif di server ini, jadi pesan "
-                             "tidak bisa dikirim.", 409)
+            raise Conflict(f"Kanal {handoff.channel} tidak aktif di server ini, jadi pesan "
+                           "tidak bisa dikirim.")
         try:
             try:
                 await channel.send(handoff.user_id, [Reply(text)])
@@ -457,21 +466,21 @@ class Handoffs:
                 if exc.reason != "outside_window":
                     raise
                 if not self.config.whatsapp_template:
-                    raise BadRequest(
+                    raise Conflict(
                         "Pekerja ini terakhir menulis lebih dari 24 jam lalu. WhatsApp hanya "
                         "mengizinkan templat yang disetujui, dan belum ada templat untuk "
                         "balasan petugas (handoff.whatsapp_template di config.yml). Hubungi "
-                        "pekerja lewat telepon.", 409) from exc
+                        "pekerja lewat telepon.") from exc
                 await channel.send_template(handoff.user_id, Template(
                     self.config.whatsapp_template, self.config.whatsapp_template_language,
                     (text,)))
         except RecipientError as exc:
-            raise BadRequest(f"Pesan tidak sampai: pekerja tidak bisa dihubungi lewat "
-                             f"{handoff.channel} ({exc.reason}).", 409) from exc
+            raise Conflict(f"Pesan tidak sampai: pekerja tidak bisa dihubungi lewat "
+                           f"{handoff.channel} ({exc.reason}).") from exc
         except (TransientError, ConfigError) as exc:
             log.warning("handoff %s: send failed: %s", handoff.id, exc)
-            raise BadRequest(f"Pesan belum terkirim: {handoff.channel} sedang bermasalah. "
-                             "Coba lagi sebentar lagi.", 503) from exc
+            raise Unavailable(f"Pesan belum terkirim: {handoff.channel} sedang bermasalah. "
+                              "Coba lagi sebentar lagi.") from exc
 
     def _notify_staff(self, handoff: Handoff) -> None:
         """Tell the staff group about a new handoff, without making the worker wait."""

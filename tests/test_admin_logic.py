@@ -33,7 +33,6 @@ from bot.admin.editor import (
     remove_answer,
     search,
 )
-from bot.admin.forms import FormErrors
 from bot.admin.history import Piece, RedisKnowledgeHistory, diff, item_changes, word_diff
 from bot.admin.inbox import Unanswered, group
 from bot.admin.leads import Area, LeadFilter, area
@@ -50,6 +49,7 @@ from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
 from bot.contacts import Contact, RedisContactStore
 from bot.dialogue.counters import DailyCounters, DayCounts
 from bot.dialogue.state import RedisConversations
+from bot.errors import Invalid
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
 from bot.knowledge.store import RedisKnowledgeStore, RedisModelStore
@@ -96,7 +96,7 @@ def test_a_core_answer_keeps_its_id_intent_and_has_no_questions(seed_kb: Knowled
 
 
 def test_field_errors_are_in_indonesian(seed_kb: KnowledgeBase) -> None:
-    with pytest.raises(FormErrors) as caught:
+    with pytest.raises(Invalid) as caught:
         make_answer({"id": "Salah Id", "text": "", "buttons": [{"title": "x" * 30,
                                                                 "payload": "/menu"}]}, None, DAY)
     assert caught.value.fields == {"id": "hanya huruf kecil, angka dan garis bawah (_)",
@@ -108,14 +108,14 @@ def test_field_errors_are_in_indonesian(seed_kb: KnowledgeBase) -> None:
 
 def test_document_rules_hold_for_every_edit(seed_kb: KnowledgeBase) -> None:
     document = seed_kb.document
-    with pytest.raises(FormErrors) as few:  # every problem at once, before the document
+    with pytest.raises(Invalid) as few:  # every problem at once, before the document
         make_answer({"id": "baru", "text": "x", "questions": ["satu", "dua"]}, None, DAY)
     assert few.value.fields == {"questions": "isi paling sedikit 3 contoh pertanyaan, "
                                              "satu per baris"}
     taken = make_answer({"id": "sapa", "text": "x", "questions": ["a", "b", "c"]}, None, DAY)
-    with pytest.raises(FormErrors, match="sudah dipakai"):
+    with pytest.raises(Invalid, match="sudah dipakai"):
         put_answer(document, taken, new=True)
-    with pytest.raises(FormErrors, match="tidak bisa dihapus"):
+    with pytest.raises(Invalid, match="tidak bisa dihapus"):
         remove_answer(document, "sapa")
 
 
@@ -145,7 +145,7 @@ def test_fact_form_reads_sources_and_values() -> None:
     assert fact.values == {"jumlah": 3}
     assert fact.model_dump()["sources"] == [{"url": "https://a.go.id", "date": "2026-01"},
                                             {"url": "https://b.id", "note": "catatan"}]
-    with pytest.raises(FormErrors) as caught:
+    with pytest.raises(Invalid) as caught:
         fact_form_values({"values": "- a\n- b"})
     assert "values" in caught.value.fields
 
@@ -227,7 +227,7 @@ def test_lead_filter_falls_back_to_the_whole_text() -> None:
     assert LeadFilter(kecamatan="Genteng").matches(lead)
     assert LeadFilter(pekerjaan="pedagang", dari=DAY, sampai=DAY).matches(lead)
     assert not LeadFilter(dari=DAY + timedelta(days=1)).matches(lead)
-    with pytest.raises(FormErrors):
+    with pytest.raises(Invalid):
         LeadFilter.from_query({"sampai": "21-11-2026"})
 
 
@@ -304,10 +304,10 @@ def test_a_campaign_form_defaults_and_refusals() -> None:
     assert draft.segment == Segment()
     assert check(CampaignInput(name="x", text="y"), "21:00-07:00", TODAY).quiet_hours == \
         QuietHours.parse("21:00-07:00")  # the API without quiet_hours: config.yml's
-    with pytest.raises(FormErrors) as unreadable:
+    with pytest.raises(Invalid) as unreadable:
         CampaignInput.from_form({"channels": "sms", "active_within_days": "-3"})
     assert set(unreadable.value.fields) == {"channels", "active_within_days"}
-    with pytest.raises(FormErrors) as refused:
+    with pytest.raises(Invalid) as refused:
         check(CampaignInput(text="x" * 901, template_params=("a",), active_within_days=0,
                             buttons=(("", "/menu"),), send_at="besok"), "off", TODAY)
     assert refused.value.fields == {
@@ -322,7 +322,7 @@ def test_send_time_is_now_or_a_time_to_come() -> None:
     assert send_time(None, TODAY) is None
     assert send_time("2026-11-21 10:30", TODAY) == TODAY + timedelta(minutes=30)
     for typed in ("", "besok pagi", "2026-11-21T10:00"):
-        with pytest.raises(FormErrors):
+        with pytest.raises(Invalid):
             send_time(typed, TODAY)
 
 

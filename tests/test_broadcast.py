@@ -24,7 +24,7 @@ from bot.broadcast.segments import Segment, preview
 from bot.broadcast.worker import SendingContext, Worker, enqueue_campaign
 from bot.channels.base import Template
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
-from bot.errors import BadRequest
+from bot.errors import Invalid
 from bot.messages import Button, IncomingMessage
 from bot.nlu.model import NLU
 from bot.settings import BroadcastConfig, Settings
@@ -182,11 +182,11 @@ async def test_a_preview_over_budget_estimates_from_a_random_draw(sender: Runtim
 
 async def test_campaigns_refuse_contacts_without_consent_and_oversized_messages(
         sender: Runtime) -> None:
-    with pytest.raises(BadRequest, match="opted in"):
+    with pytest.raises(Invalid, match="opted in"):
         await create(sender, Message("Halo"), Segment(opted_in=None))
-    with pytest.raises(BadRequest, match="at most 3 buttons"):
+    with pytest.raises(Invalid, match="at most 3 buttons"):
         await create(sender, Message("Halo", tuple(Button(str(i), str(i)) for i in range(4))))
-    with pytest.raises(BadRequest, match="characters"):
+    with pytest.raises(Invalid, match="characters"):
         await create(sender, Message("x" * 1000))
 
 
@@ -230,7 +230,7 @@ def test_quiet_hours_cross_midnight() -> None:
     assert not quiet.holds(datetime(2026, 11, 22, 7, 0, tzinfo=JAKARTA))
     assert quiet.ends_after(datetime(2026, 11, 21, 22, 0, tzinfo=JAKARTA)) == \
         datetime(2026, 11, 22, 7, 0, tzinfo=JAKARTA)
-    with pytest.raises(BadRequest):
+    with pytest.raises(Invalid):
         QuietHours.parse("malam")
 
 

@@ -16,7 +16,7 @@ from bot.app import JAKARTA, Runtime
 from bot.broadcast.campaigns import CampaignStore, Message, tap_payload
 from bot.broadcast.segments import Segment
 from bot.channels.base import Template
-from bot.errors import BadRequest, RecipientError
+from bot.errors import Conflict, RecipientError
 from bot.handoffs import Handoffs, next_opening, when_answered
 from bot.knowledge.base import KnowledgeBase
 from bot.messages import Button, Reply
@@ -102,14 +102,14 @@ async def test_a_worker_is_queued_and_the_bot_stays_silent_until_staff_close(
     assert await desk.waiting() == 0
     await desk.reply("budi", handoff_id, "Halo, saya Budi dari kantor cabang.")
     assert outbox.sent == [("5551", "Halo, saya Budi dari kantor cabang.")]
-    with pytest.raises(BadRequest, match="ditangani budi"):
+    with pytest.raises(Conflict, match="ditangani budi"):
         await desk.reply("ani", handoff_id, "Saya juga")
     assert await worker.say("terima kasih pak") == []
 
     await desk.close("budi", handoff_id)
     assert "sudah selesai" in outbox.sent[-1][1]
     assert "Rp" in await worker.text("iuran ojol berapa?")  # the bot answers again
-    with pytest.raises(BadRequest, match="sudah selesai"):
+    with pytest.raises(Conflict, match="sudah selesai"):
         await desk.close("budi", handoff_id)
     actions = [e.action for e in await runtime.handoffs._audit.recent()]
     assert actions[:4] == ["percakapan.tutup", "percakapan.balas", "percakapan.ambil",
@@ -196,7 +196,7 @@ async def test_whatsapp_outside_the_window_needs_the_template(runtime: Runtime) 
     contact = await runtime.contacts.get("whatsapp", "628123")
     assert contact is not None
     handoff_id = str(contact.get("handoff"))
-    with pytest.raises(BadRequest, match="templat"):
+    with pytest.raises(Conflict, match="templat"):
         await runtime.handoffs.reply("budi", handoff_id, "Halo")
     runtime.handoffs.config = runtime.handoffs.config.model_copy(
         update={"whatsapp_template": "balasan_petugas"})

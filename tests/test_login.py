@@ -11,10 +11,11 @@ from collections import Counter
 
 import pytest
 
-from bot.admin.console import Console, RateLimited
+from bot.admin.console import Console
+from bot.admin.http import status_of
 from bot.admin.sessions import FREE_ATTEMPTS
 from bot.app import Runtime
-from bot.errors import BadRequest
+from bot.errors import Refused
 
 PASSWORD = "kata-sandi-rahasia"
 OFFICE, ATTACKER = "10.0.0.5", "203.0.113.9"
@@ -31,10 +32,8 @@ async def console(runtime: Runtime) -> Console:
 async def attempt(console: Console, username: str, password: str, ip: str) -> str:
     try:
         await console.login(username, password, ip)
-    except RateLimited:
-        return "429"
-    except BadRequest as exc:
-        return str(exc.status)
+    except Refused as exc:
+        return str(status_of(exc))
     return "200"
 
 

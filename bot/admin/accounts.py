@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
-from bot.admin.forms import FormErrors
+from bot.errors import Invalid
 from bot.keys import Keys
 
 ROLES = ("staff", "admin")
@@ -60,7 +60,7 @@ def check_user(username: str, role: str, password: str | None) -> None:
         problems["password"] = (f"kata sandi minimal {MIN_PASSWORD} karakter, "
                                  f"maksimal {MAX_PASSWORD}")
     if problems:
-        raise FormErrors(problems)
+        raise Invalid(problems)
 
 
 class Passwords:

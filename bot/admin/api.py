@@ -29,7 +29,7 @@ from bot.admin.inbox import STREAM_ID
 from bot.admin.leads import LeadFilter
 from bot.admin.pages import period
 from bot.broadcast.campaigns import Campaign
-from bot.errors import BadRequest
+from bot.errors import BadRequest, Invalid, NotFound
 from bot.handoffs import MAX_REPLY, Handoff
 
 M = TypeVar("M", bound=BaseModel)
@@ -275,7 +275,7 @@ async def faq(c: Ctx) -> Response:
     kb = await c.console.knowledge()
     answer_id = c.request.path_params["answer_id"]
     if not kb.has_answer(answer_id):
-        raise BadRequest(f"no answer {answer_id}", 404)
+        raise NotFound(f"no answer {answer_id}")
     answer = kb.answer(answer_id)
     return ok({"answer": answer.model_dump(), "base": fingerprint(answer)})
 
@@ -301,7 +301,7 @@ async def try_text(c: Ctx) -> Response:
     """GET /admin/api/try?q=&tanggal=YYYY-MM-DD: how the bot answers now, or on that day."""
     question = c.request.query_params.get("q", "").strip()
     if not question:
-        raise BadRequest("q is required", 422)
+        raise Invalid("q is required")
     on = what_if_day(c.request.query_params.get("tanggal", ""))
     return ok(asdict(await c.console.try_text(question, on)))
 
@@ -338,7 +338,7 @@ async def audit(c: Ctx) -> Response:
     """GET /admin/api/audit?sebelum=<id>: 100 entries, newest first."""
     before = c.request.query_params.get("sebelum") or None
     if before is not None and not re.match(STREAM_ID, before):
-        raise BadRequest("sebelum must be an entry id", 422)
+        raise Invalid("sebelum must be an entry id")
     return ok([asdict(e) for e in await c.console.audit.recent(100, before)])
 
 

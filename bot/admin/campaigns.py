@@ -27,7 +27,7 @@ from bot.broadcast.ledger import Ledger
 from bot.broadcast.report import Progress, Row, Summary, rows, summarise, write_report
 from bot.broadcast.segments import Preview, Segment, preview
 from bot.contacts import RedisContactStore
-from bot.errors import BadRequest
+from bot.errors import Conflict, NotFound
 from bot.keys import OUTCOME_DAYS, Keys
 
 CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
@@ -141,10 +141,10 @@ class Campaigns:
         self._totals: dict[str, tuple[float, float, int, datetime, Summary]] = {}
 
     async def campaign(self, campaign_id: str) -> Campaign:
-        """A campaign, or a 404 naming it."""
+        """A campaign, or NotFound naming it."""
         found = await self.store.get(campaign_id)
         if found is None:
-            raise BadRequest(f"Kampanye {campaign_id} tidak ada.", 404)
+            raise NotFound(f"Kampanye {campaign_id} tidak ada.")
         return found
 
     async def recent(self) -> list[Progress]:
@@ -191,22 +191,22 @@ class Campaigns:
                                    "kampanye.mulai", detail)
 
     async def check_ready(self, segment: Segment) -> None:
-        """Refuse (409) a start that would silently stall: no worker, or a channel not set up."""
+        """Refuse a start that would silently stall: no worker, or a channel not set up."""
         configured = await sending_channels(self._redis, self._keys)
         if configured is None:
-            raise BadRequest(
+            raise Conflict(
                 "Kampanye belum dimulai: layanan pengirim pesan kampanye sedang tidak berjalan "
                 "(tidak ada kabar darinya dalam satu menit terakhir). Minta admin teknis "
-                "menyalakannya, lalu tekan Mulai kirim lagi.", 409)
+                "menyalakannya, lalu tekan Mulai kirim lagi.")
         audience = await self.preview(segment)
         missing = [ch for ch, n in audience.by_channel.items() if n and ch not in configured]
         if missing:
             names = " dan ".join(CHANNEL_NAMES.get(ch, ch) for ch in sorted(missing))
-            raise BadRequest(
+            raise Conflict(
                 f"Kampanye belum dimulai: kanal {names} belum disiapkan di server ini, jadi "
                 f"kontaknya tidak bisa dikirimi. Batasi penerima ke kanal yang siap "
                 f"({', '.join(CHANNEL_NAMES.get(c, c) for c in sorted(configured)) or 'tidak ada'}"
-                f"), atau minta admin teknis menyiapkan {names}.", 409)
+                f"), atau minta admin teknis menyiapkan {names}.")
 
     async def pause(self, user: str, campaign_id: str) -> Change:
         """Hold a running campaign."""

@@ -28,9 +28,9 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import RedisError
 
 from bot.admin.audit import AuditLog
-from bot.admin.forms import FormErrors
 from bot.admin.history import KnowledgeHistory
 from bot.dialogue.policy import INTENT_ACTIONS
+from bot.errors import Invalid
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
 from bot.knowledge.guard import document_problems
@@ -52,7 +52,7 @@ class Edited:
 Edit = Callable[[KnowledgeDocument], Edited]
 
 
-class Unpublishable(FormErrors):
+class Unpublishable(Invalid):
     """A change the publishing guard refuses, with every problem (Indonesian, one per item)."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -209,7 +209,7 @@ class KnowledgeChanges:
     async def apply(self, user: str, action: str, edit: Edit) -> int:
         """Edit the latest document and store it as a new version; returns the version.
 
-        `edit` raises `FormErrors` to refuse (invalid input, or an entry changed meanwhile).
+        `edit` raises `Invalid` to refuse (invalid input, or an entry changed meanwhile).
         """
         async with self._redis.lock(self._keys.kb_write_lock(), timeout=30, blocking_timeout=10):
             kb = await self._store.load()

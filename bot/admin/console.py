@@ -45,7 +45,6 @@ from bot.admin.editor import (
     remove_answer,
     remove_fact,
 )
-from bot.admin.forms import FormErrors
 from bot.admin.history import ItemChange, VersionInfo, diff, item_changes
 from bot.admin.inbox import Group, group
 from bot.admin.leads import (
@@ -60,7 +59,7 @@ from bot.admin.leads import (
 from bot.admin.names import intent_name, training_shown
 from bot.admin.sessions import Attempt, Session
 from bot.app import Runtime
-from bot.errors import BadRequest
+from bot.errors import Denied, Invalid, NotFound, Throttled
 from bot.knowledge.base import AnswerModel, FactModel, KnowledgeBase, KnowledgeDocument
 from bot.leads import LEAD_STATUSES, Lead
 from bot.messages import Reply
@@ -71,14 +70,11 @@ CONFLICT = ("{what} ini sudah diubah orang lain sejak Anda membukanya. Perubahan
             "disimpan: salin teks Anda, buka ulang halaman ini, lalu terapkan lagi.")
 
 
-class RateLimited(BadRequest):
-    """Too many failed logins: try again after `retry_after` seconds."""
-
-    def __init__(self, retry_after: int) -> None:
-        wait = (f"{retry_after} detik" if retry_after < 60
-                else f"{max(1, round(retry_after / 60))} menit")
-        super().__init__(f"Terlalu banyak percobaan masuk. Coba lagi dalam {wait}.", 429)
-        self.retry_after = retry_after
+def throttled(retry_after: int) -> Throttled:
+    """Too many failed logins, said with the wait in seconds or minutes."""
+    wait = (f"{retry_after} detik" if retry_after < 60
+            else f"{max(1, round(retry_after / 60))} menit")
+    return Throttled(f"Terlalu banyak percobaan masuk. Coba lagi dalam {wait}.", retry_after)
 
 
 def what_if_day(text: str) -> date | None:
@@ -88,7 +84,7 @@ def what_if_day(text: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise BadRequest("Tanggal harus ditulis TTTT-BB-HH, misalnya 2027-01-01.", 422) from None
+        raise Invalid("Tanggal harus ditulis TTTT-BB-HH, misalnya 2027-01-01.") from None
 
 
 @dataclass(frozen=True)
@@ -135,7 +131,7 @@ async def register_user(users: UserStore, passwords: Passwords, audit: AuditLog,
     username = username.strip().lower()
     check_user(username, role, password)
     if await users.get(username) is not None:
-        raise FormErrors({"username": f"pengguna {username} sudah ada"})
+        raise Invalid({"username": f"pengguna {username} sudah ada"})
     user = User(username, role, now.isoformat(timespec="seconds"))
     await users.save(user, await passwords.hash(password))
     await audit.record(now, actor, "pengguna.tambah", username, role)
@@ -177,13 +173,13 @@ class Console:
         attempt = await self.limiter.begin(username, ip)
         if not isinstance(attempt, Attempt):
             await self.audit.record(self.rt.clock(), username, "masuk.ditahan", username, ip)
-            raise RateLimited(math.ceil(attempt))
+            raise throttled(math.ceil(attempt))
         user = await self.users.get(username)
         matched = await self.passwords.verify(await self.users.password_hash(username), password)
         if not matched or user is None:
             await self.audit.record(self.rt.clock(), username[:64] or "-", "masuk.gagal",
                                     username[:64], f"dari {ip}")
-            raise BadRequest("Nama pengguna atau kata sandi salah.", 401)
+            raise Denied("Nama pengguna atau kata sandi salah.")
         await self.limiter.succeeded(attempt)
         now = self.rt.clock()
         await self.users.save(User(user.username, user.role, user.created_at,
@@ -214,9 +210,9 @@ class Console:
         def edit(document: KnowledgeDocument) -> Edited:
             existing = next((a for a in document.answers if a.id == answer_id), None)
             if answer_id is not None and existing is None:
-                raise FormErrors({"": f"Jawaban {answer_id} sudah dihapus orang lain."})
+                raise Invalid({"": f"Jawaban {answer_id} sudah dihapus orang lain."})
             if base is not None and fingerprint(existing) != base:
-                raise FormErrors({"": CONFLICT.format(what="Jawaban")})
+                raise Invalid({"": CONFLICT.format(what="Jawaban")})
             answer = make_answer(values, existing, today)
             saved.append(answer)
             return Edited(put_answer(document, answer, new=existing is None), answer.id,
@@ -239,9 +235,9 @@ class Console:
         def edit(document: KnowledgeDocument) -> Edited:
             existing = next((f for f in document.facts if f.id == fact_id), None)
             if fact_id is not None and existing is None:
-                raise FormErrors({"": f"Fakta {fact_id} sudah dihapus orang lain."})
+                raise Invalid({"": f"Fakta {fact_id} sudah dihapus orang lain."})
             if base is not None and fingerprint(existing) != base:
-                raise FormErrors({"": CONFLICT.format(what="Fakta")})
+                raise Invalid({"": CONFLICT.format(what="Fakta")})
             fact = make_fact(values, existing)
             saved.append(fact)
             return Edited(put_fact(document, fact, new=existing is None), fact.id,
@@ -264,10 +260,10 @@ class Console:
     async def teach(self, user: str, intent: str, ids: Sequence[str]) -> int:
         """Add inbox messages as training examples of an intent and mark them handled."""
         if intent not in self.example_intents(await self.knowledge()):
-            raise FormErrors({"intent": f"intent {intent} tidak dikenal"})
+            raise Invalid({"intent": f"intent {intent} tidak dikenal"})
         texts = list(dict.fromkeys(m.text for m in await self.inbox.get(ids)))
         if not texts:
-            raise FormErrors({"": "Pesan-pesan ini sudah ditangani."})
+            raise Invalid({"": "Pesan-pesan ini sudah ditangani."})
         await self.changes.apply(user, "contoh.tambah", lambda document: Edited(
             add_examples(document, intent, texts), intent,
             f"{len(texts)} contoh dari kotak masuk"))
@@ -285,7 +281,7 @@ class Console:
         await self.history.keep_current(await self.knowledge(), self.rt.clock())
         document = await self.history.document(version)
         if document is None:
-            raise BadRequest(f"Versi {version} tidak disimpan.", 404)
+            raise NotFound(f"Versi {version} tidak disimpan.")
         older = [v.version for v in await self.history.versions() if v.version < version]
         previous = older[0] if older else None
         before = await self.history.document(previous) if previous else None
@@ -305,7 +301,7 @@ class Console:
         """Restore a kept version as a new version; returns the new version number."""
         document = await self.history.document(version)
         if document is None:
-            raise BadRequest(f"Versi {version} tidak disimpan.", 404)
+            raise NotFound(f"Versi {version} tidak disimpan.")
         return await self.changes.apply(user, "versi.kembalikan", lambda _: Edited(
             document, f"versi {version}"))
 
@@ -349,7 +345,7 @@ class Console:
     async def delete_lead(self, user: str, channel: str, user_id: str) -> None:
         """Honour a deletion request: the lead, the contact's profile and its conversation."""
         if not await self.rt.leads.delete(channel, user_id):
-            raise BadRequest("Data ini sudah tidak ada.", 404)
+            raise NotFound("Data ini sudah tidak ada.")
         await asyncio.gather(self.rt.contacts.delete(channel, user_id),
                              self.rt.conversations.delete(channel, user_id))
         await self.audit.record(self.rt.clock(), user, "prospek.hapus",
@@ -359,13 +355,13 @@ class Console:
                              petugas: str | None = None) -> None:
         """Record staff's follow-up of a lead: its status (who, when) and who should call."""
         if status not in LEAD_STATUSES:
-            raise FormErrors({"status": "Pilih salah satu: " + ", ".join(LEAD_STATUSES) + "."})
+            raise Invalid({"status": "Pilih salah satu: " + ", ".join(LEAD_STATUSES) + "."})
         values = {"status": status, "status_by": user,
                   "status_at": self.rt.clock().isoformat(timespec="seconds")}
         if petugas is not None:
             values["petugas"] = petugas.strip()[:64]
         if not await self.rt.leads.follow_up(channel, user_id, values):
-            raise BadRequest("Data ini sudah tidak ada.", 404)
+            raise NotFound("Data ini sudah tidak ada.")
         await self.audit.record(self.rt.clock(), user, "prospek.status",
                                 contact_ref(channel, user_id), status)
 
@@ -408,9 +404,9 @@ class Console:
         """Change a user's role and/or password; their open sessions end."""
         user = await self.users.get(username)
         if user is None:
-            raise BadRequest(f"Pengguna {username} tidak ada.", 404)
+            raise NotFound(f"Pengguna {username} tidak ada.")
         if username == actor and role != user.role:
-            raise FormErrors({"role": "Anda tidak bisa mengubah peran Anda sendiri."})
+            raise Invalid({"role": "Anda tidak bisa mengubah peran Anda sendiri."})
         check_user(username, role, password or None)
         new_hash = await self.passwords.hash(password) if password else None
         await self.users.save(User(user.username, role, user.created_at, user.last_login),
@@ -423,15 +419,15 @@ class Console:
     async def unlock_user(self, actor: str, username: str) -> None:
         """Lift the login delay of an account that guessers slowed down."""
         if await self.users.get(username) is None:
-            raise BadRequest(f"Pengguna {username} tidak ada.", 404)
+            raise NotFound(f"Pengguna {username} tidak ada.")
         await self.limiter.unlock(username)
         await self.audit.record(self.rt.clock(), actor, "pengguna.buka_kunci", username)
 
     async def remove_user(self, actor: str, username: str) -> None:
         """Delete a user and end their sessions (never yourself)."""
         if username == actor:
-            raise FormErrors({"": "Anda tidak bisa menghapus akun Anda sendiri."})
+            raise Invalid({"": "Anda tidak bisa menghapus akun Anda sendiri."})
         if not await self.users.delete(username):
-            raise BadRequest(f"Pengguna {username} tidak ada.", 404)
+            raise NotFound(f"Pengguna {username} tidak ada.")
         await self.sessions.end_all(username)
         await self.audit.record(self.rt.clock(), actor, "pengguna.hapus", username)

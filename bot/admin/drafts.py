@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.admin.forms import FormErrors, words
+from bot.admin.forms import words
 from bot.broadcast.campaigns import (
     MAX_BUTTONS,
     Message,
@@ -22,7 +22,7 @@ from bot.broadcast.campaigns import (
 )
 from bot.broadcast.segments import BROADCAST_CHANNELS, Segment, tag_set, yes_no
 from bot.channels.base import Template
-from bot.errors import BadRequest
+from bot.errors import Invalid
 
 MAX_ACTIVE_DAYS = 3650
 MAX_NAME = 120  # staff's own label for the campaign; workers never see it
@@ -74,7 +74,7 @@ class CampaignInput:
         if days and not days.isdigit():
             unreadable["active_within_days"] = "isi jumlah hari (angka), atau kosongkan"
         if unreadable:
-            raise FormErrors(unreadable)
+            raise Invalid(unreadable)
         channel = form.get("channels", "")
         quiet = (f"{form.get('quiet_start', '')}-{form.get('quiet_end', '')}"
                  if form.get("quiet") else "off")
@@ -106,7 +106,7 @@ class CampaignInput:
         if days is not None and not 1 <= days <= MAX_ACTIVE_DAYS:
             errors["active_within_days"] = f"antara 1 dan {MAX_ACTIVE_DAYS} hari"
         if errors:
-            raise FormErrors(errors)
+            raise Invalid(errors)
         return Segment(self.channels, self.pekerjaan, self.wilayah, self.kabupaten,
                        tuple(sorted(tag_set(",".join(self.tags)))), self.opted_in, days,
                        self.registered)
@@ -145,9 +145,9 @@ def send_time(text: str | None, now: datetime) -> datetime | None:
     try:
         moment = wib(text)
     except ValueError as exc:
-        raise FormErrors({"send_at": "isi tanggal dan jam (WIB)"}) from exc
+        raise Invalid({"send_at": "isi tanggal dan jam (WIB)"}) from exc
     if moment <= now:
-        raise FormErrors({"send_at": "waktu ini sudah lewat; pilih waktu nanti atau kirim "
+        raise Invalid({"send_at": "waktu ini sudah lewat; pilih waktu nanti atau kirim "
                                      "sekarang"})
     return moment
 
@@ -158,7 +158,7 @@ def check(entered: CampaignInput, default_quiet: str, now: datetime) -> Draft:
     segment = None
     try:
         segment = entered.segment()
-    except FormErrors as exc:
+    except Invalid as exc:
         errors.update(exc.fields)
     if entered.opted_in is not True:
         errors["opted_in"] = CONSENT_REQUIRED
@@ -173,13 +173,13 @@ def check(entered: CampaignInput, default_quiet: str, now: datetime) -> Draft:
     quiet = None
     try:
         quiet = QuietHours.parse(entered.quiet_hours or default_quiet)
-    except BadRequest:
+    except Invalid:
         errors["quiet_hours"] = "isi jam mulai dan jam selesai, mis. 21:00 sampai 07:00"
     send_at = None
     try:
         send_at = send_time(entered.send_at, now)
-    except FormErrors as exc:
+    except Invalid as exc:
         errors.update(exc.fields)
     if errors or segment is None:
-        raise FormErrors(errors)
+        raise Invalid(errors)
     return Draft(entered.name.strip(), segment, message, quiet, send_at)

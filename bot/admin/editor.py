@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.admin.forms import FormErrors, field_errors, lines, words
+from bot.admin.forms import field_errors, lines, words
+from bot.errors import Invalid
 from bot.knowledge.base import AnswerModel, FactModel, KnowledgeDocument
 
 MAX_BUTTONS = 3
@@ -45,7 +46,7 @@ def validated(raw: dict[str, Any]) -> KnowledgeDocument:
     try:
         return KnowledgeDocument.model_validate(raw)
     except ValidationError as exc:
-        raise FormErrors({"": "; ".join(e["msg"].removeprefix("Value error, ")
+        raise Invalid({"": "; ".join(e["msg"].removeprefix("Value error, ")
                                          for e in exc.errors())}) from exc
 
 
@@ -90,10 +91,10 @@ def make_answer(values: Mapping[str, Any], existing: AnswerModel | None, today: 
         answer = AnswerModel.model_validate(raw)
     except ValidationError as exc:  # the intent comes from the id, whose message says it all
         errors = field_errors(exc).fields
-        raise FormErrors({**{k: v for k, v in errors.items() if k != "intent"},
+        raise Invalid({**{k: v for k, v in errors.items() if k != "intent"},
                           **problems}) from exc
     if problems:
-        raise FormErrors(problems)
+        raise Invalid(problems)
     return answer
 
 
@@ -102,9 +103,9 @@ def put_answer(document: KnowledgeDocument, answer: AnswerModel, *, new: bool,
     """The document with `answer` added (new) or replaced (same id)."""
     ids = [a.id for a in document.answers]
     if new and answer.id in ids:
-        raise FormErrors({"id": f"id {answer.id} sudah dipakai; pilih id lain"})
+        raise Invalid({"id": f"id {answer.id} sudah dipakai; pilih id lain"})
     if not new and answer.id not in ids:
-        raise FormErrors({"": f"jawaban {answer.id} sudah tidak ada (dihapus orang lain?)"})
+        raise Invalid({"": f"jawaban {answer.id} sudah tidak ada (dihapus orang lain?)"})
     raw = document.model_dump()
     dumped = answer.model_dump()
     raw["answers"] = ([*raw["answers"], dumped] if new else
@@ -116,9 +117,9 @@ def remove_answer(document: KnowledgeDocument, answer_id: str) -> KnowledgeDocum
     """The document without an FAQ entry (core answers cannot be removed)."""
     answer = next((a for a in document.answers if a.id == answer_id), None)
     if answer is None:
-        raise FormErrors({"": f"jawaban {answer_id} tidak ada"})
+        raise Invalid({"": f"jawaban {answer_id} tidak ada"})
     if not answer.is_faq:
-        raise FormErrors({"": f"{answer_id} dipakai langsung oleh bot dan tidak bisa dihapus"})
+        raise Invalid({"": f"{answer_id} dipakai langsung oleh bot dan tidak bisa dihapus"})
     raw = document.model_dump()
     raw["answers"] = [a for a in raw["answers"] if a["id"] != answer_id]
     return validated(raw)
@@ -132,7 +133,7 @@ def add_examples(document: KnowledgeDocument, intent: str, texts: Iterable[str],
     if intent.startswith("faq/"):
         answer = next((a for a in raw["answers"] if a["intent"] == intent), None)
         if answer is None:
-            raise FormErrors({"intent": f"FAQ {intent} tidak ada"})
+            raise Invalid({"intent": f"FAQ {intent} tidak ada"})
         answer["questions"] = list(dict.fromkeys([*answer["questions"], *new]))
     else:
         raw["examples"][intent] = list(dict.fromkeys([*raw["examples"].get(intent, []), *new]))
@@ -164,9 +165,9 @@ def fact_form_values(form: Mapping[str, str]) -> dict[str, Any]:
     try:
         values = yaml.safe_load(form.get("values", "")) or {}
     except yaml.YAMLError as exc:
-        raise FormErrors({"values": f"bukan YAML yang sah: {exc}"}) from exc
+        raise Invalid({"values": f"bukan YAML yang sah: {exc}"}) from exc
     if not isinstance(values, dict):
-        raise FormErrors({"values": "harus berupa pasangan nama: nilai, satu per baris"})
+        raise Invalid({"values": "harus berupa pasangan nama: nilai, satu per baris"})
     return {"id": form.get("id", "").strip(), "statement": form.get("statement", "").strip(),
             "confidence": form.get("confidence") or None, "sources": sources, "values": values}
 
@@ -190,7 +191,7 @@ def make_fact(values: Mapping[str, Any], existing: FactModel | None) -> FactMode
     if raw.get("confidence") not in (None, *CONFIDENCE):
         problems["confidence"] = f"salah satu dari: {', '.join(CONFIDENCE.values())}"
     if problems:
-        raise FormErrors(problems)
+        raise Invalid(problems)
     try:
         return FactModel.model_validate(raw)
     except ValidationError as exc:
@@ -201,7 +202,7 @@ def put_fact(document: KnowledgeDocument, fact: FactModel, *, new: bool) -> Know
     """The document with a fact added (new) or replaced (same id)."""
     ids = [f.id for f in document.facts]
     if new and fact.id in ids:
-        raise FormErrors({"id": f"id {fact.id} sudah dipakai; pilih id lain"})
+        raise Invalid({"id": f"id {fact.id} sudah dipakai; pilih id lain"})
     raw = document.model_dump()
     dumped = fact.model_dump()
     raw["facts"] = ([*raw["facts"], dumped] if new else
@@ -214,7 +215,7 @@ def remove_fact(document: KnowledgeDocument, fact_id: str) -> KnowledgeDocument:
     citing = ([a.id for a in document.answers if fact_id in a.facts]
               + [b.id for b in document.branches if fact_id in b.facts])
     if citing:
-        raise FormErrors({"": f"fakta {fact_id} masih dikutip oleh: {', '.join(citing)}"})
+        raise Invalid({"": f"fakta {fact_id} masih dikutip oleh: {', '.join(citing)}"})
     raw = document.model_dump()
     raw["facts"] = [f for f in raw["facts"] if f["id"] != fact_id]
     return validated(raw)

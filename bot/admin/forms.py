@@ -6,11 +6,9 @@ lost; the JSON API returns the same messages with a 422.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from pydantic import ValidationError
 
-from bot.errors import BadRequest
+from bot.errors import Invalid
 
 # pydantic error types in the words a branch admin reads.
 _MESSAGES = {
@@ -23,15 +21,7 @@ _MESSAGES = {
 }
 
 
-class FormErrors(BadRequest):
-    """Input refused field by field (`""` for the form as a whole)."""
-
-    def __init__(self, fields: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{k or 'form'}: {v}" for k, v in fields.items()), status=422)
-        self.fields = dict(fields)
-
-
-def field_errors(exc: ValidationError) -> FormErrors:
+def field_errors(exc: ValidationError) -> Invalid:
     """A pydantic error as form errors keyed by the top-level field name."""
     fields: dict[str, str] = {}
     for error in exc.errors():
@@ -39,7 +29,7 @@ def field_errors(exc: ValidationError) -> FormErrors:
         template = _MESSAGES.get(error["type"])
         message = template.format(**(error.get("ctx") or {})) if template else error["msg"]
         fields.setdefault(name, message.removeprefix("Value error, "))
-    return FormErrors(fields)
+    return Invalid(fields)
 
 
 def lines(value: str) -> list[str]:

@@ -27,11 +27,19 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.admin.accounts import ROLE_NAMES
-from bot.admin.console import Console, RateLimited
-from bot.admin.forms import FormErrors
+from bot.admin.console import Console
 from bot.admin.sessions import Session
 from bot.app import Runtime
-from bot.errors import BadRequest
+from bot.errors import (
+    BadRequest,
+    Conflict,
+    Denied,
+    Invalid,
+    NotFound,
+    Refused,
+    Throttled,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -57,6 +65,15 @@ NAV = (("/", "Dasbor", "staff"), ("/percakapan", "Percakapan", "staff"),
        ("/faq", "FAQ", "admin"), ("/facts", "Fakta", "admin"),
        ("/versions", "Versi", "admin"), ("/audit", "Audit", "admin"),
        ("/users", "Pengguna", "admin"))
+# The one place a refusal of the core becomes an HTTP status (pages and the JSON API alike).
+STATUSES: tuple[tuple[type[Refused], int], ...] = (
+    (Invalid, 422), (NotFound, 404), (Conflict, 409), (Denied, 401), (Throttled, 429),
+    (Unavailable, 503))
+
+
+def status_of(exc: Refused) -> int:
+    """The HTTP status of a refusal."""
+    return next((status for kind, status in STATUSES if isinstance(exc, kind)), 400)
 
 
 class SecurityHeaders:
@@ -203,13 +220,18 @@ class Site:
                       message=message)
 
     async def refused(self, request: Request, exc: Exception) -> Response:
-        """Exception handler for BadRequest and its kinds (form errors, rate limits)."""
-        assert isinstance(exc, BadRequest)
-        body = {"fields": exc.fields} if isinstance(exc, FormErrors) else None
-        response = self.error_response(request, exc.status, str(exc), body)
-        if isinstance(exc, RateLimited):
+        """Exception handler for the core's refusals: its status, field errors, Retry-After."""
+        assert isinstance(exc, Refused)
+        body = {"fields": exc.fields} if isinstance(exc, Invalid) and exc.fields else None
+        response = self.error_response(request, status_of(exc), str(exc), body)
+        if isinstance(exc, Throttled):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+    async def bad_request(self, request: Request, exc: Exception) -> Response:
+        """Exception handler for what the edge itself refuses (no session, CSRF, not JSON)."""
+        assert isinstance(exc, BadRequest)
+        return self.error_response(request, exc.status, str(exc))
 
     async def storage_down(self, request: Request, exc: Exception) -> Response:
         """Exception handler for Redis errors (including a busy knowledge-base lock)."""
@@ -226,5 +248,6 @@ class Site:
     @property
     def handlers(self) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
         """The sub-application's exception handlers."""
-        return {BadRequest: self.refused, RedisError: self.storage_down,
+        return {Refused: self.refused, BadRequest: self.bad_request,
+                RedisError: self.storage_down,
                 HTTPException: self.not_routed}

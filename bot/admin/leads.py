@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlencode
 
-from bot.admin.forms import FormErrors
+from bot.errors import Invalid
 from bot.leads import CONTACTED, REGISTERED, Lead
 from bot.nlu.places import PlaceGazetteer
 
@@ -68,7 +68,7 @@ class LeadFilter:
             try:
                 dates[name] = date.fromisoformat(value) if value else None
             except ValueError as exc:
-                raise FormErrors({name: "tanggal harus berformat YYYY-MM-DD"}) from exc
+                raise Invalid({name: "tanggal harus berformat YYYY-MM-DD"}) from exc
         return cls(params.get("kecamatan", "").strip(), params.get("kelurahan", "").strip(),
                    params.get("pekerjaan", "").strip(), dates["dari"], dates["sampai"])
 

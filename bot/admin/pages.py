@@ -31,14 +31,14 @@ from bot.admin.editor import (
     fingerprint,
     search,
 )
-from bot.admin.forms import FormErrors, words
-from bot.admin.http import COOKIE, LOGIN_COOKIE, PREFIX, Ctx, Public, same_token
+from bot.admin.forms import words
+from bot.admin.http import COOKIE, LOGIN_COOKIE, PREFIX, Ctx, Public, same_token, status_of
 from bot.admin.inbox import STREAM_ID
 from bot.admin.leads import LeadFilter, phone_links
 from bot.admin.names import intent_name
 from bot.broadcast import campaigns as broadcast
 from bot.broadcast.segments import BROADCAST_CHANNELS, Preview
-from bot.errors import BadRequest
+from bot.errors import BadRequest, Conflict, Denied, Invalid, NotFound, Unavailable
 from bot.handoffs import STATUS_NAMES, STATUSES
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import LEAD_STATUSES, write_csv
@@ -81,7 +81,7 @@ def safe_next(target: str) -> str:
 def period(raw: str) -> int:
     """The dashboard's period in days, one of DAY_CHOICES."""
     if raw not in {str(d) for d in DAY_CHOICES}:
-        raise BadRequest(f"Periode harus salah satu dari {DAY_CHOICES} hari.", 422)
+        raise Invalid(f"Periode harus salah satu dari {DAY_CHOICES} hari.")
     return int(raw)
 
 
@@ -89,7 +89,7 @@ def stream_ids(raw: str) -> list[str]:
     """Inbox message ids from a hidden field (comma-separated), refusing anything else."""
     ids = [i for i in raw.split(",") if i]
     if not ids or not all(re.match(STREAM_ID, i) for i in ids):
-        raise BadRequest("Daftar pesan tidak valid.", 422)
+        raise Invalid("Daftar pesan tidak valid.")
     return ids
 
 
@@ -120,9 +120,7 @@ async def login(p: Public) -> Response:
     try:
         token, _ = await p.console.login(str(form.get("username", "")),
                                          str(form.get("password", "")), ip)
-    except BadRequest as exc:
-        if exc.status != 401:
-            raise
+    except Denied as exc:
         return await login_form(p, str(exc), 401)
     response = RedirectResponse(safe_next(str(form.get("next", ""))), 303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path=PREFIX,
@@ -181,7 +179,7 @@ async def leads(c: Ctx) -> Response:
     """GET /admin/leads: filtered leads, newest first."""
     try:
         where = LeadFilter.from_query(c.request.query_params)
-    except FormErrors as exc:
+    except Invalid as exc:
         return c.render("leads.html", leads=[], where=LeadFilter(), errors=exc.fields, status=422,
                         statuses=LEAD_STATUSES, links=phone_links)
     return c.render("leads.html", leads=await c.console.leads(where), where=where, errors={},
@@ -245,7 +243,7 @@ async def _campaign_form(c: Ctx, values: Mapping[str, str], errors: dict[str, st
         entered = CampaignInput.from_form(values)
         message = entered.message()
         found = await c.console.campaigns.preview(entered.segment(), exact=exact)
-    except FormErrors as exc:
+    except Invalid as exc:
         errors, status = {**exc.fields, **errors}, 422
     sample = found.sample[0] if found and found.sample else None
     return c.render("campaign_form.html", status, values=values, errors=errors, found=found,
@@ -270,13 +268,11 @@ async def campaign_create(c: Ctx) -> Response:
     try:
         draft = check(CampaignInput.from_form(c.form), c.console.campaigns.default_quiet_hours,
                       c.console.rt.clock())
-    except FormErrors as exc:
+    except Invalid as exc:
         return await _campaign_form(c, c.form, exc.fields, 422)
     try:
         change = await c.console.campaigns.create(c.user, draft, start=action == "mulai")
-    except BadRequest as exc:  # not ready to send: nothing is stored, the form keeps its input
-        if exc.status != 409:
-            raise
+    except Conflict as exc:  # not ready to send: nothing is stored, the form keeps its input
         return await _campaign_form(c, c.form, {"": str(exc)}, 409)
     return done(f"/kampanye/{change.campaign.id}",
                 "campaign_started" if change.changed else "campaign_created")
@@ -307,14 +303,12 @@ async def campaign_start(c: Ctx) -> Response:
     """POST /admin/kampanye/{id}/mulai: now, or at the WIB time chosen."""
     try:
         send_at = send_time(scheduled(c.form), c.console.rt.clock())
-    except FormErrors as exc:
+    except Invalid as exc:
         return await _campaign_page(c, exc.fields, 422)
     try:
         change = await c.console.campaigns.start(c.user, c.request.path_params["campaign_id"],
                                                  send_at)
-    except BadRequest as exc:  # nothing would send it: say so on the campaign's page
-        if exc.status != 409:
-            raise
+    except Conflict as exc:  # nothing would send it: say so on the campaign's page
         return await _campaign_page(c, {"": str(exc)}, 409)
     return _moved(change, "campaign_started")
 
@@ -380,7 +374,7 @@ async def faq_edit(c: Ctx) -> Response:
     kb = await c.console.knowledge()
     answer_id = c.request.path_params["answer_id"]
     if not kb.has_answer(answer_id):
-        raise BadRequest(f"Jawaban {answer_id} tidak ada.", 404)
+        raise NotFound(f"Jawaban {answer_id} tidak ada.")
     answer = kb.answer(answer_id)
     values = {**answer_to_form(answer), "base": fingerprint(answer)}
     return await _answer_form(c, kb, answer_id, values, {})
@@ -394,7 +388,7 @@ async def faq_save(c: Ctx) -> Response:
         answer = await c.console.save_answer(c.user, answer_form_values(c.form), answer_id,
                                              c.form.get("base", "") if answer_id else None,
                                              inbox_ids)
-    except FormErrors as exc:
+    except Invalid as exc:
         return await _answer_form(c, await c.console.knowledge(), answer_id, c.form,
                                   exc.fields, 422)
     return done(f"/faq/{answer.id}", "saved")
@@ -440,7 +434,7 @@ async def fact_edit(c: Ctx) -> Response:
     fact_id = c.request.path_params["fact_id"]
     fact = next((f for f in kb.document.facts if f.id == fact_id), None)
     if fact is None:
-        raise BadRequest(f"Fakta {fact_id} tidak ada.", 404)
+        raise NotFound(f"Fakta {fact_id} tidak ada.")
     return await _fact_form(c, fact_id, {**fact_to_form(fact), "base": fingerprint(fact)}, {})
 
 
@@ -450,7 +444,7 @@ async def fact_save(c: Ctx) -> Response:
     try:
         fact = await c.console.save_fact(c.user, fact_form_values(c.form), fact_id,
                                          c.form.get("base", "") if fact_id else None)
-    except FormErrors as exc:
+    except Invalid as exc:
         return await _fact_form(c, fact_id, c.form, exc.fields, 422)
     return done(f"/facts/{fact.id}", "saved")
 
@@ -487,7 +481,7 @@ async def audit(c: Ctx) -> Response:
     """GET /admin/audit: newest first, 100 a page."""
     before = c.request.query_params.get("sebelum") or None
     if before is not None and not re.match(STREAM_ID, before):
-        raise BadRequest("Halaman tidak valid.", 422)
+        raise Invalid("Halaman tidak valid.")
     entries = await c.console.audit.recent(100, before)
     return c.render("audit.html", entries=entries, more=len(entries) == 100)
 
@@ -503,7 +497,7 @@ async def user_create(c: Ctx) -> Response:
     try:
         await c.console.add_user(c.user, c.form.get("username", ""), c.form.get("role", ""),
                                  c.form.get("password", ""))
-    except FormErrors as exc:
+    except Invalid as exc:
         return await users(c, exc.fields, 422)
     return done("/users", "user_saved")
 
@@ -513,7 +507,7 @@ async def user_update(c: Ctx) -> Response:
     try:
         await c.console.change_user(c.user, c.request.path_params["username"],
                                     c.form.get("role", ""), c.form.get("password", ""))
-    except FormErrors as exc:
+    except Invalid as exc:
         return await users(c, exc.fields, 422)
     return done("/users", "user_saved")
 
@@ -528,7 +522,7 @@ async def user_delete(c: Ctx) -> Response:
     """POST /admin/users/{name}/delete."""
     try:
         await c.console.remove_user(c.user, c.request.path_params["username"])
-    except FormErrors as exc:
+    except Invalid as exc:
         return await users(c, exc.fields, 422)
     return done("/users", "deleted")
 
@@ -573,10 +567,8 @@ async def handoff_reply(c: Ctx) -> Response:
     try:
         await c.console.rt.handoffs.reply(c.user, c.request.path_params["handoff_id"],
                                           c.form.get("text", ""))
-    except BadRequest as exc:
-        if exc.status == 404:
-            raise
-        return await _handoff_page(c, {"text": str(exc)}, exc.status)
+    except (Invalid, Conflict, Unavailable) as exc:
+        return await _handoff_page(c, {"text": str(exc)}, status_of(exc))
     return _to_handoff(c, "handoff_sent")
 
 

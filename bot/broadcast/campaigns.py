@@ -25,7 +25,7 @@ from bot.broadcast.segments import Segment
 from bot.channels import telegram, whatsapp
 from bot.channels.base import Template
 from bot.contacts import Contact
-from bot.errors import BadRequest
+from bot.errors import Invalid, NotFound
 from bot.keys import OUTCOME_DAYS, Keys
 from bot.messages import TAP_PREFIX, Button, Reply
 
@@ -129,7 +129,7 @@ class QuietHours:
         try:
             start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
         except ValueError as exc:
-            raise BadRequest(f"quiet hours must look like 21:00-07:00 or off, not {text!r}") \
+            raise Invalid(f"quiet hours must look like 21:00-07:00 or off, not {text!r}") \
                 from exc
         return cls(start, end)
 
@@ -261,7 +261,7 @@ def validate(name: str, message: Message) -> None:
     """Refuse what a platform would refuse, with a message staff can act on."""
     found = problems(name, message)
     if found:
-        raise BadRequest("; ".join(map(str, found)))
+        raise Invalid("; ".join(map(str, found)))
 
 
 def _encode(campaign: Campaign) -> bytes:
@@ -339,7 +339,7 @@ class CampaignStore:
         """Store a draft; refuses a segment that would include contacts who did not opt in."""
         validate(name, message)
         if segment.opted_in is not True:
-            raise BadRequest("broadcasts go only to contacts who opted in")
+            raise Invalid("broadcasts go only to contacts who opted in")
         campaign_id = f"{now.astimezone(JAKARTA):%Y%m%d}-{secrets.token_hex(3)}"
         campaign = Campaign(campaign_id, name.strip(), segment, message, quiet_hours, now,
                             created_by)
@@ -359,10 +359,10 @@ class CampaignStore:
         return _decode(campaign_id, fields) if fields else None
 
     async def require(self, campaign_id: str) -> Campaign:
-        """A campaign, or BadRequest (404) naming the id."""
+        """A campaign, or NotFound naming the id."""
         campaign = await self.get(campaign_id)
         if campaign is None:
-            raise BadRequest(f"no campaign {campaign_id!r}", 404)
+            raise NotFound(f"no campaign {campaign_id!r}")
         return campaign
 
     async def recent(self, limit: int = 20, since: datetime | None = None) -> list[Campaign]:
@@ -390,7 +390,7 @@ class CampaignStore:
             keys=[self._keys.campaign(campaign_id), self._keys.campaign_queue(campaign_id)],
             args=[now.isoformat(), send_at.isoformat() if send_at else "", GROUP])
         if result == "missing":
-            raise BadRequest(f"no campaign {campaign_id!r}", 404)
+            raise NotFound(f"no campaign {campaign_id!r}")
         if result in ("started", CampaignStatus.RUNNING, CampaignStatus.PAUSED):  # heals a start
             # cut off before this
             await self._redis.sadd(self._keys.campaigns_active(), campaign_id)  # type: ignore[misc]
@@ -437,5 +437,5 @@ class CampaignStore:
             keys=[self._keys.campaign(campaign_id)],
             args=[status, note, time_field, now.isoformat() if now else "", *allowed]))
         if before == "missing":
-            raise BadRequest(f"no campaign {campaign_id!r}", 404)
+            raise NotFound(f"no campaign {campaign_id!r}")
         return before

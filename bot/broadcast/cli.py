@@ -32,7 +32,7 @@ from bot.broadcast.report import Progress, progress, write_report
 from bot.broadcast.segments import Segment, preview, tag_set, yes_no
 from bot.broadcast.worker import Worker
 from bot.channels.base import Template
-from bot.errors import BadRequest, ConfigError
+from bot.errors import ConfigError, Refused
 from bot.settings import Settings
 
 
@@ -41,7 +41,7 @@ def _run(settings: Settings, work: Callable[[Runtime], Awaitable[int]]) -> int:
         rt = await open_runtime(settings)
         try:
             return await work(rt)
-        except BadRequest as exc:
+        except Refused as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         finally:
