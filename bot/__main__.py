@@ -13,13 +13,14 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from bot.admin.changes import Edited, TrainingState, Unpublishable
+from bot.admin.changes import TrainingState, Unpublishable
+from bot.admin.console import open_console
 from bot.app import Runtime, open_runtime, train_and_publish
 from bot.broadcast import cli as broadcast_cli
 from bot.channels import switchboard
 from bot.embedded_redis import embedded_redis_running, stop_embedded_redis
 from bot.errors import ConfigError, Invalid
-from bot.knowledge.base import KnowledgeBase, load_seed, merge_answers, read_answers_file
+from bot.knowledge.base import KnowledgeBase, load_seed, read_answers_file
 from bot.leads import write_csv
 from bot.messages import IncomingMessage
 from bot.nlu.data import load_examples_with_metadata, load_nlu_data
@@ -181,9 +182,7 @@ def cmd_faq(settings: Settings, args: argparse.Namespace) -> int:
             # The console's path: guarded, locked, versioned, kept in the history, audited,
             # retrained.
             try:
-                version = await rt.changes.apply("cli", "faq.impor", lambda document: Edited(
-                    merge_answers(document, answers, rt.clock().date()), path.name,
-                    f"{len(answers)} jawaban"))
+                version = await open_console(rt).answers.merge("cli", path.name, answers)
             except Unpublishable as exc:
                 print(f"error: {path.name} tidak diimpor, belum bisa diterbitkan:",
                       file=sys.stderr)
@@ -250,8 +249,6 @@ def cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
     """Create a console user (the first admin): password prompted twice, or one stdin line."""
     from getpass import getpass
 
-    from bot.admin.accounts import Passwords
-    from bot.admin.console import register_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -261,8 +258,7 @@ def cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
             print("error: kata sandi tidak sama", file=sys.stderr)
             return 2
     async def work(rt: Runtime) -> int:
-        user = await register_user(rt.users, Passwords(), rt.audit, "cli", args.username,
-                                   args.role, password, rt.clock())
+        user = await open_console(rt).users.add("cli", args.username, args.role, password)
         print(f"user {user.username} ({user.role}) created; log in at /admin/login")
         return 0
 

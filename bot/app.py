@@ -28,7 +28,7 @@ from bot.admin.audit import RedisAuditLog
 from bot.admin.campaigns import Campaigns
 from bot.admin.changes import KnowledgeChanges, Retrainer, TrainingStatus
 from bot.admin.history import RedisKnowledgeHistory
-from bot.admin.inbox import Inbox
+from bot.admin.inbox import UnansweredStore
 from bot.admin.sessions import LoginLimiter, RedisSessionStore, SessionStore
 from bot.broadcast.taps import RedisCampaignTaps
 from bot.broadcast.worker import SendingContext
@@ -142,7 +142,7 @@ class Runtime:
     users: RedisUserStore
     sessions: SessionStore
     login_limiter: LoginLimiter
-    inbox: Inbox
+    inbox: UnansweredStore
     campaigns: Campaigns
     handoffs: Handoffs
     clock: Callable[[], datetime] = jakarta_now
@@ -313,7 +313,7 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
         settings, config, keys, redis, redis_bytes, knowledge_store, model_store, knowledge, nlu,
         contacts, leads, conversations, counters, engine, channels, sending, audit, history,
         training, retrainer, changes, RedisUserStore(redis, keys), RedisSessionStore(redis, keys),
-        LoginLimiter(redis, keys, clock), Inbox(redis, keys, config.inbox.page_size),
+        LoginLimiter(redis, keys, clock), UnansweredStore(redis, keys, config.inbox.page_size),
         Campaigns(redis, keys, contacts, audit, clock, config.broadcast.quiet_hours,
                   config.broadcast.outcome_days), handoffs, clock,
         tasks=[asyncio.create_task(counters.run()), asyncio.create_task(retrainer.run())],

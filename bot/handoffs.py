@@ -396,6 +396,12 @@ class Handoffs:
         """Conversations waiting for someone (the console's badge)."""
         return await self.store.count("open")
 
+    async def counts(self, branch: str = "") -> dict[str, int]:
+        """How many handoffs have each status (only one branch's when `branch` is given)."""
+        if branch:
+            return {status: len(await self.listing(status, branch)) for status in STATUSES}
+        return {status: await self.store.count(status) for status in STATUSES}
+
     # -- the idle sweep --------------------------------------------------------------------
 
     async def sweep(self) -> int:

@@ -194,7 +194,7 @@ def settle(client: TestClient) -> None:
     site = site_of(client)
 
     async def settled() -> None:
-        await site.console().retrainer.settled()
+        await site.runtime().retrainer.settled()
 
     client.portal.call(settled)
 
@@ -629,7 +629,7 @@ def test_dashboard_counts_messages_intents_and_leads(client: TestClient) -> None
     leave_lead(client, "a1", "Siti Aminah", "pedagang pasar", "Kel. Ketabang, Kec. Genteng")
     login(client, "budi")
     # The engine writes its counts every second; write them now rather than wait for it.
-    client.portal.call(site_of(client).console().counters.flush)
+    client.portal.call(site_of(client).runtime().counters.flush)
     stats = client.get("/admin/api/stats", params={"hari": "7"}).json()
     assert stats["per_day"][-1]["day"] == "21/11"
     assert stats["per_day"][-1]["channels"] == {"rest": 9}
@@ -1086,7 +1086,7 @@ def test_the_dashboard_names_intents_in_indonesian(client: TestClient) -> None:
     for text in ["iuran ojol berapa?", "maaf, ini bukan soal bpjs: resep rendang?"]:
         client.post(REST, json={"sender": "n1", "message": text})
     login(client, "budi")
-    client.portal.call(site_of(client).console().counters.flush)
+    client.portal.call(site_of(client).runtime().counters.flush)
     names = {row["intent"]: row["name"] for row in client.get("/admin/api/stats").json()[
         "top_intents"]}
     assert names

@@ -1,7 +1,8 @@
 """Console login under attack: a concurrent burst of guesses, lock-out of the owner, unlocking.
 
-Drives `Console.login` directly on a real runtime: the limiter is one Redis script, so the burst
-is as concurrent as over HTTP, and the audit log tells how many passwords were really checked.
+Drives `Users.login` (the console's users resource) directly on a real runtime: the limiter is
+one Redis script, so the burst is as concurrent as over HTTP, and the audit log tells how many
+passwords were really checked.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from collections import Counter
 
 import pytest
 
-from bot.admin.console import Console
+from bot.admin.console import open_console
 from bot.admin.http import status_of
 from bot.admin.sessions import FREE_ATTEMPTS
+from bot.admin.users import Users
 from bot.app import Runtime
 from bot.errors import Refused
 
@@ -22,59 +24,60 @@ OFFICE, ATTACKER = "10.0.0.5", "203.0.113.9"
 
 
 @pytest.fixture
-async def console(runtime: Runtime) -> Console:
-    console = Console(runtime)
-    await console.add_user("cli", "ani", "admin", PASSWORD)
-    await console.add_user("cli", "budi", "admin", PASSWORD)
-    return console
+async def users(runtime: Runtime) -> Users:
+    users = open_console(runtime).users
+    await users.add("cli", "ani", "admin", PASSWORD)
+    await users.add("cli", "budi", "admin", PASSWORD)
+    return users
 
 
-async def attempt(console: Console, username: str, password: str, ip: str) -> str:
+async def attempt(users: Users, username: str, password: str, ip: str) -> str:
     try:
-        await console.login(username, password, ip)
+        await users.login(username, password, ip)
     except Refused as exc:
         return str(status_of(exc))
     return "200"
 
 
-async def audited(console: Console) -> Counter[str]:
-    return Counter(entry.action for entry in await console.audit.recent(1000))
+async def audited(runtime: Runtime) -> Counter[str]:
+    return Counter(entry.action for entry in await runtime.audit.recent(1000))
 
 
-async def test_a_burst_of_guesses_checks_only_a_few_passwords(console: Console) -> None:
+async def test_a_burst_of_guesses_checks_only_a_few_passwords(users: Users,
+                                                             runtime: Runtime) -> None:
     results = Counter(await asyncio.gather(
-        *(attempt(console, "ani", f"salah-{i}", ATTACKER) for i in range(120))))
+        *(attempt(users, "ani", f"salah-{i}", ATTACKER) for i in range(120))))
     assert results["401"] <= FREE_ATTEMPTS["user"]
     assert results["429"] >= 120 - FREE_ATTEMPTS["user"]
     assert results["200"] == 0
-    actions = await audited(console)
+    actions = await audited(runtime)
     assert actions["masuk.gagal"] == results["401"]  # every failure is in the audit log
     assert actions["masuk.ditahan"] == results["429"]
 
 
-async def test_guessers_do_not_lock_the_owner_out_of_a_known_ip(console: Console) -> None:
-    assert await attempt(console, "ani", PASSWORD, OFFICE) == "200"  # the office becomes known
-    await asyncio.gather(*(attempt(console, "ani", f"salah-{i}", ATTACKER) for i in range(60)))
-    assert await attempt(console, "ani", PASSWORD, ATTACKER) == "429"
-    assert await attempt(console, "ani", PASSWORD, "198.51.100.7") == "429"  # unknown address
-    assert await attempt(console, "ani", PASSWORD, OFFICE) == "200"
+async def test_guessers_do_not_lock_the_owner_out_of_a_known_ip(users: Users) -> None:
+    assert await attempt(users, "ani", PASSWORD, OFFICE) == "200"  # the office becomes known
+    await asyncio.gather(*(attempt(users, "ani", f"salah-{i}", ATTACKER) for i in range(60)))
+    assert await attempt(users, "ani", PASSWORD, ATTACKER) == "429"
+    assert await attempt(users, "ani", PASSWORD, "198.51.100.7") == "429"  # unknown address
+    assert await attempt(users, "ani", PASSWORD, OFFICE) == "200"
 
 
-async def test_an_admin_unlocks_an_account(console: Console) -> None:
+async def test_an_admin_unlocks_an_account(users: Users, runtime: Runtime) -> None:
     for i in range(FREE_ATTEMPTS["user"]):
-        assert await attempt(console, "ani", f"salah-{i}", ATTACKER) == "401"
-    assert await attempt(console, "ani", PASSWORD, "198.51.100.7") == "429"
-    await console.unlock_user("budi", "ani")
-    assert await attempt(console, "ani", PASSWORD, "198.51.100.7") == "200"
-    assert (await audited(console))["pengguna.buka_kunci"] == 1
+        assert await attempt(users, "ani", f"salah-{i}", ATTACKER) == "401"
+    assert await attempt(users, "ani", PASSWORD, "198.51.100.7") == "429"
+    await users.unlock("budi", "ani")
+    assert await attempt(users, "ani", PASSWORD, "198.51.100.7") == "200"
+    assert (await audited(runtime))["pengguna.buka_kunci"] == 1
 
 
-async def test_one_ip_guessing_many_accounts_is_slowed(console: Console) -> None:
-    results = Counter([await attempt(console, f"tamu{i}", "salah", ATTACKER) for i in range(30)])
+async def test_one_ip_guessing_many_accounts_is_slowed(users: Users) -> None:
+    results = Counter([await attempt(users, f"tamu{i}", "salah", ATTACKER) for i in range(30)])
     assert results["401"] <= FREE_ATTEMPTS["ip"]
-    assert await attempt(console, "budi", PASSWORD, ATTACKER) == "429"
-    assert await attempt(console, "budi", PASSWORD, OFFICE) == "200"
+    assert await attempt(users, "budi", PASSWORD, ATTACKER) == "429"
+    assert await attempt(users, "budi", PASSWORD, OFFICE) == "200"
 
 
-async def test_an_oversized_password_is_refused_without_hashing(console: Console) -> None:
-    assert await attempt(console, "ani", "x" * 1_000_000, OFFICE) == "401"
+async def test_an_oversized_password_is_refused_without_hashing(users: Users) -> None:
+    assert await attempt(users, "ani", "x" * 1_000_000, OFFICE) == "401"

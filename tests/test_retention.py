@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.admin.inbox import Inbox
+from bot.admin.inbox import UnansweredStore
 from bot.app import Runtime
 from tests.conftest import TODAY, Conversation
 
@@ -45,7 +45,7 @@ async def test_inbox_pages_cover_every_entry_once(runtime: Runtime) -> None:
         for i in range(1050):
             pipe.xadd(stream, {"text": f"pesan {i}", "channel": "rest", "at": "", "intent": ""})
         await pipe.execute()
-    inbox = Inbox(runtime.redis, runtime.keys, window=300)
+    inbox = UnansweredStore(runtime.redis, runtime.keys, window=300)
     seen: list[str] = []
     before: str | None = None
     pages = 0

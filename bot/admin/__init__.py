@@ -1,6 +1,7 @@
 """The admin and staff console at /admin: server-rendered pages and a JSON API in the web app.
 
-`site.mount` builds the routes (one table with the role each needs), `console.Console` holds the
-use cases, and the stores behind them (users, sessions, audit log, knowledge-base history) are
-small Protocol-shaped classes on the runtime's Redis.
+`site.mount` builds the routes (one table with the role each needs); `http.py` is the edge
+(session, CSRF, roles, refusals to statuses); `pages.py` and `api.py` decode, call one resource
+of `console.Console` (users, answers, facts, versions, inbox, leads, campaigns, handoffs, stats,
+audit) and present. The stores behind the resources are built once by the runtime (bot/app.py).
 """

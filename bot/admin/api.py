@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.admin.answers import answer_in, what_if_day
 from bot.admin.bubbles import Bubble, preview_message
 from bot.admin.campaigns import Change, Detail, status_text
-from bot.admin.console import what_if_day
 from bot.admin.drafts import CampaignInput, check, send_time
 from bot.admin.editor import fingerprint, search
 from bot.admin.forms import field_errors
@@ -29,7 +29,7 @@ from bot.admin.inbox import STREAM_ID
 from bot.admin.leads import LeadFilter
 from bot.admin.pages import period
 from bot.broadcast.campaigns import Campaign
-from bot.errors import BadRequest, Invalid, NotFound
+from bot.errors import BadRequest, Invalid
 from bot.handoffs import MAX_REPLY, Handoff
 
 M = TypeVar("M", bound=BaseModel)
@@ -178,7 +178,7 @@ async def login(p: Public) -> Response:
     """POST /admin/api/login -> {username, role, csrf} and the session cookie."""
     data = await body(p.request, LoginBody)
     ip = p.request.client.host if p.request.client else "-"
-    token, session = await p.console.login(data.username, data.password, ip)
+    token, session = await p.console.users.login(data.username, data.password, ip)
     response = ok({"username": session.username, "role": session.role, "csrf": session.csrf})
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path=PREFIX,
                         secure=p.secure)
@@ -187,7 +187,7 @@ async def login(p: Public) -> Response:
 
 async def logout(c: Ctx) -> Response:
     """POST /admin/api/logout."""
-    await c.console.sessions.end(c.request.cookies.get(COOKIE, ""))
+    await c.console.users.logout(c.request.cookies.get(COOKIE, ""))
     response = ok({"ok": True})
     response.delete_cookie(COOKIE, path=PREFIX)
     return response
@@ -195,13 +195,13 @@ async def logout(c: Ctx) -> Response:
 
 async def status(c: Ctx) -> Response:
     """GET /admin/api/status: versions stored and served, and the last retrain."""
-    return ok(await c.console.status())
+    return ok(await c.console.versions.status())
 
 
 async def stats(c: Ctx) -> Response:
     """GET /admin/api/stats?hari=14: the dashboard's numbers."""
     days = period(c.request.query_params.get("hari", "14"))
-    data = await c.console.dashboard(days)
+    data = await c.console.stats.dashboard(days)
     return ok({
         "days": days, "messages": data.messages, "fallback_rate": data.fallback_rate,
         "leads": data.leads, "unanswered": data.unanswered,
@@ -223,7 +223,7 @@ async def inbox(c: Ctx) -> Response:
     The next (older) page's cursor comes in the `X-Inbox-Before` header, absent on the last.
     """
     before = c.request.query_params.get("before", "")
-    groups, older = await c.console.inbox_groups(
+    groups, older = await c.console.inbox.groups(
         before if re.match(STREAM_ID, before) else None)
     response = ok([{**asdict(g), "count": g.count} for g in groups])
     if older:
@@ -234,49 +234,46 @@ async def inbox(c: Ctx) -> Response:
 async def inbox_handled(c: Ctx) -> Response:
     """POST /admin/api/inbox/handled {ids}."""
     data = await body(c.request, IdsBody)
-    return ok({"removed": await c.console.mark_handled(c.user, data.ids)})
+    return ok({"removed": await c.console.inbox.handled(c.user, data.ids)})
 
 
 async def inbox_teach(c: Ctx) -> Response:
     """POST /admin/api/inbox/teach {ids, intent}."""
     data = await body(c.request, TeachBody)
-    return ok({"examples": await c.console.teach(c.user, data.intent, data.ids)})
+    return ok({"examples": await c.console.inbox.teach(c.user, data.intent, data.ids)})
 
 
 async def leads(c: Ctx) -> Response:
     """GET /admin/api/leads?kecamatan=&kelurahan=&pekerjaan=&dari=&sampai=."""
     where = LeadFilter.from_query(c.request.query_params)
-    return ok([asdict(lead) for lead in await c.console.leads(where)])
+    return ok([asdict(lead) for lead in await c.console.leads.newest(where)])
 
 
 async def lead_status(c: Ctx) -> Response:
     """POST /admin/api/leads/status {channel, user_id, status, petugas?}."""
     data = await body(c.request, LeadStatusBody)
-    await c.console.follow_up_lead(c.user, data.channel, data.user_id, data.status, data.petugas)
+    await c.console.leads.follow_up(c.user, data.channel, data.user_id, data.status,
+                                    data.petugas)
     return ok({"status": data.status})
 
 
 async def lead_delete(c: Ctx) -> Response:
     """DELETE /admin/api/leads/{channel}/{user_id}."""
     params = c.request.path_params
-    await c.console.delete_lead(c.user, params["channel"], params["user_id"])
+    await c.console.leads.delete(c.user, params["channel"], params["user_id"])
     return ok({"deleted": True})
 
 
 async def faqs(c: Ctx) -> Response:
     """GET /admin/api/faqs?q=: answers matching the search."""
-    kb = await c.console.knowledge()
+    kb = await c.console.answers.knowledge()
     found = search(kb.document.answers, c.request.query_params.get("q", ""))
     return ok({"version": kb.version, "answers": [a.model_dump() for a in found]})
 
 
 async def faq(c: Ctx) -> Response:
     """GET /admin/api/faqs/{id}: one answer and its fingerprint (`base` for a PUT)."""
-    kb = await c.console.knowledge()
-    answer_id = c.request.path_params["answer_id"]
-    if not kb.has_answer(answer_id):
-        raise NotFound(f"no answer {answer_id}")
-    answer = kb.answer(answer_id)
+    answer = answer_in(await c.console.answers.knowledge(), c.request.path_params["answer_id"])
     return ok({"answer": answer.model_dump(), "base": fingerprint(answer)})
 
 
@@ -284,16 +281,16 @@ async def faq_put(c: Ctx) -> Response:
     """PUT /admin/api/faqs/{id}: create the FAQ entry, or replace the answer with that id."""
     data = await body(c.request, AnswerBody)
     answer_id = c.request.path_params["answer_id"]
-    exists = (await c.console.knowledge()).has_answer(answer_id)
+    exists = (await c.console.answers.knowledge()).has_answer(answer_id)
     values = {**data.model_dump(exclude={"base"}), "id": answer_id}
-    answer = await c.console.save_answer(c.user, values, answer_id if exists else None,
-                                         data.base)
+    answer = await c.console.answers.save(c.user, values, answer_id if exists else None,
+                                          data.base)
     return ok({"answer": answer.model_dump()}, 200 if exists else 201)
 
 
 async def faq_delete(c: Ctx) -> Response:
     """DELETE /admin/api/faqs/{id}."""
-    await c.console.delete_answer(c.user, c.request.path_params["answer_id"])
+    await c.console.answers.delete(c.user, c.request.path_params["answer_id"])
     return ok({"deleted": True})
 
 
@@ -303,18 +300,18 @@ async def try_text(c: Ctx) -> Response:
     if not question:
         raise Invalid("q is required")
     on = what_if_day(c.request.query_params.get("tanggal", ""))
-    return ok(asdict(await c.console.try_text(question, on)))
+    return ok(asdict(await c.console.answers.try_text(question, on)))
 
 
 async def facts(c: Ctx) -> Response:
     """GET /admin/api/facts."""
-    kb = await c.console.knowledge()
+    kb = await c.console.facts.knowledge()
     return ok([f.model_dump() for f in kb.document.facts])
 
 
 async def versions(c: Ctx) -> Response:
     """GET /admin/api/versions."""
-    return ok([asdict(v) for v in await c.console.versions()])
+    return ok([asdict(v) for v in await c.console.versions.all()])
 
 
 async def version(c: Ctx) -> Response:
@@ -323,15 +320,16 @@ async def version(c: Ctx) -> Response:
     As a unified diff of the YAML (`diff`) and item by item in the words staff read (`changes`).
     """
     number = c.request.path_params["version"]
-    previous, lines = await c.console.version_diff(number)
-    _, changes = await c.console.version_changes(number)
+    previous, lines = await c.console.versions.compare(number)
+    _, changes = await c.console.versions.changes(number)
     return ok({"version": number, "previous": previous, "diff": lines,
                "changes": [asdict(change) for change in changes]})
 
 
 async def version_restore(c: Ctx) -> Response:
     """POST /admin/api/versions/{n}/restore -> the new version number."""
-    return ok({"version": await c.console.rollback(c.user, c.request.path_params["version"])})
+    return ok({"version": await c.console.versions.restore(c.user,
+                                                           c.request.path_params["version"])})
 
 
 async def audit(c: Ctx) -> Response:
@@ -349,14 +347,14 @@ async def users(c: Ctx) -> Response:
 
 async def user_unlock(c: Ctx) -> Response:
     """POST /admin/api/users/{username}/unlock: lift the login delay guessers caused."""
-    await c.console.unlock_user(c.user, c.request.path_params["username"])
+    await c.console.users.unlock(c.user, c.request.path_params["username"])
     return ok({"unlocked": c.request.path_params["username"]})
 
 
 async def user_create(c: Ctx) -> Response:
     """POST /admin/api/users {username, role, password}."""
     data = await body(c.request, UserBody)
-    user = await c.console.add_user(c.user, data.username, data.role, data.password)
+    user = await c.console.users.add(c.user, data.username, data.role, data.password)
     return ok(asdict(user), 201)
 
 
@@ -401,7 +399,7 @@ def _bubbles(bubbles: tuple[Bubble, ...]) -> list[dict[str, Any]]:
 
 async def campaigns(c: Ctx) -> Response:
     """GET /admin/api/campaigns: the newest campaigns with their counters."""
-    now = c.console.rt.clock()
+    now = c.console.clock()
     return ok([{**campaign_json(p.campaign, now), "counts": p.counts}
                for p in await c.console.campaigns.recent()])
 
@@ -433,7 +431,7 @@ async def campaign_preview(c: Ctx) -> Response:
 async def campaign_create(c: Ctx) -> Response:
     """POST /admin/api/campaigns -> 201 and the campaign (running if `start`)."""
     data = await body(c.request, CampaignBody)
-    now = c.console.rt.clock()
+    now = c.console.clock()
     draft = check(data.entered(), c.console.campaigns.default_quiet_hours, now)
     change = await c.console.campaigns.create(c.user, draft, start=data.start)
     return ok(campaign_json(change.campaign, now), 201)
@@ -442,18 +440,18 @@ async def campaign_create(c: Ctx) -> Response:
 async def campaign(c: Ctx) -> Response:
     """GET /admin/api/campaigns/{id}: the campaign, its counters and its report totals."""
     detail = await c.console.campaigns.detail(c.request.path_params["campaign_id"])
-    return ok(detail_json(detail, c.console.rt.clock()))
+    return ok(detail_json(detail, c.console.clock()))
 
 
 def _moved(c: Ctx, change: Change) -> Response:
     return ok({"before": change.before, "changed": change.changed,
-               **campaign_json(change.campaign, c.console.rt.clock())})
+               **campaign_json(change.campaign, c.console.clock())})
 
 
 async def campaign_start(c: Ctx) -> Response:
     """POST /admin/api/campaigns/{id}/start {send_at?}: safe to repeat (`changed` says)."""
     data = await body(c.request, StartBody) if await c.request.body() else StartBody()
-    send_at = send_time(data.send_at, c.console.rt.clock())
+    send_at = send_time(data.send_at, c.console.clock())
     return _moved(c, await c.console.campaigns.start(c.user, c.request.path_params["campaign_id"],
                                                      send_at))
 
@@ -490,31 +488,31 @@ async def handoffs(c: Ctx) -> Response:
     Newest first; without `branch`, every branch's.
     """
     query = c.request.query_params
-    return ok([handoff_json(h) for h in await c.console.rt.handoffs.listing(
+    return ok([handoff_json(h) for h in await c.console.handoffs.listing(
         query.get("status", "open"), query.get("branch", ""))])
 
 
 async def handoff(c: Ctx) -> Response:
     """GET /admin/api/handoffs/{id}: the handoff and its messages (NIKs masked)."""
-    found, messages = await c.console.rt.handoffs.detail(c.request.path_params["handoff_id"])
+    found, messages = await c.console.handoffs.detail(c.request.path_params["handoff_id"])
     return ok({**handoff_json(found), "messages": [asdict(m) for m in messages]})
 
 
 async def handoff_take(c: Ctx) -> Response:
     """POST /admin/api/handoffs/{id}/take."""
-    return ok(handoff_json(await c.console.rt.handoffs.take(
+    return ok(handoff_json(await c.console.handoffs.take(
         c.user, c.request.path_params["handoff_id"])))
 
 
 async def handoff_reply(c: Ctx) -> Response:
     """POST /admin/api/handoffs/{id}/reply {"text": ...}: sent on the worker's channel."""
     data = await body(c.request, ReplyBody)
-    sent = await c.console.rt.handoffs.reply(c.user, c.request.path_params["handoff_id"],
+    sent = await c.console.handoffs.reply(c.user, c.request.path_params["handoff_id"],
                                              data.text)
     return ok(asdict(sent), 201)
 
 
 async def handoff_close(c: Ctx) -> Response:
     """POST /admin/api/handoffs/{id}/close: back to the bot; the worker is told."""
-    return ok(handoff_json(await c.console.rt.handoffs.close(
+    return ok(handoff_json(await c.console.handoffs.close(
         c.user, c.request.path_params["handoff_id"])))

@@ -192,7 +192,10 @@ class Retrainer:
 
 
 class KnowledgeChanges:
-    """Applies console edits to the knowledge base: locked, validated, versioned, audited."""
+    """The one write path to the knowledge base, for the console and `faq import` alike.
+
+    Locked, validated, versioned, kept in the history, audited, then retrained.
+    """
 
     def __init__(self, redis: Redis, keys: Keys, store: KnowledgeStore,
                  history: KnowledgeHistory, audit: AuditLog, retrainer: Retrainer,
@@ -206,15 +209,20 @@ class KnowledgeChanges:
         self._clock = clock
         self._serve = serve
 
+    async def latest(self) -> KnowledgeBase:
+        """The latest stored knowledge base (what every process serves after its next poll)."""
+        kb = await self._store.load()
+        if kb is None:
+            raise RuntimeError("the knowledge base was never stored; start the bot once")
+        return kb
+
     async def apply(self, user: str, action: str, edit: Edit) -> int:
         """Edit the latest document and store it as a new version; returns the version.
 
         `edit` raises `Invalid` to refuse (invalid input, or an entry changed meanwhile).
         """
         async with self._redis.lock(self._keys.kb_write_lock(), timeout=30, blocking_timeout=10):
-            kb = await self._store.load()
-            if kb is None:
-                raise RuntimeError("the knowledge base was never stored; start the bot once")
+            kb = await self.latest()
             edited = edit(kb.document)
             now = self._clock()
             problems = document_problems(kb.document, edited.document, now.date(),

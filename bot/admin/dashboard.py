@@ -1,4 +1,4 @@
-"""The dashboard's numbers and chart geometry, computed here and drawn as inline SVG by templates.
+"""The console's dashboard: its numbers, and chart geometry drawn as inline SVG by templates.
 
 Charts are plain SVG rectangles and a polyline: nothing loads from a CDN, nothing runs in the
 browser, and a phone renders them as well as a desktop. Geometry lives in a 600x200 viewBox that
@@ -7,12 +7,23 @@ scales to the screen's width.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
 
-from bot.dialogue.counters import DayCounts
+from bot.admin.campaigns import FUNNEL, Campaigns
+from bot.admin.inbox import UnansweredStore
+from bot.admin.leads import LEAD_FUNNEL, AreaRow, by_area, by_kecamatan, lead_funnel
+from bot.admin.names import intent_name
+from bot.dialogue.counters import DailyCounters, DayCounts
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.store import Live
+from bot.leads import LeadStore
 from bot.nlu.model import FALLBACK_INTENT
+from bot.nlu.places import PlaceGazetteer
 
 WIDTH, HEIGHT, AXIS = 600.0, 200.0, 18.0
 
@@ -129,3 +140,73 @@ def total_intents(days: Sequence[DayCounts]) -> Counter[str]:
         total.update(day.intents)
     total.pop(FALLBACK_INTENT, None)
     return total
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard shows."""
+
+    days: int
+    messages: int
+    fallback_rate: float
+    leads: int
+    unanswered: int
+    per_day: StackedChart
+    fallbacks: LineChart
+    intents: list[Row]
+    areas: list[Row]
+    funnel: dict[str, int]  # the campaigns' funnel by stage (campaigns.FUNNEL), theirs only
+    funnel_bars: list[Row]
+    follow_up: dict[str, int]  # every lead of the period and its follow-up (leads.LEAD_FUNNEL)
+    follow_up_bars: list[Row]
+    by_area: list[AreaRow]  # leads by kecamatan and kelurahan, with their follow-up
+    intent_names: dict[str, str]  # the top intents as staff call them
+
+    def named_intents(self) -> list[Row]:
+        """The top intents' bars labelled in Indonesian."""
+        return [replace(row, label=self.intent_names.get(row.label, row.label))
+                for row in self.intents]
+
+
+class Stats:
+    """The dashboard's numbers, read from the counters, leads, campaigns and the inbox."""
+
+    def __init__(self, counters: DailyCounters, leads: LeadStore, campaigns: Campaigns,
+                 unanswered: UnansweredStore, knowledge: Live[KnowledgeBase], gazetteer: Path,
+                 clock: Callable[[], datetime]) -> None:
+        self._counters = counters
+        self._leads = leads
+        self._campaigns = campaigns
+        self._unanswered = unanswered
+        self._knowledge = knowledge
+        self._gazetteer_path = gazetteer
+        self._gazetteer: PlaceGazetteer | None = None
+        self._clock = clock
+
+    def gazetteer(self) -> PlaceGazetteer:
+        """The East Java place list (Kemendagri codes), read once."""
+        if self._gazetteer is None:
+            self._gazetteer = PlaceGazetteer.load(self._gazetteer_path)
+        return self._gazetteer
+
+    async def dashboard(self, days: int) -> Dashboard:
+        """The last `days` days' counters, leads by area and the inbox size."""
+        today = self._clock().date()
+        counts = await self._counters.days(today, days)
+        leads = [lead async for lead in self._leads.all()]
+        messages = sum(d.messages for d in counts)
+        fallbacks = sum(d.intents.get(FALLBACK_INTENT, 0) for d in counts)
+        funnel = await self._campaigns.funnel(days)
+        follow_up = lead_funnel(leads, today - timedelta(days=days - 1))
+        top = top_rows(total_intents(counts))
+        kb = self._knowledge.current
+        return Dashboard(
+            days=days, messages=messages, fallback_rate=fallbacks / messages if messages else 0,
+            leads=len(leads), unanswered=await self._unanswered.size(),
+            per_day=messages_by_channel(counts), fallbacks=fallback_rates(counts),
+            intents=top, intent_names={row.label: intent_name(row.label, kb) for row in top},
+            areas=top_rows(by_kecamatan(leads)),
+            funnel=funnel, funnel_bars=funnel_rows([(label, funnel[key]) for key, label in FUNNEL]),
+            follow_up=follow_up,
+            follow_up_bars=funnel_rows([(label, follow_up[k]) for k, label in LEAD_FUNNEL]),
+            by_area=await asyncio.to_thread(by_area, leads, self.gazetteer()))

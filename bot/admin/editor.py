@@ -29,11 +29,24 @@ _ID = re.compile(r"^[a-z0-9_]{2,60}$")
 MIN_QUESTIONS = 3  # example questions an FAQ needs (KnowledgeDocument checks it too)
 
 
+CONFLICT = ("{what} ini sudah diubah orang lain sejak Anda membukanya. Perubahan Anda belum "
+            "disimpan: salin teks Anda, buka ulang halaman ini, lalu terapkan lagi.")
+
+
 def fingerprint(item: BaseModel | None) -> str:
     """A short hash of an entry as stored: an edit form carries it to detect a parallel edit."""
     if item is None:
         return ""
     return hashlib.sha256(item.model_dump_json().encode()).hexdigest()[:16]
+
+
+def unchanged_since(existing: BaseModel | None, item_id: str | None, base: str | None,
+                    what: str) -> None:
+    """Refuse to edit an entry deleted, or changed since its form was opened (`base`)."""
+    if item_id is not None and existing is None:
+        raise Invalid({"": f"{what} {item_id} sudah dihapus orang lain."})
+    if base is not None and fingerprint(existing) != base:
+        raise Invalid({"": CONFLICT.format(what=what)})
 
 
 def slug(text: str) -> str:

@@ -2,8 +2,8 @@
 
 `RedisKnowledgeStore` keeps only the current document and a counter; this keeps the last
 `KB_HISTORY_KEEP` documents (zlib-compressed JSON, ~15 KB each) with who saved them and why. A
-version saved outside the console (`faq import`, the first seed) gets its snapshot the next time
-the console changes the knowledge base, so it can still be diffed and restored. Rolling back
+version saved outside `KnowledgeChanges` (the first seed, texts a release adds) gets its snapshot
+the next time the knowledge base changes, so it can still be diffed and restored. Rolling back
 saves the old document as a new version: versions only move forward, which is what every running
 process polls for.
 """
@@ -90,7 +90,7 @@ class RedisKnowledgeHistory:
         kept = await self._redis.zscore(self._keys.kb_history(), str(kb.version))
         if kb.version and kept is None:
             await self.record(kb.version, kb.document, at, "-",
-                              "versi dari luar konsol (seed atau faq import)")
+                              "versi dari luar konsol (seed atau pembaruan rilis)")
 
     async def versions(self) -> list[VersionInfo]:
         """Kept versions, newest first."""

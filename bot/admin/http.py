@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.admin.accounts import ROLE_NAMES
-from bot.admin.console import Console
+from bot.admin.console import Console, open_console
 from bot.admin.sessions import Session
 from bot.app import Runtime
 from bot.errors import (
@@ -163,18 +163,18 @@ class Site:
     """The console's shared HTTP state: the templates and the `Console` of the running process."""
 
     def __init__(self, runtime: Callable[[], Runtime]) -> None:
-        self._runtime = runtime
-        self._console: Console | None = None
+        self.runtime = runtime
+        self._console: tuple[Runtime, Console] | None = None
         self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                                      undefined=StrictUndefined, trim_blocks=True,
                                      lstrip_blocks=True)
 
     def console(self) -> Console:
         """The console of the current runtime, built on first use."""
-        rt = self._runtime()
-        if self._console is None or self._console.rt is not rt:
-            self._console = Console(rt)
-        return self._console
+        rt = self.runtime()
+        if self._console is None or self._console[0] is not rt:
+            self._console = (rt, open_console(rt))
+        return self._console[1]
 
     def public(self, handler: PublicHandler) -> Endpoint:
         """A route anyone may open (the login form)."""
@@ -188,7 +188,7 @@ class Site:
         async def endpoint(request: Request) -> Response:
             console = self.console()
             token = request.cookies.get(COOKIE, "")
-            session = await console.sessions.get(token) if token else None
+            session = await console.users.session(token)
             if session is None:
                 raise BadRequest("Silakan masuk terlebih dahulu.", 401)
             if not session.can(role):
@@ -201,7 +201,7 @@ class Site:
                     raise BadRequest("Token keamanan (CSRF) tidak cocok. Muat ulang halaman "
                                      "lalu coba lagi.", 403)
             waiting = 0 if request.url.path.startswith(API_PREFIX) else (
-                await console.rt.handoffs.waiting())
+                await console.handoffs.waiting())
             return await handler(Ctx(request, console, self.templates, session=session,
                                      form=form, waiting=waiting))
 

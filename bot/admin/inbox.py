@@ -1,4 +1,4 @@
-"""The unanswered inbox: recent fallback messages, grouped by similarity, with counts.
+"""The console's inbox resource: unanswered messages grouped by similarity, dropped or taught.
 
 Messages are read from the capped fallback stream the engine writes, one page (`window`) at a
 time, newest first, and
@@ -12,14 +12,23 @@ from the stream.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from redis.asyncio import Redis
 
+from bot.admin.audit import AuditLog
+from bot.admin.changes import Edited, KnowledgeChanges
+from bot.admin.editor import add_examples
+from bot.errors import Invalid
 from bot.keys import Keys
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.store import Live
+from bot.nlu.model import FALLBACK_INTENT, NLU
 
 STREAM_ID = r"^\d{1,20}-\d{1,20}$"
 
@@ -56,7 +65,7 @@ class Group:
         return self.texts[0][0]
 
 
-class Inbox:
+class UnansweredStore:
     """Reads and clears the fallback stream."""
 
     def __init__(self, redis: Redis, keys: Keys, window: int = 2000) -> None:
@@ -87,6 +96,10 @@ class Inbox:
     async def handled(self, ids: Sequence[str]) -> int:
         """Remove messages from the inbox; returns how many were there."""
         return int(await self._redis.xdel(self._keys.fallbacks(), *ids)) if ids else 0
+
+    async def size(self) -> int:
+        """How many messages wait in the inbox."""
+        return int(await self._redis.xlen(self._keys.fallbacks()))
 
     @staticmethod
     def _entry(entry_id: str, row: dict[str, str]) -> Unanswered:
@@ -132,3 +145,50 @@ def _group(members: list[Unanswered]) -> Group:
         last_at=max(m.at for m in members),
         guess=guesses.most_common(1)[0][0] if guesses else "",
     )
+
+
+class Inbox:
+    """What staff do with unanswered messages: read them grouped, drop them, teach the bot."""
+
+    def __init__(self, store: UnansweredStore, changes: KnowledgeChanges, nlu: Live[NLU],
+                 audit: AuditLog, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._changes = changes
+        self._nlu = nlu
+        self._audit = audit
+        self._clock = clock
+
+    async def groups(self, before: str | None = None) -> tuple[list[Group], str | None]:
+        """A page of unanswered messages grouped by similarity, and the next page's cursor."""
+        messages, older = await self._store.recent(before)
+        groups = await asyncio.to_thread(group, messages, self._nlu.current.normalizer)
+        return groups, older
+
+    async def texts(self, ids: Sequence[str]) -> list[str]:
+        """The distinct texts of the messages still in the inbox, in their order."""
+        return list(dict.fromkeys(m.text for m in await self._store.get(ids)))
+
+    async def handled(self, user: str, ids: Sequence[str]) -> int:
+        """Remove messages from the inbox without changing the bot."""
+        removed = await self._store.handled(ids)
+        await self._audit.record(self._clock(), user, "kotak_masuk.selesai", f"{removed} pesan")
+        return removed
+
+    def intents(self, kb: KnowledgeBase) -> list[str]:
+        """Intents a group can teach: the model's core intents and every FAQ."""
+        core = [i for i in self._nlu.current.intents
+                if i != FALLBACK_INTENT and not i.startswith("faq/")]
+        return sorted({*core, *(a.intent for a in kb.document.answers if a.is_faq)})
+
+    async def teach(self, user: str, intent: str, ids: Sequence[str]) -> int:
+        """Add inbox messages as training examples of an intent and mark them handled."""
+        if intent not in self.intents(await self._changes.latest()):
+            raise Invalid({"intent": f"intent {intent} tidak dikenal"})
+        texts = await self.texts(ids)
+        if not texts:
+            raise Invalid({"": "Pesan-pesan ini sudah ditangani."})
+        await self._changes.apply(user, "contoh.tambah", lambda document: Edited(
+            add_examples(document, intent, texts), intent,
+            f"{len(texts)} contoh dari kotak masuk"))
+        await self._store.handled(ids)
+        return len(texts)

@@ -1,4 +1,4 @@
-"""The leads (pendataan) page's logic: where a lead lives, filters, and counts by area.
+"""The console's leads resource (pendataan): where a lead lives, filters, counts, follow-up.
 
 Workers type their area freely ("Kel. Ketabang, Kec. Genteng", "ketabang genteng"). We read
 `kel./kelurahan/desa` and `kec./kecamatan` markers, else take "A, B" as kelurahan A in kecamatan B;
@@ -7,15 +7,20 @@ a filter on a part we could not read falls back to searching the whole text, so 
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlencode
 
-from bot.errors import Invalid
-from bot.leads import CONTACTED, REGISTERED, Lead
+from bot.admin.audit import AuditLog
+from bot.contacts import ContactStore
+from bot.dialogue.state import Conversations
+from bot.errors import Invalid, NotFound
+from bot.leads import CONTACTED, LEAD_STATUSES, REGISTERED, Lead, RedisLeadStore
 from bot.nlu.places import PlaceGazetteer
 
 _KEL = r"\b(?:kelurahan|kel|desa|ds)\b"
@@ -172,3 +177,52 @@ def phone_links(telepon: str) -> tuple[str, str]:
     if not digits.startswith("62") or not 9 <= len(digits) <= 15:
         return "", ""
     return f"tel:+{digits}", f"https://wa.me/{digits}"
+
+
+def contact_ref(channel: str, user_id: str) -> str:
+    """A contact as the audit log names it: the channel and a digest, never a phone number."""
+    return f"{channel}:{hashlib.sha256(user_id.encode()).hexdigest()[:10]}"
+
+
+class Leads:
+    """Registration leads as staff see and follow them up."""
+
+    def __init__(self, store: RedisLeadStore, contacts: ContactStore,
+                 conversations: Conversations, audit: AuditLog,
+                 clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._contacts = contacts
+        self._conversations = conversations
+        self._audit = audit
+        self._clock = clock
+
+    async def newest(self, where: LeadFilter) -> list[Lead]:
+        """Leads passing the filter, newest first."""
+        return [lead async for lead in self.rows(where)][::-1]
+
+    def rows(self, where: LeadFilter) -> AsyncIterator[Lead]:
+        """Leads passing the filter as the store yields them, oldest first (the CSV export)."""
+        return matching(self._store.all(), where)
+
+    async def follow_up(self, user: str, channel: str, user_id: str, status: str,
+                        petugas: str | None = None) -> None:
+        """Record staff's follow-up of a lead: its status (who, when) and who should call."""
+        if status not in LEAD_STATUSES:
+            raise Invalid({"status": "Pilih salah satu: " + ", ".join(LEAD_STATUSES) + "."})
+        values = {"status": status, "status_by": user,
+                  "status_at": self._clock().isoformat(timespec="seconds")}
+        if petugas is not None:
+            values["petugas"] = petugas.strip()[:64]
+        if not await self._store.follow_up(channel, user_id, values):
+            raise NotFound("Data ini sudah tidak ada.")
+        await self._audit.record(self._clock(), user, "prospek.status",
+                                 contact_ref(channel, user_id), status)
+
+    async def delete(self, user: str, channel: str, user_id: str) -> None:
+        """Honour a deletion request: the lead, the contact's profile and its conversation."""
+        if not await self._store.delete(channel, user_id):
+            raise NotFound("Data ini sudah tidak ada.")
+        await asyncio.gather(self._contacts.delete(channel, user_id),
+                             self._conversations.delete(channel, user_id))
+        await self._audit.record(self._clock(), user, "prospek.hapus",
+                                 contact_ref(channel, user_id))

@@ -1,4 +1,4 @@
-"""The console's pages: decode the form or query, call the `Console`, render or redirect.
+"""The console's pages: decode the form or query, call a resource, render or redirect.
 
 After a successful POST a page redirects (303) with a short `ok` code that the layout turns into
 a fixed message, so no text from the request is ever echoed back as a notice. A refused form is
@@ -17,9 +17,9 @@ from typing import Any, TextIO
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from bot.admin.accounts import ROLE_NAMES
+from bot.admin.answers import answer_in, what_if_day
 from bot.admin.bubbles import preview_message
 from bot.admin.campaigns import BARS, LIVE_BUDGET, Change, status_text
-from bot.admin.console import what_if_day
 from bot.admin.drafts import MAX_NAME, CampaignInput, check, scheduled, send_time
 from bot.admin.editor import (
     CONFIDENCE,
@@ -31,6 +31,7 @@ from bot.admin.editor import (
     fingerprint,
     search,
 )
+from bot.admin.facts import citations, fact_in, matching
 from bot.admin.forms import words
 from bot.admin.http import COOKIE, LOGIN_COOKIE, PREFIX, Ctx, Public, same_token, status_of
 from bot.admin.inbox import STREAM_ID
@@ -38,8 +39,8 @@ from bot.admin.leads import LeadFilter, phone_links
 from bot.admin.names import intent_name
 from bot.broadcast import campaigns as broadcast
 from bot.broadcast.segments import BROADCAST_CHANNELS, Preview
-from bot.errors import BadRequest, Conflict, Denied, Invalid, NotFound, Unavailable
-from bot.handoffs import STATUS_NAMES, STATUSES
+from bot.errors import BadRequest, Conflict, Denied, Invalid, Unavailable
+from bot.handoffs import STATUS_NAMES
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import LEAD_STATUSES, write_csv
 
@@ -118,7 +119,7 @@ async def login(p: Public) -> Response:
         raise BadRequest("Formulir kedaluwarsa. Muat ulang halaman masuk lalu coba lagi.", 403)
     ip = p.request.client.host if p.request.client else "-"
     try:
-        token, _ = await p.console.login(str(form.get("username", "")),
+        token, _ = await p.console.users.login(str(form.get("username", "")),
                                          str(form.get("password", "")), ip)
     except Denied as exc:
         return await login_form(p, str(exc), 401)
@@ -131,7 +132,7 @@ async def login(p: Public) -> Response:
 
 async def logout(c: Ctx) -> Response:
     """POST /admin/logout."""
-    await c.console.sessions.end(c.request.cookies.get(COOKIE, ""))
+    await c.console.users.logout(c.request.cookies.get(COOKIE, ""))
     response = RedirectResponse(f"{PREFIX}/login", 303)
     response.delete_cookie(COOKIE, path=PREFIX)
     return response
@@ -142,37 +143,38 @@ async def logout(c: Ctx) -> Response:
 async def dashboard(c: Ctx) -> Response:
     """GET /admin/: charts of the last 7, 14 or 30 days."""
     days = period(c.request.query_params.get("hari", "14"))
-    return c.render("dashboard.html", data=await c.console.dashboard(days), choices=DAY_CHOICES)
+    return c.render("dashboard.html", data=await c.console.stats.dashboard(days),
+                    choices=DAY_CHOICES)
 
 
 async def inbox(c: Ctx) -> Response:
     """GET /admin/inbox: grouped unanswered messages."""
-    kb = await c.console.knowledge()
+    kb = await c.console.answers.knowledge()
     before = c.request.query_params.get("sebelum", "")
-    groups, older = await c.console.inbox_groups(
+    groups, older = await c.console.inbox.groups(
         before if re.match(STREAM_ID, before) else None)
     return c.render("inbox.html", groups=groups, older=older,
-                    intents=[(i, intent_name(i, kb)) for i in c.console.example_intents(kb)])
+                    intents=[(i, intent_name(i, kb)) for i in c.console.inbox.intents(kb)])
 
 
 async def inbox_handled(c: Ctx) -> Response:
     """POST /admin/inbox/handled: drop a group without changing the bot."""
-    await c.console.mark_handled(c.user, stream_ids(c.form.get("ids", "")))
+    await c.console.inbox.handled(c.user, stream_ids(c.form.get("ids", "")))
     return done("/inbox", "handled")
 
 
 async def inbox_teach(c: Ctx) -> Response:
     """POST /admin/inbox/teach: a group's messages become examples of an intent."""
-    await c.console.teach(c.user, c.form.get("intent", ""), stream_ids(c.form.get("ids", "")))
+    await c.console.inbox.teach(c.user, c.form.get("intent", ""), stream_ids(c.form.get("ids", "")))
     return done("/inbox", "taught")
 
 
 async def inbox_to_faq(c: Ctx) -> Response:
     """POST /admin/inbox/faq: the new-FAQ form, filled with a group's messages."""
     ids = stream_ids(c.form.get("ids", ""))
-    texts = dict.fromkeys(m.text for m in await c.console.inbox.get(ids))
-    values = {"questions": "\n".join(list(texts)[:20]), "inbox_ids": ",".join(ids)}
-    return await _answer_form(c, await c.console.knowledge(), None, values, {})
+    texts = await c.console.inbox.texts(ids)
+    values = {"questions": "\n".join(texts[:20]), "inbox_ids": ",".join(ids)}
+    return await _answer_form(c, await c.console.answers.knowledge(), None, values, {})
 
 
 async def leads(c: Ctx) -> Response:
@@ -182,7 +184,7 @@ async def leads(c: Ctx) -> Response:
     except Invalid as exc:
         return c.render("leads.html", leads=[], where=LeadFilter(), errors=exc.fields, status=422,
                         statuses=LEAD_STATUSES, links=phone_links)
-    return c.render("leads.html", leads=await c.console.leads(where), where=where, errors={},
+    return c.render("leads.html", leads=await c.console.leads.newest(where), where=where, errors={},
                     statuses=LEAD_STATUSES, links=phone_links)
 
 
@@ -200,20 +202,21 @@ def csv_download(name: str, write: Callable[[TextIO], Awaitable[Any]]) -> Respon
 async def leads_csv(c: Ctx) -> Response:
     """GET /admin/leads.csv: the filtered leads as CSV."""
     where = LeadFilter.from_query(c.request.query_params)
-    return csv_download(f"prospek-{c.console.rt.clock():%Y%m%d-%H%M}.csv",
-                        lambda out: write_csv(c.console.lead_rows(where), out))
+    return csv_download(f"prospek-{c.console.clock():%Y%m%d-%H%M}.csv",
+                        lambda out: write_csv(c.console.leads.rows(where), out))
 
 
 async def lead_status(c: Ctx) -> Response:
     """POST /admin/leads/status: a lead's follow-up status and who should call."""
-    await c.console.follow_up_lead(c.user, c.form.get("channel", ""), c.form.get("user_id", ""),
-                                   c.form.get("status", ""), c.form.get("petugas"))
+    await c.console.leads.follow_up(c.user, c.form.get("channel", ""),
+                                    c.form.get("user_id", ""), c.form.get("status", ""),
+                                    c.form.get("petugas"))
     return done("/leads", "lead_saved")
 
 
 async def lead_delete(c: Ctx) -> Response:
     """POST /admin/leads/delete: honour a worker's deletion request."""
-    await c.console.delete_lead(c.user, c.form.get("channel", ""), c.form.get("user_id", ""))
+    await c.console.leads.delete(c.user, c.form.get("channel", ""), c.form.get("user_id", ""))
     return done("/leads", "deleted")
 
 
@@ -221,7 +224,7 @@ async def lead_delete(c: Ctx) -> Response:
 
 async def campaigns(c: Ctx) -> Response:
     """GET /admin/kampanye: the newest campaigns with their progress."""
-    now = c.console.rt.clock()
+    now = c.console.clock()
     return c.render("campaigns.html", campaigns=[
         (p, status_text(p.campaign, now)) for p in await c.console.campaigns.recent()])
 
@@ -267,7 +270,7 @@ async def campaign_create(c: Ctx) -> Response:
         return await _campaign_form(c, c.form, {}, exact=True)
     try:
         draft = check(CampaignInput.from_form(c.form), c.console.campaigns.default_quiet_hours,
-                      c.console.rt.clock())
+                      c.console.clock())
     except Invalid as exc:
         return await _campaign_form(c, c.form, exc.fields, 422)
     try:
@@ -283,7 +286,7 @@ async def _campaign_page(c: Ctx, errors: dict[str, str] | None = None,
     campaigns = c.console.campaigns
     detail = await campaigns.detail(c.request.path_params["campaign_id"])
     return c.render("campaign.html", status, detail=detail, counts=detail.counts(), bars=BARS,
-                    status_text=status_text(detail.campaign, c.console.rt.clock()),
+                    status_text=status_text(detail.campaign, c.console.clock()),
                     shown=preview_message(detail.campaign.message, None),
                     report=await campaigns.first_rows(detail.campaign, REPORT_ROWS),
                     report_rows=REPORT_ROWS, errors=errors or {}, values=c.form)
@@ -302,7 +305,7 @@ def _moved(change: Change, ok: str) -> Response:
 async def campaign_start(c: Ctx) -> Response:
     """POST /admin/kampanye/{id}/mulai: now, or at the WIB time chosen."""
     try:
-        send_at = send_time(scheduled(c.form), c.console.rt.clock())
+        send_at = send_time(scheduled(c.form), c.console.clock())
     except Invalid as exc:
         return await _campaign_page(c, exc.fields, 422)
     try:
@@ -345,11 +348,11 @@ async def campaign_csv(c: Ctx) -> Response:
 
 async def faq_list(c: Ctx) -> Response:
     """GET /admin/faq: search answers; `coba` shows how the bot answers a question now."""
-    kb = await c.console.knowledge()
+    kb = await c.console.answers.knowledge()
     query = c.request.query_params.get("q", "").strip()
     question = c.request.query_params.get("coba", "").strip()
     on = what_if_day(c.request.query_params.get("tanggal", ""))
-    tried = await c.console.try_text(question, on) if question else None
+    tried = await c.console.answers.try_text(question, on) if question else None
     return c.render("faq_list.html", answers=search(kb.document.answers, query), q=query,
                     tried=tried, kb=kb)
 
@@ -366,16 +369,14 @@ async def _answer_form(c: Ctx, kb: KnowledgeBase, answer_id: str | None, values:
 
 async def faq_new(c: Ctx) -> Response:
     """GET /admin/faq/new."""
-    return await _answer_form(c, await c.console.knowledge(), None, {}, {})
+    return await _answer_form(c, await c.console.answers.knowledge(), None, {}, {})
 
 
 async def faq_edit(c: Ctx) -> Response:
     """GET /admin/faq/{id}."""
-    kb = await c.console.knowledge()
+    kb = await c.console.answers.knowledge()
     answer_id = c.request.path_params["answer_id"]
-    if not kb.has_answer(answer_id):
-        raise NotFound(f"Jawaban {answer_id} tidak ada.")
-    answer = kb.answer(answer_id)
+    answer = answer_in(kb, answer_id)
     values = {**answer_to_form(answer), "base": fingerprint(answer)}
     return await _answer_form(c, kb, answer_id, values, {})
 
@@ -385,18 +386,18 @@ async def faq_save(c: Ctx) -> Response:
     answer_id = c.request.path_params.get("answer_id")
     inbox_ids = stream_ids(c.form["inbox_ids"]) if c.form.get("inbox_ids") else []
     try:
-        answer = await c.console.save_answer(c.user, answer_form_values(c.form), answer_id,
-                                             c.form.get("base", "") if answer_id else None,
-                                             inbox_ids)
+        answer = await c.console.answers.save(c.user, answer_form_values(c.form), answer_id,
+                                              c.form.get("base", "") if answer_id else None,
+                                              inbox_ids)
     except Invalid as exc:
-        return await _answer_form(c, await c.console.knowledge(), answer_id, c.form,
+        return await _answer_form(c, await c.console.answers.knowledge(), answer_id, c.form,
                                   exc.fields, 422)
     return done(f"/faq/{answer.id}", "saved")
 
 
 async def faq_delete(c: Ctx) -> Response:
     """POST /admin/faq/{id}/delete."""
-    await c.console.delete_answer(c.user, c.request.path_params["answer_id"])
+    await c.console.answers.delete(c.user, c.request.path_params["answer_id"])
     return done("/faq", "deleted")
 
 
@@ -404,17 +405,10 @@ async def faq_delete(c: Ctx) -> Response:
 
 async def facts(c: Ctx) -> Response:
     """GET /admin/facts: every fact with its sources and who cites it."""
-    kb = await c.console.knowledge()
+    document = (await c.console.facts.knowledge()).document
     query = c.request.query_params.get("q", "").casefold()
-    shown = [f for f in kb.document.facts
-             if query in f"{f.id} {f.statement}".casefold()]
-    citations: dict[str, list[str]] = {}
-    for cited_by, fact_ids in [*((a.id, a.facts) for a in kb.document.answers),
-                               *((b.id, b.facts) for b in kb.document.branches)]:
-        for fact_id in fact_ids:
-            citations.setdefault(fact_id, []).append(cited_by)
-    return c.render("facts.html", facts=shown, citations=citations, q=query,
-                    confidence=CONFIDENCE)
+    return c.render("facts.html", facts=matching(document, query),
+                    citations=citations(document), q=query, confidence=CONFIDENCE)
 
 
 async def _fact_form(c: Ctx, fact_id: str | None, values: dict[str, str],
@@ -430,11 +424,8 @@ async def fact_new(c: Ctx) -> Response:
 
 async def fact_edit(c: Ctx) -> Response:
     """GET /admin/facts/{id}."""
-    kb = await c.console.knowledge()
     fact_id = c.request.path_params["fact_id"]
-    fact = next((f for f in kb.document.facts if f.id == fact_id), None)
-    if fact is None:
-        raise NotFound(f"Fakta {fact_id} tidak ada.")
+    fact = fact_in(await c.console.facts.knowledge(), fact_id)
     return await _fact_form(c, fact_id, {**fact_to_form(fact), "base": fingerprint(fact)}, {})
 
 
@@ -442,8 +433,8 @@ async def fact_save(c: Ctx) -> Response:
     """POST /admin/facts/new and /admin/facts/{id}."""
     fact_id = c.request.path_params.get("fact_id")
     try:
-        fact = await c.console.save_fact(c.user, fact_form_values(c.form), fact_id,
-                                         c.form.get("base", "") if fact_id else None)
+        fact = await c.console.facts.save(c.user, fact_form_values(c.form), fact_id,
+                                          c.form.get("base", "") if fact_id else None)
     except Invalid as exc:
         return await _fact_form(c, fact_id, c.form, exc.fields, 422)
     return done(f"/facts/{fact.id}", "saved")
@@ -451,7 +442,7 @@ async def fact_save(c: Ctx) -> Response:
 
 async def fact_delete(c: Ctx) -> Response:
     """POST /admin/facts/{id}/delete."""
-    await c.console.delete_fact(c.user, c.request.path_params["fact_id"])
+    await c.console.facts.delete(c.user, c.request.path_params["fact_id"])
     return done("/facts", "deleted")
 
 
@@ -459,21 +450,22 @@ async def fact_delete(c: Ctx) -> Response:
 
 async def versions(c: Ctx) -> Response:
     """GET /admin/versions."""
-    return c.render("versions.html", versions=await c.console.versions(),
-                    model=await c.console.status())
+    return c.render("versions.html", versions=await c.console.versions.all(),
+                    model=await c.console.versions.status())
 
 
 async def version(c: Ctx) -> Response:
     """GET /admin/versions/{n}: what that version changed."""
     number = c.request.path_params["version"]
-    previous, changes = await c.console.version_changes(number)
+    previous, changes = await c.console.versions.changes(number)
+    kb = await c.console.answers.knowledge()
     return c.render("version.html", version=number, previous=previous, changes=changes,
-                    intent_name=partial(intent_name, kb=c.console.rt.knowledge.current))
+                    intent_name=partial(intent_name, kb=kb))
 
 
 async def version_restore(c: Ctx) -> Response:
     """POST /admin/versions/{n}/restore."""
-    await c.console.rollback(c.user, c.request.path_params["version"])
+    await c.console.versions.restore(c.user, c.request.path_params["version"])
     return done("/versions", "restored")
 
 
@@ -495,8 +487,8 @@ async def users(c: Ctx, errors: dict[str, str] | None = None, status: int = 200)
 async def user_create(c: Ctx) -> Response:
     """POST /admin/users."""
     try:
-        await c.console.add_user(c.user, c.form.get("username", ""), c.form.get("role", ""),
-                                 c.form.get("password", ""))
+        await c.console.users.add(c.user, c.form.get("username", ""), c.form.get("role", ""),
+                                  c.form.get("password", ""))
     except Invalid as exc:
         return await users(c, exc.fields, 422)
     return done("/users", "user_saved")
@@ -505,8 +497,8 @@ async def user_create(c: Ctx) -> Response:
 async def user_update(c: Ctx) -> Response:
     """POST /admin/users/{name}: role and/or a new password."""
     try:
-        await c.console.change_user(c.user, c.request.path_params["username"],
-                                    c.form.get("role", ""), c.form.get("password", ""))
+        await c.console.users.change(c.user, c.request.path_params["username"],
+                                     c.form.get("role", ""), c.form.get("password", ""))
     except Invalid as exc:
         return await users(c, exc.fields, 422)
     return done("/users", "user_saved")
@@ -514,14 +506,14 @@ async def user_update(c: Ctx) -> Response:
 
 async def user_unlock(c: Ctx) -> Response:
     """POST /admin/users/{name}/unlock: lift the login delay guessers caused."""
-    await c.console.unlock_user(c.user, c.request.path_params["username"])
+    await c.console.users.unlock(c.user, c.request.path_params["username"])
     return done("/users", "unlocked")
 
 
 async def user_delete(c: Ctx) -> Response:
     """POST /admin/users/{name}/delete."""
     try:
-        await c.console.remove_user(c.user, c.request.path_params["username"])
+        await c.console.users.remove(c.user, c.request.path_params["username"])
     except Invalid as exc:
         return await users(c, exc.fields, 422)
     return done("/users", "deleted")
@@ -533,16 +525,15 @@ async def handoffs(c: Ctx) -> Response:
     """GET /admin/percakapan?status=open|taken|closed&cabang=<branch>: the queue."""
     status = c.request.query_params.get("status", "open")
     branch = c.request.query_params.get("cabang", "")
-    desk = c.console.rt.handoffs
-    counts = ({s: len(await desk.listing(s, branch)) for s in STATUSES} if branch else
-              {s: await desk.store.count(s) for s in STATUSES})
+    desk = c.console.handoffs
     return c.render("handoffs.html", handoffs=await desk.listing(status, branch), shown=status,
-                    counts=counts, names=STATUS_NAMES, branch=branch, branches=desk.branches())
+                    counts=await desk.counts(branch), names=STATUS_NAMES, branch=branch,
+                    branches=desk.branches())
 
 
 async def _handoff_page(c: Ctx, errors: dict[str, str] | None = None,
                         status: int = 200) -> Response:
-    found, messages = await c.console.rt.handoffs.detail(c.request.path_params["handoff_id"])
+    found, messages = await c.console.handoffs.detail(c.request.path_params["handoff_id"])
     return c.render("handoff.html", status, handoff=found, messages=messages,
                     errors=errors or {}, values=c.form)
 
@@ -558,14 +549,14 @@ def _to_handoff(c: Ctx, ok: str) -> Response:
 
 async def handoff_take(c: Ctx) -> Response:
     """POST /admin/percakapan/{id}/ambil."""
-    await c.console.rt.handoffs.take(c.user, c.request.path_params["handoff_id"])
+    await c.console.handoffs.take(c.user, c.request.path_params["handoff_id"])
     return _to_handoff(c, "handoff_taken")
 
 
 async def handoff_reply(c: Ctx) -> Response:
     """POST /admin/percakapan/{id}/balas: a refused reply keeps its text beside the error."""
     try:
-        await c.console.rt.handoffs.reply(c.user, c.request.path_params["handoff_id"],
+        await c.console.handoffs.reply(c.user, c.request.path_params["handoff_id"],
                                           c.form.get("text", ""))
     except (Invalid, Conflict, Unavailable) as exc:
         return await _handoff_page(c, {"text": str(exc)}, status_of(exc))
@@ -574,5 +565,5 @@ async def handoff_reply(c: Ctx) -> Response:
 
 async def handoff_close(c: Ctx) -> Response:
     """POST /admin/percakapan/{id}/tutup."""
-    await c.console.rt.handoffs.close(c.user, c.request.path_params["handoff_id"])
+    await c.console.handoffs.close(c.user, c.request.path_params["handoff_id"])
     return _to_handoff(c, "handoff_closed")
