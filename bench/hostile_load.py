@@ -31,7 +31,7 @@ import httpx
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
-from bot.admin.inbox import Inbox, group
+from bot.admin.inbox import UnansweredStore, group
 from bot.keys import Keys
 from bot.knowledge.store import RedisModelStore
 
@@ -127,7 +127,7 @@ async def inbox_page(url: str, prefix: str) -> tuple[float, float, int]:
         await pipe.execute()
     model = await RedisModelStore(AsyncRedis.from_url(url), keys).load()
     assert model is not None
-    inbox = Inbox(client, keys, window=300)
+    inbox = UnansweredStore(client, keys, window=300)
     group((await inbox.recent())[0][:5], model.normalizer)  # scikit-learn imported once
     start = time.perf_counter()
     page, _ = await inbox.recent()
