@@ -10,6 +10,7 @@ commands per send, and reads the bytes of a conversation state and of a finished
 (MEMORY USAGE). Prints markdown tables.
 
     .venv/bin/python bench/cluster_scaling.py [--seconds 8] [--connections 32]
+        [--recipients 2000] [--broadcast-only]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from bench.rest_load import cpu_seconds, saturate
 from bot.app import open_runtime
 from bot.broadcast.campaigns import JAKARTA, CampaignStore, Message
 from bot.broadcast.segments import Segment
-from bot.broadcast.worker import SendingContext, Worker
+from bot.broadcast.worker import Worker
 from bot.messages import IncomingMessage
 from bot.settings import PROJECT_ROOT, BroadcastConfig, Settings
 from tests.cluster import LocalCluster, free_ports, until
@@ -120,8 +122,7 @@ async def broadcast(name: str, settings: Settings, nodes: list[str],
                                       now=now)
         config = BroadcastConfig(rates={"telegram": 1000.0}, quiet_hours="off",
                                  concurrency=32, refresh_seconds=0.1)
-        ctx = SendingContext(rt.redis, rt.keys, rt.contacts, rt.sending.channels,
-                             rt.sending.limiter, config, lambda: datetime.now(JAKARTA))
+        ctx = replace(rt.sending, config=config, clock=lambda: datetime.now(JAKARTA))
         await store.start(campaign.id, now)
         commands = masters_commands(nodes)
         stop = asyncio.Event()
@@ -142,6 +143,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--recipients", type=int, default=2000)
+    parser.add_argument("--broadcast-only", action="store_true",
+                        help="skip the REST part (the commands per broadcast send, quickly)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     port = free_ports(1)[0]
@@ -159,15 +162,17 @@ def main() -> None:
         for name, url, is_cluster, nodes in targets:
             env = {**os.environ, "REDIS_URL": url, "REDIS_CLUSTER": str(is_cluster).lower(),
                    "SAPA_KEY_PREFIX": "bench", "SAPA_DATA_DIR": str(folder / "data")}
-            rows += rest(name, env, nodes, args.seconds, args.connections)
+            if not args.broadcast_only:
+                rows += rest(name, env, nodes, args.seconds, args.connections)
             settings = Settings(redis_url=url, redis_cluster=is_cluster, sapa_key_prefix="bench",
                                 sapa_config=PROJECT_ROOT / "config.yml")
             sends.append(asyncio.run(broadcast(name, settings, nodes, args.recipients)))
-        print(f"REST, {args.connections} connections shared by the processes, "
-              f"{args.seconds:.0f} s each\n")
-        print("| Redis | serve processes | messages/s | server CPU per message | "
-              "Redis commands per message |\n|---|---|---|---|---|")
-        print("\n".join(rows))
+        if rows:
+            print(f"REST, {args.connections} connections shared by the processes, "
+                  f"{args.seconds:.0f} s each\n")
+            print("| Redis | serve processes | messages/s | server CPU per message | "
+                  "Redis commands per message |\n|---|---|---|---|---|")
+            print("\n".join(rows))
         print(f"\nBroadcast, {args.recipients} recipients, one worker\n")
         print("| Redis | commands per send | bytes of a conversation state | "
               "bytes per finished recipient (outcomes hash) |\n|---|---|---|---|")
