@@ -9,7 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bot.channels.ratelimit import Pacing, Rate, RateLimiter, retry_transient
+from bot.channels.ratelimit import (
+    SLOW_ANSWER_RECHECK,
+    Pacing,
+    Rate,
+    RateLimiter,
+    retry_transient,
+)
 from bot.channels.split import split_text
 from bot.errors import TransientError
 from bot.keys import Keys
@@ -148,6 +154,52 @@ async def test_a_place_whose_sender_died_frees_after_the_longest_flight(
     async with alive.capped("cap:2", 1, longest_flight=0.2, arrival_allowance=1, window=0.1):
         assert time.monotonic() - started >= 0.25  # 0.2 s in flight + 0.1 s window, less slack
     hung.cancel()
+
+
+class Looked(Exception):
+    """Raised by a sleep that records the wait it was asked for instead of sleeping it."""
+
+
+async def test_a_full_cap_says_how_long_to_sleep_instead_of_being_polled(
+        redis_url: str, prefix: str) -> None:
+    waits: list[float] = []
+
+    async def look_once(seconds: float) -> None:
+        waits.append(seconds)
+        raise Looked
+
+    redis = Redis.from_url(redis_url)
+    limiter = RateLimiter(redis, Keys(prefix), sleep=look_once)
+    inside = asyncio.Event()
+    answer = asyncio.Event()
+
+    async def in_flight(bucket: str, allowance: float, window: float) -> None:
+        async with limiter.capped(bucket, 1, arrival_allowance=allowance, window=window):
+            inside.set()
+            await answer.wait()
+
+    async def refused(bucket: str, allowance: float, window: float) -> None:
+        with pytest.raises(Looked):
+            async with limiter.capped(bucket, 1, arrival_allowance=allowance, window=window):
+                pass
+
+    # Answered: the place frees a window after the answer, which the log knows.
+    async with limiter.capped("cap:answered", 1, window=10):
+        pass
+    await refused("cap:answered", 1, 10)
+    # In flight and younger than the allowance: if answered now, it counts for a window.
+    # In flight longer than allowance and window: it frees when answered; look again soon.
+    for bucket, allowance, window in (("cap:young", 30, 10), ("cap:slow", 0, 0.000001)):
+        inside.clear()
+        task = asyncio.create_task(in_flight(bucket, allowance, window))
+        await inside.wait()
+        await refused(bucket, allowance, window)
+        answer.set()
+        await task
+        answer.clear()
+    await redis.aclose()
+    assert 5 < waits[0] <= 10  # the window, less the moments since the answer
+    assert waits[1:] == [10, SLOW_ANSWER_RECHECK]
 
 
 async def test_retries_are_bounded() -> None:

@@ -55,6 +55,9 @@ LONGEST_REQUEST = 60.0
 # How soon after its send a request reaches the platform, at most, when the answer is slower
 # (see RateLimiter.capped): the way there, not the platform's work or the way back.
 ARRIVAL_ALLOWANCE = 0.04
+# How soon a sender waiting under a full cap looks again when the place that frees first is held
+# by a request slower than ARRIVAL_ALLOWANCE plus the window: it frees when that is answered.
+SLOW_ANSWER_RECHECK = 0.05
 
 
 # KEYS[1] bucket; ARGV: interval ms, burst tolerance ms, longest acceptable wait ms.
@@ -76,19 +79,34 @@ return wait
 # The cap's log: one member per request, scored (µs) with the time from which it counts for one
 # more window: while in flight, its send plus the longest a request may take, so a dead
 # sender's place comes back eventually; once answered, the latest it reached the platform.
-# KEYS[1] the log; ARGV: limit, window µs, longest flight µs, a unique member. Returns 0 when
-# taken, or the ms until the first place frees.
+# KEYS[1] the log; ARGV: limit, window µs, longest flight µs, a unique member, arrival allowance
+# µs, recheck µs. Returns 0 when taken, or the ms until a place can first free: an answered
+# request's a window after its score; one in flight a window after the earlier of now (it may
+# be answered at once) and its send plus the allowance (when it is answered, it counts from
+# there). A request in flight longer than allowance and window frees its place the moment it is
+# answered, which nothing can foresee: then the caller looks again after `recheck`.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(ARGV[2]) + tonumber(ARGV[3])) / 1000))
+  redis.call('PEXPIRE', KEYS[1], math.ceil((window + tonumber(ARGV[3])) / 1000))
   return 0
 end
+local frees
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.ceil((tonumber(first[2]) + tonumber(ARGV[2]) - now) / 1000)
+if tonumber(first[2]) <= now then frees = tonumber(first[2]) + window end
+local flying = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', 0, 1,
+                          'WITHSCORES')
+if flying[2] then
+  local sent = tonumber(flying[2]) - tonumber(ARGV[3])
+  local earliest = math.min(now, sent + tonumber(ARGV[5])) + window
+  if earliest <= now then earliest = now + tonumber(ARGV[6]) end
+  if not frees or earliest < frees then frees = earliest end
+end
+return math.max(1, math.ceil((frees - now) / 1000))
 """
 
 # KEYS[1] the log; ARGV: the member, longest flight µs, arrival allowance µs. Answered now: the
@@ -106,12 +124,10 @@ return redis.call('ZADD', KEYS[1], 'XX', math.min(now, reached), ARGV[1])
 class RateLimiter:
     """Named buckets in Redis; `acquire` waits for a slot or says how long to come back after."""
 
-    CAP_POLL = 0.01  # seconds between looks while every place under a cap is taken
-
     def __init__(self, redis: Redis, keys: Keys, *,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._keys = keys
-        self._sleep = sleep  # how a reserved slot is waited for (tests record the decisions)
+        self._sleep = sleep  # how a slot or a place is waited for (tests record the decisions)
         self._reserve = redis.register_script(_RESERVE)
         self._take = redis.register_script(_TAKE)
         self._answered = redis.register_script(_ANSWERED)
@@ -145,21 +161,23 @@ class RateLimiter:
         requests reach the platform within `arrival_allowance` of their send, and always when
         the answers come sooner. A send whose retries wait a `window` or more between attempts
         still counts once a window.
+
+        When every place is taken, the log says how long until one can first free and the
+        sender sleeps that long (one script call per look, not a poll).
         """
         key = self._keys.rate(f"{bucket}:log")
         member = uuid.uuid4().hex
         window_us, flight_us = int(window * 1_000_000), int(longest_flight * 1_000_000)
-        while True:
-            wait_ms = int(await self._take(keys=[key], args=[limit, window_us, flight_us, member]))
-            if wait_ms <= 0:
-                break
-            # an answer may free a place sooner than the log can tell: look again soon
-            await asyncio.sleep(min(wait_ms / 1000, self.CAP_POLL))
+        allowance_us = int(arrival_allowance * 1_000_000)
+        recheck_us = int(SLOW_ANSWER_RECHECK * 1_000_000)
+        while wait_ms := int(await self._take(
+                keys=[key], args=[limit, window_us, flight_us, member, allowance_us,
+                                  recheck_us])):
+            await self._sleep(wait_ms / 1000)
         try:
             yield
         finally:  # if this fails, the place frees itself after `longest_flight`
-            await self._answered(keys=[key], args=[member, flight_us,
-                                                   int(arrival_allowance * 1_000_000)])
+            await self._answered(keys=[key], args=[member, flight_us, allowance_us])
 
 
 async def retry_transient(call: Callable[[], Awaitable[T]], pacing: Pacing) -> T:
