@@ -33,6 +33,7 @@ from bot.admin.sessions import LoginLimiter, RedisSessionStore, SessionStore
 from bot.broadcast.taps import RedisCampaignTaps
 from bot.broadcast.worker import SendingContext
 from bot.channels.inbound import ChannelContext
+from bot.channels.outbound import Outbox
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.switchboard import Channels, open_channels
 from bot.contacts import RedisContactStore
@@ -285,11 +286,12 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
                     keys=keys,
                     max_chars=config.limits.max_parse_chars)
     limiter = RateLimiter(redis, keys)
+    outbox = Outbox(contacts, limiter, clock)  # the one send pipeline, replies and broadcasts
     channels = open_channels(settings, ChannelContext(engine, conversations, contacts, redis,
-                                                      keys, limiter, clock))
+                                                      keys, outbox, clock))
     handoffs.outbound = channels.outbound
     handoffs.staff_chat = (settings.telegram_staff_chat_id or "").strip() or None
-    sending = SendingContext(redis, keys, contacts, channels.outbound(), limiter,
+    sending = SendingContext(redis, keys, contacts, channels.outbound(), limiter, outbox,
                              config.broadcast, clock)
 
     def serve_model(trained: NLU) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,7 +22,7 @@ from bot.broadcast.imports import import_contacts, whatsapp_id
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.report import progress, write_report
 from bot.broadcast.segments import Segment, preview
-from bot.broadcast.worker import SendingContext, Worker, enqueue_campaign
+from bot.broadcast.worker import Worker, enqueue_campaign
 from bot.channels.base import Template
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
 from bot.errors import Invalid
@@ -80,8 +81,7 @@ async def run_until_settled(sender: Runtime, campaign_id: str, *, config: Broadc
                             clock: Callable[[], datetime] = now, seconds: float = 10.0,
                             until: tuple[str, ...] = ("done", "cancelled")) -> Campaign:
     """Run one in-process worker until the campaign reaches a status in `until`."""
-    ctx = SendingContext(sender.redis, sender.keys, sender.contacts, sender.sending.channels,
-                         sender.sending.limiter, config, clock)
+    ctx = replace(sender.sending, config=config, clock=clock)
     stop = asyncio.Event()
     task = asyncio.create_task(Worker(ctx, "test-worker").run(stop))
     store = CampaignStore(sender.redis, sender.keys)
@@ -322,18 +322,32 @@ async def test_whatsapp_outside_the_window_without_template_is_skipped_and_count
     assert graph.recorder.of("messages") == []
 
 
-async def test_throttling_is_retried_after_retry_after(sender: Runtime,
-                                                        bot_api: BotApiStandIn) -> None:
+async def test_throttling_is_retried_in_the_workers_rounds(sender: Runtime,
+                                                             bot_api: BotApiStandIn) -> None:
     await add_contact(sender, "telegram", "201", seen=now())
-    bot_api.throttle(retry_after=1, times=3)  # more than the adapter's own three attempts
+    bot_api.throttle(retry_after=1, times=2)
     campaign = await create(sender, Message("Halo"))
     await CampaignStore(sender.redis, sender.keys).start(campaign.id, now())
     await run_until_settled(sender, campaign.id)
-    assert len(bot_api.recorder.of("sendMessage")) == 4  # 3 throttled, then delivered
+    # One retry level: each throttled request is one round of the worker (max_attempts 3),
+    # not a round of the channel's own retries.
+    assert len(bot_api.recorder.of("sendMessage")) == 3  # 2 throttled, then delivered
     assert list(telegram_texts(bot_api)) == ["201"]
     counts = await Ledger(sender.redis, sender.keys).counts(campaign.id)
     assert counts["sent"] == 1
-    assert counts["retries"] == 1
+    assert counts["retries"] == 2
+
+
+async def test_throttling_past_the_last_round_fails_the_recipient(
+        sender: Runtime, bot_api: BotApiStandIn) -> None:
+    await add_contact(sender, "telegram", "202", seen=now())
+    bot_api.throttle(retry_after=1, times=3)  # as many as the rounds (max_attempts 3)
+    campaign = await create(sender, Message("Halo"))
+    await CampaignStore(sender.redis, sender.keys).start(campaign.id, now())
+    await run_until_settled(sender, campaign.id)
+    assert len(bot_api.recorder.of("sendMessage")) == 3
+    counts = await Ledger(sender.redis, sender.keys).counts(campaign.id)
+    assert (counts.get("sent", 0), counts["failed"], counts["retries"]) == (0, 1, 2)
 
 
 async def test_a_send_left_midway_is_reported_unknown_not_resent(sender: Runtime,

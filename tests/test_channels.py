@@ -1,15 +1,19 @@
-"""What both channels share: the Redis rate limiter, bounded retries, message splitting."""
+"""What both channels share: the send pipeline, the Redis rate limiter, retries, splitting."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from redis.asyncio import Redis
 
+from bot.channels.base import Bucket, Limits, Template
+from bot.channels.outbound import Outbox
 from bot.channels.ratelimit import (
+    ONE_ATTEMPT,
     SLOW_ANSWER_RECHECK,
     Pacing,
     Rate,
@@ -17,8 +21,97 @@ from bot.channels.ratelimit import (
     retry_transient,
 )
 from bot.channels.split import split_text
-from bot.errors import TransientError
+from bot.contacts import RedisContactStore
+from bot.errors import ConfigError, RecipientError, TransientError
 from bot.keys import Keys
+from bot.messages import Reply
+from tests.conftest import TODAY
+
+
+class ScriptedWire:
+    """A platform whose requests fail with the given errors, in order, then succeed."""
+
+    name = "fake"
+
+    def __init__(self, *errors: Exception, window: timedelta | None = None) -> None:
+        self.errors = list(errors)
+        self.window = window
+        self.posted: list[str] = []
+
+    def render(self, reply: Reply) -> list[str]:
+        return reply.text.split("|")
+
+    def template(self, template: Template) -> str:
+        return f"template {template.name}"
+
+    def limits(self, user_id: str) -> Limits:
+        return Limits((Bucket("fake:" + user_id, Rate(1000)),), "fake", 1000)
+
+    async def post(self, user_id: str, message: str) -> str:
+        self.posted.append(message)
+        if self.errors:
+            raise self.errors.pop(0)
+        return f"id-{len(self.posted)}"
+
+
+@pytest.fixture
+async def outbox(redis_url: str, prefix: str) -> AsyncIterator[tuple[Outbox, RedisContactStore]]:
+    """The send pipeline on real Redis, answering as on TODAY."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    contacts = RedisContactStore(redis, Keys(prefix), 86400)
+    yield Outbox(contacts, RateLimiter(redis, Keys(prefix)), lambda: TODAY), contacts
+    await redis.aclose()
+
+
+async def test_the_pipeline_retries_transient_errors_only_as_often_as_asked(
+        outbox: tuple[Outbox, RedisContactStore]) -> None:
+    pipeline, _ = outbox
+    busy = TransientError("busy", retry_after=0.01)
+    wire = ScriptedWire(busy, busy)
+    assert await pipeline.send(wire, "1", [Reply("a|b")], pacing=Pacing(attempts=3)) == \
+        ["id-3", "id-4"]
+    assert wire.posted == ["a", "a", "a", "b"]  # in order, the first after two retries
+    once = ScriptedWire(busy)
+    with pytest.raises(TransientError):  # the broadcast worker's rounds retry, not the pipeline
+        await pipeline.send(once, "1", [Reply("a")], pacing=ONE_ATTEMPT)
+    assert once.posted == ["a"]
+    for error in (RecipientError("gone", "invalid_user"), ConfigError("bad token")):
+        wire = ScriptedWire(error)
+        with pytest.raises(type(error)):
+            await pipeline.send(wire, "1", [Reply("a")])
+        assert wire.posted == ["a"]  # never retried
+
+
+@pytest.mark.parametrize(("reason", "marked"), [
+    ("blocked", True), ("undeliverable", True), ("rejected", False), ("outside_window", False)])
+async def test_the_pipeline_marks_a_contact_that_cannot_be_reached(
+        outbox: tuple[Outbox, RedisContactStore], reason: str, marked: bool) -> None:
+    pipeline, contacts = outbox
+    await contacts.update("fake", "7", {"consent": "opt_in"})
+    with pytest.raises(RecipientError):
+        await pipeline.send(ScriptedWire(RecipientError("no", reason)), "7", [Reply("a")])
+    contact = await contacts.get("fake", "7")
+    assert contact is not None
+    assert contact.get("unreachable") == (reason if marked else None)
+
+
+async def test_the_pipeline_keeps_free_text_inside_the_window(
+        outbox: tuple[Outbox, RedisContactStore]) -> None:
+    pipeline, contacts = outbox
+    wire = ScriptedWire(window=timedelta(hours=24))
+    for user, hours_ago in (("never", None), ("late", 25.0)):
+        if hours_ago is not None:
+            await contacts.update("fake", user, {
+                "last_inbound": (TODAY - timedelta(hours=hours_ago)).isoformat()})
+        with pytest.raises(RecipientError) as caught:
+            await pipeline.send(wire, user, [Reply("a")])
+        assert caught.value.reason == "outside_window"
+        assert await pipeline.send_template(wire, user, Template("t", "id")) == "id-1"
+        wire.posted.clear()
+    await contacts.update("fake", "recent", {
+        "last_inbound": (TODAY - timedelta(hours=23)).isoformat()})
+    assert await pipeline.send(wire, "recent", [Reply("a")]) == ["id-1"]
+    assert wire.posted == ["a"]
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from bot.app import Runtime, open_runtime
 from bot.broadcast.ledger import Ledger
 from bot.channels import telegram
 from bot.channels.inbound import LOCATION_REPLY, MEDIA_REPLY, SORRY_REPLY, ChannelContext
-from bot.channels.ratelimit import RateLimiter
 from bot.channels.switchboard import describe
 from bot.channels.telegram import TelegramChannel
 from bot.erasure import tombstone
@@ -323,7 +322,7 @@ async def test_429_is_retried_after_retry_after(channel: TelegramChannel,
 async def test_a_bad_token_is_a_config_error(runtime: Runtime, bot_api: BotApiStandIn) -> None:
     assert runtime.channels.telegram is None  # no TELEGRAM_BOT_TOKEN: the channel is off
     ctx = ChannelContext(runtime.engine, runtime.conversations, runtime.contacts, runtime.redis,
-                         runtime.keys, RateLimiter(runtime.redis, runtime.keys), lambda: TODAY)
+                         runtime.keys, runtime.sending.outbox, lambda: TODAY)
     bad = TelegramChannel(ctx, "7000000001:wrong", base_url=bot_api.base_url,
                           webhook_secret=None)
     try:
@@ -400,7 +399,7 @@ class BrokenEngine:
 async def test_an_engine_failure_gets_an_apology_not_a_trace(
         rt: Runtime, bot_api: BotApiStandIn) -> None:
     ctx = ChannelContext(BrokenEngine(rt.knowledge.current), rt.conversations, rt.contacts,
-                         rt.redis, rt.keys, RateLimiter(rt.redis, rt.keys), lambda: TODAY)
+                         rt.redis, rt.keys, rt.sending.outbox, lambda: TODAY)
     broken = TelegramChannel(ctx, BOT_TOKEN, base_url=bot_api.base_url, webhook_secret=SECRET)
     try:
         handoff = await broken.accept(Update.de_json(update("text"), broken.bot))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.channels.outbound import within_window
 from bot.channels.whatsapp import WINDOW
 from bot.contacts import Consent, Contact, RedisContactStore
 
@@ -129,10 +130,7 @@ PREVIEW_FIELDS = ("last_inbound", "nama", "display_name")
 
 def outside_window(contact: Contact, now: datetime) -> bool:
     """A WhatsApp contact who has not written in 24 hours can only get a template."""
-    if contact.channel != "whatsapp":
-        return False
-    last = contact.get("last_inbound")
-    return last is None or now - datetime.fromisoformat(last) >= WINDOW
+    return contact.channel == "whatsapp" and not within_window(contact, WINDOW, now)
 
 
 @dataclass(frozen=True)

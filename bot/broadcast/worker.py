@@ -15,9 +15,13 @@ Only sendable campaigns are read: running, past their scheduled time and outside
 hours. The list is re-read every `refresh_seconds`, which is also how soon a pause reaches all
 workers; an entry in hand is checked again just before its send. Pacing is one GCRA bucket per
 channel in Redis (`bot.channels.ratelimit`), shared by every worker, a little under the
-configured rate with no burst, and a sliding one-second log caps the sends actually started, so
-a worker that wakes late cannot push a second over the limit; the adapters add their per-chat
-limits.
+configured rate with no burst; the send pipeline (`bot.channels.outbound`) then paces with the
+platform's own buckets and caps the requests that reach it in any one second, so a worker that
+wakes late cannot push a second over the limit.
+
+One retry level: each send is one attempt (ONE_ATTEMPT); a transient failure puts the recipient
+back for a later round, at most `max_attempts` rounds, and a round comes no sooner than the
+platform's retry_after.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
@@ -40,8 +45,9 @@ from bot.broadcast.campaigns import FINAL, GROUP, Campaign, CampaignStatus, Camp
 from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import QUEUED, Ledger, Outcome, failed, retry, sent, skipped
 from bot.broadcast.segments import members
-from bot.channels.base import OutboundChannel
-from bot.channels.ratelimit import Rate, RateLimiter
+from bot.channels.base import Wire
+from bot.channels.outbound import Outbox
+from bot.channels.ratelimit import ONE_ATTEMPT, Rate, RateLimiter
 from bot.contacts import Consent, Contact, RedisContactStore
 from bot.errors import ConfigError, RecipientError, TransientError
 from bot.keys import WORKER_SEEN_SECONDS, Keys
@@ -65,13 +71,14 @@ REDIS_AWAY = (RedisError, RedisClusterException, AttributeError)
 
 @dataclass(frozen=True)
 class SendingContext:
-    """What a worker sends with (built by `bot.broadcast.runtime`)."""
+    """What a worker sends with (built by the composition root, `bot.app`)."""
 
     redis: Redis
     keys: Keys
     contacts: RedisContactStore
-    channels: Mapping[str, OutboundChannel]
-    limiter: RateLimiter
+    channels: Mapping[str, Wire[Any]]
+    limiter: RateLimiter  # the broadcast buckets; the channels' own pacing is the outbox's
+    outbox: Outbox
     config: BroadcastConfig
     clock: Callable[[], datetime]
 
@@ -122,9 +129,11 @@ class Worker:
         self._freed = asyncio.Event()
         self._cursors: dict[str, str] = {}  # XAUTOCLAIM position per campaign
         self._next_reclaim = 0.0
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then finish the sends in hand."""
+        self._stop = stop
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             async with asyncio.TaskGroup() as tasks:
@@ -284,36 +293,46 @@ class Worker:
         if claim.kind != "go":  # "unknown" (recorded now), "done", "gone"
             await self._settle(campaign.id, claim.done)
             return True
-        outcome = await self._send(campaign, channel, user_id, claim.attempts)
+        outcome, hold = await self._send(campaign, channel, user_id, claim.attempts)
         _, done = await self._ledger.finish(campaign.id, recipient, outcome, self._ctx.clock())
         await self._settle(campaign.id, done)
+        if hold:  # queued again; kept in hand so the next round waits as the platform asked
+            await _wait(self._stop, hold)
         return not outcome.value.startswith(QUEUED)
 
-    async def _send(self, campaign: Campaign, channel: OutboundChannel, user_id: str,
-                    attempts: int) -> Outcome:
+    async def _send(self, campaign: Campaign, channel: Wire[Any], user_id: str,
+                    attempts: int) -> tuple[Outcome, float]:
+        """One attempt; the outcome, and how long to hold a recipient queued again."""
         contact = await self._ctx.contacts.get(channel.name, user_id)
-        clock = self._ctx.clock
+        clock, outbox = self._ctx.clock, self._ctx.outbox
         reason = skip_reason(contact)
         if reason is not None or contact is None:
-            return skipped(clock(), reason or "deleted")
+            return skipped(clock(), reason or "deleted"), 0
         try:
             try:
-                ids = await channel.send(user_id, [campaign.message.reply(contact, campaign.id)])
-                return sent(clock(), "text", ids[0])
+                ids = await outbox.send(channel, user_id,
+                                        [campaign.message.reply(contact, campaign.id)],
+                                        pacing=ONE_ATTEMPT, contact=contact)
+                return sent(clock(), "text", ids[0]), 0
             except RecipientError as exc:
                 template = campaign.message.template_for(contact)
                 if exc.reason != "outside_window" or template is None:
                     raise
-                return sent(clock(), "template", await channel.send_template(user_id, template))
+                message_id = await outbox.send_template(channel, user_id, template,
+                                                        pacing=ONE_ATTEMPT)
+                return sent(clock(), "template", message_id), 0
         except RecipientError as exc:
-            return skipped(clock(), exc.reason)
+            return skipped(clock(), exc.reason), 0
         except TransientError as exc:
             if attempts + 1 >= self._ctx.config.max_attempts:
-                return failed(clock(), f"gave up after {attempts + 1} rounds: {exc}")
+                return failed(clock(), f"gave up after {attempts + 1} rounds: {exc}"), 0
             log.info("campaign %s: %s:%s will be retried: %s", campaign.id, channel.name,
                      user_id, exc)
-            return retry(attempts + 1)
+            # A round comes claim_idle_seconds after the entry is let go: hold it for the rest
+            # of the platform's retry_after, so that round is not refused again.
+            return retry(attempts + 1), max(
+                0.0, (exc.retry_after or 0.0) - self._ctx.config.claim_idle_seconds)
         except ConfigError as exc:
             log.error("campaign %s paused: %s", campaign.id, exc)
             await self._campaigns.pause(campaign.id, str(exc))
-            return retry(attempts)
+            return retry(attempts), 0

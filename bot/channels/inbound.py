@@ -21,7 +21,7 @@ from starlette.background import BackgroundTasks
 from starlette.responses import JSONResponse, Response
 
 from bot.channels.base import OutboundChannel
-from bot.channels.ratelimit import RateLimiter
+from bot.channels.outbound import Outbox
 from bot.contacts import ContactStore
 from bot.dialogue.state import Conversations
 from bot.errors import RecipientError, TransientError
@@ -61,7 +61,7 @@ class ChannelContext:
     contacts: ContactStore
     redis: Redis
     keys: Keys
-    limiter: RateLimiter
+    outbox: Outbox  # what `send` goes through (bot/channels/outbound.py)
     clock: Callable[[], datetime]
 
 

@@ -39,8 +39,8 @@ class Rate:
 class Pacing:
     """How long one send may take: waiting for a slot, and retrying transient failures.
 
-    Replies wait a little (the worker is waiting too); a broadcast worker can pass
-    `Pacing(max_wait=0, attempts=1)` to get TransientError at once and requeue the job.
+    Replies wait a little and retry a few times (the worker is waiting too); the broadcast
+    worker sends ONE_ATTEMPT and retries in its own rounds.
     """
 
     max_wait: float = 30.0
@@ -49,6 +49,7 @@ class Pacing:
 
 
 REPLY_PACING = Pacing()
+ONE_ATTEMPT = Pacing(attempts=1)  # a slot may still be waited for; a failure is raised at once
 # Longer than a request can take (the channels' HTTP timeouts are 10-15 s): the place under a
 # cap that a killed process held frees after it.
 LONGEST_REQUEST = 60.0

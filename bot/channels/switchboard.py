@@ -15,7 +15,6 @@ from pydantic import SecretStr
 from starlette.routing import Route
 
 from bot.channels import telegram, whatsapp
-from bot.channels.base import OutboundChannel
 from bot.channels.inbound import ChannelContext
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppConfig
@@ -29,9 +28,9 @@ class Channels:
     telegram: TelegramChannel | None = None
     whatsapp: WhatsAppChannel | None = None
 
-    def outbound(self) -> dict[str, OutboundChannel]:
-        """The channels by name, for broadcasts."""
-        on: list[OutboundChannel] = [c for c in (self.telegram, self.whatsapp) if c is not None]
+    def outbound(self) -> dict[str, TelegramChannel | WhatsAppChannel]:
+        """The channels by name: an OutboundChannel (handoffs) and a Wire (broadcasts) each."""
+        on = [c for c in (self.telegram, self.whatsapp) if c is not None]
         return {channel.name: channel for channel in on}
 
     async def close(self) -> None:

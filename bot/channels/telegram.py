@@ -16,7 +16,11 @@ Private text messages (and captions) go to the engine, commands of the menu as t
 Media, stickers, locations and contacts get a short helpful reply. Edited messages (answering
 again would repeat the conversation), group chats, channel posts and unknown update types are
 ignored by design. A user who blocks the bot (403 on send, or my_chat_member "kicked") is marked
-unreachable in the contact registry.
+unreachable in the contact registry (on send, by the pipeline).
+
+Outbound, the adapter is the platform's `Wire` (bot/channels/base.py): it renders replies,
+names its rate buckets and maps PTB's errors; `send` hands them to the one send pipeline
+(bot/channels/outbound.py), which paces, retries and records.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.base import Template
+from bot.channels.base import Bucket, Limits, Template
 from bot.channels.inbound import (
     CONTACT_REPLY,
     LOCATION_REPLY,
@@ -74,7 +78,7 @@ from bot.channels.inbound import (
     answer,
     first_time,
 )
-from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate, retry_transient
+from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate
 from bot.channels.split import split_text
 from bot.errors import ConfigError, RecipientError, TransientError
 from bot.keys import TELEGRAM_UPDATE_SEEN_TTL
@@ -82,6 +86,8 @@ from bot.messages import Button, IncomingMessage, Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A message on the wire: its text (our *bold*, before HTML) and the keyboard it carries.
+Outgoing = tuple[str, InlineKeyboardMarkup | None]
 
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -140,7 +146,7 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
                                  for b in buttons])
 
 
-def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+def render(reply: Reply) -> list[Outgoing]:
     """A reply as Bot API messages: pieces under 4096 characters, the keyboard on the last.
 
     Each piece is sent as `to_html(piece)`.
@@ -209,9 +215,10 @@ def decode_update(raw: bytes, bot: Bot) -> Update | None:
 
 
 class TelegramChannel:
-    """Receives updates and sends replies for one bot; implements OutboundChannel."""
+    """Receives updates and sends replies for one bot; implements OutboundChannel and Wire."""
 
     name = CHANNEL
+    window: timedelta | None = None  # Telegram has no customer-service window
 
     def __init__(self, ctx: ChannelContext, token: str, *, base_url: str,
                  webhook_secret: str | None, pacing: Pacing = REPLY_PACING) -> None:
@@ -306,34 +313,38 @@ class TelegramChannel:
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> list[str]:
         """Deliver replies in order, each split under 4096 characters; returns message ids."""
-        return [await self._send_one(user_id, text, markup)
-                for reply in replies for text, markup in render(reply)]
+        return await self._ctx.outbox.send(self, user_id, replies, pacing=self._pacing)
 
     async def send_template(self, user_id: str, template: Template) -> str:
         """Telegram has no templates (and no 24-hour window): broadcasts send a Reply instead."""
+        return await self._ctx.outbox.send_template(self, user_id, template,
+                                                    pacing=self._pacing)
+
+    def render(self, reply: Reply) -> list[Outgoing]:
+        """A reply as Bot API messages (see the module function `render`)."""
+        return render(reply)
+
+    def template(self, template: Template) -> Outgoing:
+        """Telegram has no templates."""
         raise ConfigError(f"template {template.name!r} cannot be sent on Telegram; send a Reply")
 
-    async def _send_one(self, chat_id: str, text: str,
-                        markup: InlineKeyboardMarkup | None) -> str:
-        async def attempt() -> str:
-            limiter, max_wait = self._ctx.limiter, self._pacing.max_wait
-            await limiter.acquire(f"{self._bucket}:chat:{chat_id}", PER_CHAT, max_wait,
-                                  key=self._ctx.keys.chat_pace(CHANNEL, chat_id))
-            await limiter.acquire(self._bucket, OVERALL, max_wait)
-            try:
-                async with limiter.capped(self._bucket, OVERALL.count):
-                    sent = await self.bot.send_message(
-                        chat_id, to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup,
-                        link_preview_options=NO_PREVIEW)
-            except TelegramError as exc:
-                error = mapped_error(exc)
-                if isinstance(error, RecipientError) and error.reason == "blocked":
-                    await self._ctx.contacts.mark_unreachable(CHANNEL, chat_id, "blocked",
-                                                              self._ctx.clock())
-                raise error from exc
-            return str(sent.message_id)
+    def limits(self, user_id: str) -> Limits:
+        """A chat's own pace, then the bot's; the bot's cap."""
+        # The chat's pacing lives under the contact's tag, so erasure finds it.
+        chat = Bucket(f"{self._bucket}:chat:{user_id}", PER_CHAT,
+                      self._ctx.keys.chat_pace(CHANNEL, user_id))
+        return Limits((chat, Bucket(self._bucket, OVERALL)), self._bucket, OVERALL.count)
 
-        return await retry_transient(attempt, self._pacing)
+    async def post(self, user_id: str, message: Outgoing) -> str:
+        """One sendMessage in HTML without link previews; PTB's errors mapped."""
+        text, markup = message
+        try:
+            sent = await self.bot.send_message(
+                user_id, to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup,
+                link_preview_options=NO_PREVIEW)
+        except TelegramError as exc:
+            raise mapped_error(exc) from exc
+        return str(sent.message_id)
 
     async def set_commands(self) -> None:
         """Publish the command menu (/start, /menu, /iuran ...)."""

@@ -11,11 +11,13 @@ quick replies go to the engine; locations, contacts, media and unknown types get
 reactions and system notices are ignored. Contacts are keyed by `wa_id` as given (the phone
 number may be withheld).
 
-Outbound: text, interactive buttons (up to 3, titles cut to 20 characters), a list (up to 10
-rows) when a reply has more buttons, and templates. Outside the 24-hour customer-service window
-(from the contact's last inbound message) only templates may be sent, so `send` refuses with
-RecipientError("outside_window") without calling Meta. Graph errors are grouped by what the
-caller does (`graph_error`).
+Outbound, the adapter is the platform's `Wire` (bot/channels/base.py): text, interactive
+buttons (up to 3, titles cut to 20 characters), a list (up to 10 rows) when a reply has more
+buttons, and templates; the number's rate bucket; Graph errors grouped by what the caller does
+(`graph_error`). `send` hands them to the one send pipeline (bot/channels/outbound.py), which
+paces, retries and records, and which refuses a free-form message outside the 24-hour
+customer-service window (`WINDOW`, from the contact's last inbound message) with
+RecipientError("outside_window") without calling Meta: only templates may go then.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.channels.base import Template
+from bot.channels.base import Bucket, Limits, Template
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
 from bot.channels.inbound import (
     CONTACT_REPLY,
@@ -52,7 +54,7 @@ from bot.channels.inbound import (
     first_time,
     handed_off,
 )
-from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate, retry_transient
+from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate
 from bot.channels.split import split_text
 from bot.errors import ConfigError, RecipientError, TransientError
 from bot.keys import WHATSAPP_MESSAGE_SEEN_TTL
@@ -318,9 +320,10 @@ def template_message(template: Template) -> dict[str, Any]:
 
 
 class WhatsAppChannel:
-    """Receives notifications and sends for one business number; implements OutboundChannel."""
+    """Receives notifications and sends for one number; implements OutboundChannel and Wire."""
 
     name = CHANNEL
+    window: timedelta | None = WINDOW
 
     def __init__(self, ctx: ChannelContext, config: WhatsAppConfig, *,
                  pacing: Pacing = REPLY_PACING) -> None:
@@ -417,43 +420,37 @@ class WhatsAppChannel:
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> list[str]:
         """Deliver replies in order inside the 24-hour window; returns the message ids."""
-        await self._require_window(user_id)
-        return [await self._post(user_id, message)
-                for reply in replies for message in render(reply)]
+        return await self._ctx.outbox.send(self, user_id, replies, pacing=self._pacing)
 
     async def send_template(self, user_id: str, template: Template) -> str:
         """Deliver a template message; allowed outside the 24-hour window."""
-        return await self._post(user_id, template_message(template))
+        return await self._ctx.outbox.send_template(self, user_id, template,
+                                                    pacing=self._pacing)
 
-    async def _require_window(self, user_id: str) -> None:
-        contact = await self._ctx.contacts.get(CHANNEL, user_id)
-        last = contact.get("last_inbound") if contact else None
-        if last is None or self._ctx.clock() - datetime.fromisoformat(last) >= WINDOW:
-            raise RecipientError(f"{user_id} last wrote more than 24 hours ago (or never): "
-                                 "only a template may be sent", "outside_window")
+    def render(self, reply: Reply) -> list[dict[str, Any]]:
+        """A reply as Cloud API messages (see the module function `render`)."""
+        return render(reply)
 
-    async def _post(self, user_id: str, message: dict[str, Any]) -> str:
+    def template(self, template: Template) -> dict[str, Any]:
+        """A template as a Cloud API message."""
+        return template_message(template)
+
+    def limits(self, user_id: str) -> Limits:
+        """The business number's throughput, and its cap."""
+        return Limits((Bucket(self._bucket, PER_NUMBER),), self._bucket, PER_NUMBER.count)
+
+    async def post(self, user_id: str, message: dict[str, Any]) -> str:
+        """One POST /messages; a network error is transient, a Graph error mapped."""
         payload = {"messaging_product": "whatsapp", "recipient_type": "individual",
                    "to": user_id, **message}
-
-        async def attempt() -> str:
-            limiter = self._ctx.limiter
-            await limiter.acquire(self._bucket, PER_NUMBER, self._pacing.max_wait)
-            try:
-                async with limiter.capped(self._bucket, PER_NUMBER.count):
-                    response = await self._http.post(
-                        f"/{self.config.phone_number_id}/messages", json=payload)
-            except httpx.HTTPError as exc:
-                raise TransientError(f"WhatsApp: {exc!r}") from exc
-            if response.is_success:
-                return str(response.json()["messages"][0]["id"])
-            error = graph_error(response)
-            if isinstance(error, RecipientError) and error.reason == "undeliverable":
-                await self._ctx.contacts.mark_unreachable(CHANNEL, user_id, "undeliverable",
-                                                          self._ctx.clock())
-            raise error
-
-        return await retry_transient(attempt, self._pacing)
+        try:
+            response = await self._http.post(f"/{self.config.phone_number_id}/messages",
+                                             json=payload)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"WhatsApp: {exc!r}") from exc
+        if response.is_success:
+            return str(response.json()["messages"][0]["id"])
+        raise graph_error(response)
 
     async def close(self) -> None:
         """Close the HTTP connections."""
