@@ -1,15 +1,13 @@
 """Answer units: the policy's choice between a unit and its topic's overview, the unit actions,
-and issue 11's conversations through the REST channel."""
+and issue 11's conversations (on in-memory stores, replies in the REST channel's shape)."""
 
-from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from actions.answers import DetailAction, TopicAction, UnitAction
 from actions.kantor import KantorAction
-from bot.app import open_runtime
 from bot.contacts import Contact
 from bot.dialogue.action import ActionContext
 from bot.dialogue.policy import next_action, unclear_topic
@@ -17,11 +15,8 @@ from bot.dialogue.state import ConversationState
 from bot.knowledge.base import KnowledgeBase
 from bot.messages import IncomingMessage, IntentScore, ParseResult, phone_lines
 from bot.nlu.model import FALLBACK_INTENT, NLU
-from bot.settings import Settings
-from bot.web import create_app
-from tests.conftest import TODAY, publish_model
-
-URL = "/webhooks/rest/webhook"
+from bot.web import rest_payload
+from tests.conftest import Conversation, MemoryBot
 
 
 def parsed(*ranking: tuple[str, float], intent: str | None = None) -> ParseResult:
@@ -90,22 +85,9 @@ async def test_selengkapnya_shows_the_longer_version_of_the_last_answer(
     assert nothing.replies[0].text == seed_kb.answer("selengkapnya_tidak_ada").text
 
 
-@pytest.fixture
-def client(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
-           trained_model: NLU) -> Iterator[TestClient]:
-    import asyncio
-
-    asyncio.run(publish_model(redis_url, prefix, model_blob, trained_model.fingerprint))
-    app = create_app(settings, runtime=lambda s: open_runtime(s, clock=lambda: TODAY))
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-def say(client: TestClient, sender: str, text: str) -> list[dict[str, object]]:
-    response = client.post(URL, json={"sender": sender, "message": text})
-    assert response.status_code == 200
-    body: list[dict[str, object]] = response.json()
-    return body
+async def say(bot: MemoryBot, sender: str, text: str) -> list[dict[str, Any]]:
+    """One message, the replies in the REST channel's shape (bot/web.py `rest_payload`)."""
+    return rest_payload(sender, await Conversation(bot, sender).say(text))
 
 
 def first_text(body: list[dict[str, object]]) -> str:
@@ -119,41 +101,41 @@ def first_text(body: list[dict[str, object]]) -> str:
     ("lupa no kartu peserta", "Tidak apa-apa. Nomor kartu peserta (KPJ)"),
     ("mau tny jkm itu apa", "JKM (Jaminan Kematian) adalah santunan Rp42 juta"),
 ])
-def test_issue_examples_get_the_answer_to_what_was_asked(client: TestClient, message: str,
+async def test_issue_examples_get_the_answer_to_what_was_asked(bot: MemoryBot, message: str,
                                                          starts: str) -> None:
-    body = say(client, "pak_a", message)
+    body = await say(bot, "pak_a", message)
     assert first_text(body).startswith(starts)
     assert phone_lines(first_text(body)) <= 8
-    assert 1 <= len(body[0].get("buttons", [])) <= 3  # type: ignore[arg-type]
+    assert 1 <= len(body[0].get("buttons", [])) <= 3
 
 
-def test_joining_after_an_accident_is_not_cover_for_it(client: TestClient) -> None:
-    say(client, "nelayan", "kemarin sy kecelakaan pas nyari ikan, belum ikut bpjs")
-    text = first_text(say(client, "nelayan", "klo daftar skrg trus bs diklaim gk"))
+async def test_joining_after_an_accident_is_not_cover_for_it(bot: MemoryBot) -> None:
+    await say(bot, "nelayan", "kemarin sy kecelakaan pas nyari ikan, belum ikut bpjs")
+    text = first_text(await say(bot, "nelayan", "klo daftar skrg trus bs diklaim gk"))
     assert text.startswith("Tidak, kecelakaan yang terjadi sebelum jadi peserta")
 
 
-def test_daftar_dong_starts_registration(client: TestClient) -> None:
-    body = say(client, "bu_b", "daftar dong")
+async def test_daftar_dong_starts_registration(bot: MemoryBot) -> None:
+    body = await say(bot, "bu_b", "daftar dong")
     assert "JMO" in first_text(body)
     assert any(b["payload"] == "/minta_didata"  # type: ignore[index]
-               for item in body for b in item.get("buttons", []))  # type: ignore[attr-defined]
+               for item in body for b in item.get("buttons", []))
 
 
-def test_a_unit_button_and_selengkapnya(client: TestClient) -> None:
-    overview = say(client, "ojol_c", '/tanya_manfaat{"program":"JKK"}')
-    payloads = [b["payload"] for b in overview[0]["buttons"]]  # type: ignore[index,union-attr]
+async def test_a_unit_button_and_selengkapnya(bot: MemoryBot) -> None:
+    overview = await say(bot, "ojol_c", '/tanya_manfaat{"program":"JKK"}')
+    payloads = [b["payload"] for b in overview[0]["buttons"]]
     assert "/jkk/perjalanan" in payloads
-    unit = first_text(say(client, "ojol_c", "/jkk/berobat"))
+    unit = first_text(await say(bot, "ojol_c", "/jkk/berobat"))
     assert unit.startswith("Ya, biaya berobat karena kecelakaan kerja ditanggung")
-    detail = first_text(say(client, "ojol_c", "selengkapnya"))
+    detail = first_text(await say(bot, "ojol_c", "selengkapnya"))
     assert "Rp20 juta" in detail
     assert phone_lines(detail) > phone_lines(unit)
 
 
-def test_a_follow_up_after_a_unit_keeps_its_program(client: TestClient) -> None:
-    say(client, "pedagang_d", "jht bisa cair kapan")
-    text = first_text(say(client, "pedagang_d", "lewat hp bisa?"))
+async def test_a_follow_up_after_a_unit_keeps_its_program(bot: MemoryBot) -> None:
+    await say(bot, "pedagang_d", "jht bisa cair kapan")
+    text = first_text(await say(bot, "pedagang_d", "lewat hp bisa?"))
     assert "Lapak Asik" in text  # the online claim answer, not registration
 
 
@@ -161,16 +143,16 @@ def test_a_follow_up_after_a_unit_keeps_its_program(client: TestClient) -> None:
     (["/faq/penipuan"], "penipuan"), (["/telat_bayar"], "telat_bayar"),
     (["/tanya_iuran_pu"], "iuran_pu"), (["/cara_bayar", "lewat hp bisa?"], "bayar_online"),
 ])
-def test_a_long_answer_comes_short_and_selengkapnya_gives_the_rest(
-        client: TestClient, seed_kb: KnowledgeBase, asks: list[str], answer_id: str) -> None:
+async def test_a_long_answer_comes_short_and_selengkapnya_gives_the_rest(
+        bot: MemoryBot, seed_kb: KnowledgeBase, asks: list[str], answer_id: str) -> None:
     sender = f"panjang_{answer_id}"
     for message in asks:
-        body = say(client, sender, message)
+        body = await say(bot, sender, message)
     short = seed_kb.answer(answer_id)
     assert first_text(body) == short.text
     assert phone_lines(first_text(body)) <= 12
-    assert "/selengkapnya" in [b["payload"] for b in body[0]["buttons"]]  # type: ignore[index,union-attr]
-    assert first_text(say(client, sender, "selengkapnya")) == short.detail
+    assert "/selengkapnya" in [b["payload"] for b in body[0]["buttons"]]
+    assert first_text(await say(bot, sender, "selengkapnya")) == short.detail
 
 
 async def test_the_offices_found_are_worded_by_the_knowledge_base(
