@@ -34,18 +34,15 @@ from bot.broadcast.campaigns import JAKARTA, CampaignStore, Message
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.segments import Segment, preview
 from bot.broadcast.worker import enqueue_campaign
-from bot.contacts import RedisContactStore
-from bot.keys import Keys
+from bot.contacts import RedisContactStore, stored_fields
+from bot.keys import SERVER_ARGS, Keys
 
-# Contacts as the chat leaves them: a profile hash with consent, and the index by last seen.
+# Contacts as the chat leaves them: a profile hash with consent, and an index entry.
+# ARGV: first, last, the profile key before and after the id, then the profile's stored fields.
 _SEED = """
-local seen = ARGV[3]
 for i = tonumber(ARGV[1]), tonumber(ARGV[2]) do
   local id = tostring(6281200000000 + i)
-  redis.call('HSET', KEYS[1] .. ':{c:whatsapp:' .. id .. '}:profile',
-             'first_seen', seen, 'last_seen', seen, 'last_inbound', seen,
-             'pekerjaan', 'pedagang pasar', 'wilayah', 'Kel. Ketabang, Kec. Genteng',
-             'consent', 'opt_in', 'consent_at', seen, 'consent_channel', 'whatsapp')
+  redis.call('HSET', ARGV[3] .. id .. ARGV[4], unpack(ARGV, 5))
 end
 return 1
 """
@@ -63,7 +60,7 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str, str]:
     folder = tempfile.mkdtemp(prefix="bench-redis-")
     server = subprocess.Popen(
         [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", folder], stdout=subprocess.DEVNULL)
+         "--appendonly", "no", "--dir", folder, *SERVER_ARGS], stdout=subprocess.DEVNULL)
     return server, f"redis://127.0.0.1:{port}/0", folder
 
 
@@ -85,13 +82,21 @@ async def main(count: int) -> None:
         seed = redis.register_script(_SEED)
         started = time.perf_counter()
         seen = datetime.now(JAKARTA).isoformat()
+        profile = stored_fields({
+            "first_seen": seen, "last_seen": seen, "last_inbound": seen,
+            "pekerjaan": "pedagang pasar", "wilayah": "Kel. Ketabang, Kec. Genteng",
+            "consent": "opt_in", "consent_at": seen, "consent_channel": "whatsapp"})
+        before_id, after_id = keys.profile("whatsapp", "#").split("#")
         for first in range(0, count, 50_000):
             last = min(first + 50_000, count) - 1
-            await seed(keys=["bench"], args=[first, last, seen])
+            await seed(keys=[], args=[first, last, before_id, after_id,
+                                      *(x for pair in profile.items() for x in pair)])
             shards: dict[str, list[str]] = {}  # the index, sharded as the contact store does
             for i in range(first, last + 1):
-                member = f"whatsapp:{6281200000000 + i}"
-                shards.setdefault(keys.contacts_shard(member), []).append(member)
+                member = str(6281200000000 + i)
+                shard = keys.contacts_shard("whatsapp", member)
+                assert shard is not None
+                shards.setdefault(shard, []).append(member)
             async with redis.pipeline(transaction=False) as pipe:
                 for shard, members in shards.items():
                     pipe.sadd(shard, *members)

@@ -40,7 +40,7 @@ from bot.broadcast.segments import Segment
 from bot.broadcast.worker import Worker
 from bot.messages import IncomingMessage
 from bot.settings import PROJECT_ROOT, BroadcastConfig, Settings
-from tests.cluster import LocalCluster, free_ports, until
+from tests.cluster import LocalCluster, free_ports, pings, until
 from tests.standins import BOT_TOKEN, BotApiStandIn
 
 
@@ -153,7 +153,7 @@ def main() -> None:
          "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
     cluster = LocalCluster(folder / "cluster").start()
     try:
-        until(lambda: _pings(f"redis://127.0.0.1:{port}"), "standalone redis")
+        until(lambda: pings(f"redis://127.0.0.1:{port}"), "standalone redis")
         targets = [("standalone", f"redis://127.0.0.1:{port}", False,
                     [f"redis://127.0.0.1:{port}"]),
                    ("cluster 3+3", cluster.url, True,
@@ -183,13 +183,6 @@ def main() -> None:
         standalone.terminate()
         standalone.wait()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _pings(url: str) -> bool:
-    try:
-        return bool(sync_redis.Redis.from_url(url).ping())
-    except sync_redis.RedisError:
-        return False
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Redis memory per imported contact: N rows of a cadre's list through `contacts import`'s code.
 
-Starts its own redis-server on a free port (so INFO memory measures only this), imports N
-consenting rows with `import_contacts` (what `python -m bot contacts import` runs), and reports
-the Redis memory each contact costs: INFO used_memory before/after, MEMORY USAGE of one profile
-and of the contacts index shards. Prints a table.
+Starts its own redis-server and its own 3-master, 3-replica cluster (tests/cluster.py) on free
+ports (so INFO memory measures only this), imports N consenting rows into each with
+`import_contacts` (what `python -m bot contacts import` runs), and reports the Redis memory each
+contact costs: INFO used_memory before/after (on the cluster, summed over the masters; each
+replica holds as much again), MEMORY USAGE of one profile and of the contacts index shards.
+Prints a markdown table.
 
-    .venv/bin/python bench/contact_memory.py [--contacts 100000]
+    .venv/bin/python bench/contact_memory.py [--contacts 100000] [--only standalone|cluster]
 """
 
 from __future__ import annotations
@@ -14,20 +16,22 @@ import argparse
 import asyncio
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.asyncio.cluster import RedisCluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.broadcast_enqueue import start_redis, used_memory
+from bench.broadcast_enqueue import start_redis
 from bot.broadcast.campaigns import JAKARTA
 from bot.broadcast.imports import import_contacts
 from bot.contacts import RedisContactStore
 from bot.keys import Keys
+from tests.cluster import LocalCluster, pings, until
 
 
 def rows(count: int) -> Iterator[dict[str, str]]:
@@ -40,37 +44,65 @@ def rows(count: int) -> Iterator[dict[str, str]]:
                "tanggal_persetujuan": "2026-11-01", "sumber": "kader RW 05 Ketabang"}
 
 
-async def main(count: int) -> None:
-    server, url, folder = start_redis()
-    try:
-        redis = Redis.from_url(url, decode_responses=True)
-        for _ in range(100):
-            try:
-                await redis.ping()
-                break
-            except RedisConnectionError:
-                await asyncio.sleep(0.05)
-        keys = Keys("sp")
-        contacts = RedisContactStore(redis, keys, 365 * 86400)
-        before = await used_memory(redis)
-        result = await import_contacts(contacts, rows(count), datetime.now(JAKARTA), "bench")
-        after = await used_memory(redis)
-        one = await redis.memory_usage(keys.profile("whatsapp", "6281230000001"), samples=0)
-        index = 0
-        for shard in keys.contacts_shards():
-            index += await redis.memory_usage(shard, samples=0) or 0
-        print(f"{'contacts imported':<46}{result.added:>12,}")
-        print(f"{'Redis used_memory delta per contact (B)':<46}{(after - before) / count:>12.1f}")
-        print(f"{'MEMORY USAGE of one profile (B)':<46}{one or 0:>12}")
-        print(f"{'MEMORY USAGE of the index shards per contact (B)':<46}{index / count:>12.1f}")
-        await redis.aclose()
-    finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+async def used(urls: list[str]) -> int:
+    """used_memory of the masters among `urls`."""
+    total = 0
+    for url in urls:
+        node = Redis.from_url(url)
+        info = await node.info()
+        if info["role"] == "master":
+            total += int(info["used_memory"])
+        await node.aclose()
+    return total
+
+
+async def measure(url: str, nodes: list[str], cluster: bool, count: int) -> list[float]:
+    redis: Redis = (RedisCluster.from_url(url, decode_responses=True) if cluster  # type: ignore[assignment]
+                    else Redis.from_url(url, decode_responses=True))
+    keys = Keys("sp")
+    contacts = RedisContactStore(redis, keys, 365 * 86400)
+    before = await used(nodes)
+    result = await import_contacts(contacts, rows(count), datetime.now(JAKARTA), "bench")
+    after = await used(nodes)
+    one = await redis.memory_usage(keys.profile("whatsapp", "6281230000001"), samples=0)
+    index = 0
+    for _, shard in keys.contacts_shards():
+        index += await redis.memory_usage(shard, samples=0) or 0
+    await redis.aclose()
+    return [result.added, (after - before) / count, one or 0, index / count]
+
+
+async def main(count: int, only: str | None) -> None:
+    columns: dict[str, list[float]] = {}
+    if only in (None, "standalone"):
+        server, url, folder = start_redis()
+        try:
+            until(lambda: pings(url), "standalone redis")
+            columns["standalone"] = await measure(url, [url], False, count)
+        finally:
+            server.terminate()
+            server.wait()
+            shutil.rmtree(folder, ignore_errors=True)
+    if only in (None, "cluster"):
+        home = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+        cluster = LocalCluster(home).start()
+        try:
+            columns["cluster 3+3"] = await measure(
+                cluster.url, [f"redis://127.0.0.1:{n.port}" for n in cluster.nodes], True, count)
+        finally:
+            cluster.stop()
+            shutil.rmtree(home, ignore_errors=True)
+    names = ("contacts imported", "Redis used_memory delta per contact (B)",
+             "MEMORY USAGE of one profile (B)", "MEMORY USAGE of the index shards per contact (B)")
+    print("| | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
+    for n, name in enumerate(names):
+        print(f"| {name} | " + " | ".join(f"{column[n]:,.1f}" if n else f"{column[n]:,.0f}"
+                                          for column in columns.values()) + " |")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=100_000)
-    asyncio.run(main(parser.parse_args().contacts))
+    parser.add_argument("--only", choices=("standalone", "cluster"))
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.contacts, arguments.only))

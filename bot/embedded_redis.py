@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from bot.errors import ConfigError
+from bot.keys import SERVER_ARGS
 
 
 def _answers_ping(sock_path: Path) -> bool:
@@ -55,7 +56,7 @@ def ensure_embedded_redis(data_dir: Path) -> str:
             _server_binary(), "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
             "--dir", str(folder), "--appendonly", "yes", "--save", "",
             "--daemonize", "yes", "--pidfile", str(folder / "redis.pid"),
-            "--logfile", str(folder / "redis.log"),
+            "--logfile", str(folder / "redis.log"), *SERVER_ARGS,
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:

@@ -4,15 +4,17 @@ Keys carry a project prefix so several deployments (or the test suite) can share
 Redis Cluster a key's slot is the CRC16 of its hash tag (the first `{...}`), and a script, a
 MULTI or a multi-key command must stay within one slot, so keys that change together share a tag:
 
-- a contact's state, turn, profile and lead: `{c:<channel>:<id>}`, one slot per contact.
+- a contact's state, turn, profile and lead: `{c:<channel>:<id>}` (Telegram and WhatsApp
+  shortened to `t` and `w`, see CHANNEL_TAGS), one slot per contact.
   State: the idle TTL; turn: a lock of milliseconds; profile: the profile TTL, renewed by each
   message; lead: `leads.retention_days` (config.yml), renewed when the worker updates it. The
   contact's other keys share the tag so erasure finds each by name: the flood notice, the
   per-chat send pacing (seconds), unsent replies (TELEGRAM_UPDATE_SEEN_TTL), and the indexes
   of their inbox entries, delivery statuses and handoffs.
-- contacts index: CONTACT_INDEX_SHARDS sets, `{ci:<n>}`, of the contacts who gave data (an
-  anonymous sender is never indexed); an entry goes with its profile (deleted together;
-  readers drop entries whose profile expired).
+- contacts index of the channels a broadcast reaches: CONTACT_INDEX_SHARDS sets per channel,
+  `{ci:<channel tag>:<n>}`, of the user ids of contacts who gave data (an anonymous sender is
+  never indexed); an entry goes with its profile (deleted together; readers drop entries whose
+  profile expired). No TTL: an entry lives as long as its profile.
 - leads index: `{leads}`; an entry goes with its lead (readers drop entries whose lead expired).
 - knowledge base (document, version, history, snapshots, write lock): `{kb}`. The current
   document has no TTL (it is the live KB); history keeps the last KB_HISTORY_KEEP versions.
@@ -37,9 +39,21 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-# The contacts index is split into this many sets, each in its own slot, so no key or
-# Redis Cluster shard holds every contact (5 million contacts: about 80,000 per set).
-CONTACT_INDEX_SHARDS = 64
+# The contacts index is split into this many sets per channel, each in its own slot, so no key
+# or Redis Cluster shard holds every contact. A set holds user ids only (the channel is in its
+# key): numeric ids (every Telegram and WhatsApp id) make it an intset, 8 bytes an entry, up to
+# the server's set-max-intset-entries (512 by default: about 450,000 contacts a channel; the
+# docker-compose Redis, the embedded one and the test servers set 8192, for 8 million: see
+# SERVER_ARGS), beyond which a set becomes a hash table, 70-80 bytes an entry.
+CONTACT_INDEX_SHARDS = 1024
+# What the redis-servers this project starts are given (docker-compose.yml says the same).
+SERVER_ARGS = ("--set-max-intset-entries", "8192")
+
+# Contact keys are the most numerous: one profile per contact, so a few bytes of key are worth
+# saving (a key of up to 28 characters takes a 32-byte allocation, up to 44 a 48-byte one).
+CHANNEL_TAGS = {"telegram": "t", "whatsapp": "w"}
+# Channels whose contacts are indexed: the ones a broadcast can reach (bot/broadcast/segments.py).
+INDEXED_CHANNELS = tuple(CHANNEL_TAGS)
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ class Keys:
     prefix: str = "sp"
 
     def _contact(self, channel: str, user_id: str) -> str:
-        return f"{self.prefix}:{{c:{channel}:{user_id}}}"
+        return f"{self.prefix}:{{c:{CHANNEL_TAGS.get(channel, channel)}:{user_id}}}"
 
     def state(self, channel: str, user_id: str) -> str:
         """Conversation state of one contact (JSON string, expires after the idle TTL)."""
@@ -60,8 +74,8 @@ class Keys:
         return f"{self._contact(channel, user_id)}:turn"
 
     def profile(self, channel: str, user_id: str) -> str:
-        """Contact profile hash: channel, first/last seen, occupation, area, consent."""
-        return f"{self._contact(channel, user_id)}:profile"
+        """Contact profile hash: first/last seen, occupation, area, consent (short names)."""
+        return f"{self._contact(channel, user_id)}:p"
 
     def lead(self, channel: str, user_id: str) -> str:
         """Registration-interest (pendataan) record of one contact, a hash."""
@@ -125,20 +139,20 @@ class Keys:
         """Sorted set of contact ids with a lead, scored by the time it was left."""
         return f"{self.prefix}:{{leads}}"
 
-    def contacts_index(self, shard: int) -> str:
-        """One shard of the set of the ids (`channel:user_id`) of contacts who gave data.
+    def contacts_index(self, channel: str, shard: int) -> str:
+        """One shard of the set of the user ids of a channel's contacts who gave data."""
+        return f"{self.prefix}:{{ci:{CHANNEL_TAGS[channel]}:{shard}}}"
 
-        A set, not a sorted set: nothing reads an order, and an entry costs half as much.
-        """
-        return f"{self.prefix}:{{ci:{shard}}}:ids"
+    def contacts_shard(self, channel: str, user_id: str) -> str | None:
+        """The index shard that holds a contact's user id; None for a channel not indexed."""
+        if channel not in CHANNEL_TAGS:
+            return None
+        return self.contacts_index(channel, zlib.crc32(user_id.encode()) % CONTACT_INDEX_SHARDS)
 
-    def contacts_shard(self, contact_id: str) -> str:
-        """The index shard that holds `channel:user_id`."""
-        return self.contacts_index(zlib.crc32(contact_id.encode()) % CONTACT_INDEX_SHARDS)
-
-    def contacts_shards(self) -> list[str]:
-        """Every shard of the contacts index."""
-        return [self.contacts_index(shard) for shard in range(CONTACT_INDEX_SHARDS)]
+    def contacts_shards(self) -> list[tuple[str, str]]:
+        """Every shard of the contacts index, with its channel."""
+        return [(channel, self.contacts_index(channel, shard))
+                for channel in INDEXED_CHANNELS for shard in range(CONTACT_INDEX_SHARDS)]
 
     def kb_document(self) -> str:
         """The current knowledge base (answers, facts, branches) as one JSON document."""

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import redis as sync_redis
 
+from bot.keys import SERVER_ARGS
+
 NODE_TIMEOUT_MS = 1000
 
 
@@ -104,11 +106,13 @@ class LocalCluster:
                 [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(home),
                  "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                  "--cluster-node-timeout", str(NODE_TIMEOUT_MS), "--save", "",
-                 "--appendonly", "no", "--protected-mode", "no", "--logfile", "redis.log"],
+                 "--appendonly", "no", "--protected-mode", "no", "--logfile", "redis.log",
+                 *SERVER_ARGS],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.nodes.append(Node(port, process))
         for node in self.nodes:
-            until(lambda n=node: _pings(n), f"node {node.port} to start")  # type: ignore[misc]
+            until(lambda n=node: pings(f"redis://127.0.0.1:{n.port}"),
+                  f"node {node.port} to start")  # type: ignore[misc]
         subprocess.run([cli, "--cluster", "create",
                         *(f"127.0.0.1:{n.port}" for n in self.nodes),
                         "--cluster-replicas", str(replicas), "--cluster-yes"],
@@ -155,8 +159,9 @@ class LocalCluster:
                 node.process.wait()
 
 
-def _pings(node: Node) -> bool:
+def pings(url: str) -> bool:
+    """Whether the redis-server at `url` answers."""
     try:
-        return bool(node.client().ping())
+        return bool(sync_redis.Redis.from_url(url, socket_timeout=2).ping())
     except sync_redis.RedisError:
         return False

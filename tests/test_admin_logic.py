@@ -46,7 +46,7 @@ from bot.broadcast.segments import Segment
 from bot.broadcast.worker import enqueue_campaign
 from bot.channels.base import Template
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
-from bot.contacts import Contact, RedisContactStore
+from bot.contacts import Contact, RedisContactStore, profile_fields, stored_fields
 from bot.dialogue.counters import DailyCounters, DayCounts
 from bot.dialogue.state import RedisConversations
 from bot.errors import Invalid
@@ -622,13 +622,57 @@ async def test_keys_of_an_earlier_release_move_to_their_hash_tags(
     await redis.sadd(f"{prefix}:admin:users", "ani")  # type: ignore[misc]
     await redis.hset(f"{prefix}:admin:user:ani", mapping={"role": "admin"})  # type: ignore[misc]
     await redis.zadd(f"{prefix}:contacts", {"telegram:1": 5.0, "rest:2": 0.0})
-    assert await migrate_untagged_keys(redis, keys) == 7
+    await redis.hset(f"{prefix}:{{c:telegram:1}}:profile",  # type: ignore[misc]
+                     mapping={"consent": "opt_in", "last_seen": "2026-11-02T08:00:00+07:00"})
+    assert await migrate_untagged_keys(redis, keys) == 6
     assert await redis.get(keys.kb_document()) == "{}"
     assert await redis.hget(keys.kb_snapshot(3), "user") == "ani"  # type: ignore[misc]
     assert await redis.hget(keys.admin_user("ani"), "role") == "admin"  # type: ignore[misc]
-    assert await redis.sismember(keys.contacts_shard("telegram:1"), "telegram:1")  # type: ignore[misc]
+    shard = keys.contacts_shard("telegram", "1")
+    assert shard is not None
+    assert await redis.sismember(shard, "1")  # type: ignore[misc]
     assert not await redis.exists(f"{prefix}:contacts", f"{prefix}:kb:current")
     assert await migrate_untagged_keys(redis, keys) == 0
+
+
+async def test_contacts_of_the_previous_layout_move_to_short_keys_and_fields(
+        redis: Redis, prefix: str, settings: Settings) -> None:
+    if settings.redis_cluster:
+        pytest.skip("earlier releases never ran on a Redis Cluster")
+    keys = Keys(prefix)
+    contacts = RedisContactStore(redis, keys, 3600)
+    old = f"{prefix}:{{c:whatsapp:628123}}"
+    fields = {"consent": "opt_in", "consent_at": "2026-11-01T00:00:00+07:00",
+              "last_inbound": "2026-11-02T08:00:00.250000+07:00", "pekerjaan": "ojol",
+              "consent_channel": "import"}
+    await redis.hset(f"{old}:profile", mapping=fields)  # type: ignore[misc]
+    await redis.expire(f"{old}:profile", 1000)
+    await redis.hset(f"{old}:lead", mapping={"nama": "Ani"})  # type: ignore[misc]
+    await redis.set(f"{old}:state", "{}")
+    await redis.sadd(f"{prefix}:{{ci:3}}:ids", "whatsapp:628123", "rest:gone")  # type: ignore[misc]
+    # This release already wrote a newer last_inbound: the old one does not overwrite it.
+    await contacts.update("whatsapp", "628123", {"last_inbound": "2026-11-03T09:00:00+07:00"})
+    assert await migrate_untagged_keys(redis, keys) == 3
+    contact = await contacts.get("whatsapp", "628123")
+    assert contact is not None
+    assert dict(contact.fields) == {**fields, "last_inbound": "2026-11-03T09:00:00+07:00"}
+    assert 0 < await redis.ttl(keys.profile("whatsapp", "628123")) <= 1000
+    assert await redis.hget(keys.lead("whatsapp", "628123"), "nama") == "Ani"  # type: ignore[misc]
+    assert await redis.get(keys.state("whatsapp", "628123")) == "{}"
+    assert [c.user_id for page in [p async for p in contacts.scan()] for c in page] == ["628123"]
+    assert not await redis.exists(f"{old}:profile", f"{old}:lead", f"{old}:state",
+                                  f"{prefix}:{{ci:3}}:ids")
+    assert await migrate_untagged_keys(redis, keys) == 0
+
+
+def test_profile_times_are_stored_as_integers_and_read_back_as_written() -> None:
+    written = {"consent_at": "2026-11-01T00:00:00+07:00",
+               "last_seen": "2026-11-02T08:00:00.250000+07:00",
+               "first_seen": "2026-11-02T01:00:00+00:00", "nama": "2026-11-01T00:00:00+07:00"}
+    stored = stored_fields(written)
+    assert stored == {"ca": "1793466000", "ls": "1793581200250000",
+                      "fs": "2026-11-02T01:00:00+00:00", "n": "2026-11-01T00:00:00+07:00"}
+    assert profile_fields(stored.items()) == written
 
 
 async def test_leads_are_kept_for_their_retention_and_the_index_with_them(

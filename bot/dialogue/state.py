@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 import orjson
 from redis.asyncio import Redis
 
-from bot.contacts import DATA_FIELDS, Contact
+from bot.contacts import DATA_FIELDS, Contact, profile_fields, stored_fields, stored_name
 from bot.errors import TransientError
 from bot.keys import Keys
 from bot.messages import IncomingMessage
@@ -182,14 +182,14 @@ class Conversations(Protocol):
 # KEYS[1]: the profile, KEYS[2], KEYS[3] (optional): the state, the turn;
 # ARGV: seen, ttl, turn token, turn ms, anonymous ttl, then field, value pairs. A profile with
 # none of DATA_FIELDS (the worker gave nothing) gets the anonymous ttl: it goes with the
-# conversation.
+# conversation. Field names and times are the hash's (stored_name, stored_fields).
 _TOUCH = """
 if #KEYS > 2 and not redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then
   return false
 end
-redis.call('HSETNX', KEYS[1], 'first_seen', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'FIRST_SEEN', ARGV[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-redis.call('HDEL', KEYS[1], 'unreachable', 'unreachable_at')
+redis.call('HDEL', KEYS[1], 'UNREACHABLE', 'UNREACHABLE_AT')
 local ttl = ARGV[5]
 for _, name in ipairs({DATA_FIELDS}) do
   if redis.call('HEXISTS', KEYS[1], name) == 1 then ttl = ARGV[2] break end
@@ -198,7 +198,10 @@ redis.call('EXPIRE', KEYS[1], ttl)
 local extra = false
 if #KEYS > 1 then extra = redis.call('GET', KEYS[2]) end
 return {redis.call('HGETALL', KEYS[1]), extra}
-""".replace("DATA_FIELDS", ", ".join(f"'{name}'" for name in DATA_FIELDS))
+""".replace("DATA_FIELDS", ", ".join(f"'{stored_name(name)}'" for name in DATA_FIELDS)).replace(
+    "FIRST_SEEN", stored_name("first_seen")).replace(
+    "UNREACHABLE_AT", stored_name("unreachable_at")).replace(
+    "UNREACHABLE", stored_name("unreachable"))
 
 # KEYS[1]: the turn, KEYS[2]: the state; ARGV: holder token, state JSON ('' to keep), ttl.
 # The turn is deleted only by its holder: one that outlived TURN_MS must not end another's.
@@ -279,17 +282,19 @@ class RedisConversations:
 
     async def _touch_keys(self, message: IncomingMessage, keys: list[str],
                           token: str = "") -> tuple[Contact, str | None] | None:
-        seen = message.received_at.isoformat()
-        # The channel and the user id are in the profile's key: not stored again in the hash.
-        args = [seen, str(self._profile_ttl), token, str(self.TURN_MS), str(self._anonymous_ttl),
-                "last_seen", seen, "last_inbound", seen]
+        written = {"last_seen": message.received_at.isoformat(),
+                   "last_inbound": message.received_at.isoformat()}
         if message.display_name:
-            args += ["display_name", message.display_name]
+            written["display_name"] = message.display_name
+        stored = stored_fields(written)
+        # The channel and the user id are in the profile's key: not stored again in the hash.
+        args = [stored[stored_name("last_seen")], str(self._profile_ttl), token, str(self.TURN_MS),
+                str(self._anonymous_ttl), *(x for pair in stored.items() for x in pair)]
         # The contacts index is not touched: a sender enters it when they give data
         # (bot/contacts.py), so an anonymous one leaves nothing behind their profile.
         touched = await self._touch(keys=keys, args=args)
         if not touched:
             return None
         flat, extra = touched
-        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        fields = profile_fields(zip(flat[::2], flat[1::2], strict=True))
         return Contact(message.channel, message.user_id, fields), extra
