@@ -4,6 +4,7 @@ age and size and opens one page at a time however long it is."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from bot.admin.inbox import UnansweredStore
 from bot.app import Runtime
@@ -61,25 +62,36 @@ async def test_inbox_pages_cover_every_entry_once(runtime: Runtime) -> None:
 
 
 async def test_only_senders_who_gave_data_enter_the_contacts_index(runtime: Runtime) -> None:
-    shard = runtime.keys.contacts_shard
-    await Conversation(runtime, "anonim").say("halo")
-    assert not await runtime.redis.sismember(shard("rest:anonim"), "rest:anonim")  # type: ignore[misc]
-    giver = Conversation(runtime, "pemberi")
+    def indexed(user_id: str) -> Any:
+        shard = runtime.keys.contacts_shard("telegram", user_id)
+        assert shard is not None
+        return runtime.redis.sismember(shard, user_id)
+
+    await Conversation(runtime, "501", channel="telegram").say("halo")
+    assert not await indexed("501")
+    giver = Conversation(runtime, "502", channel="telegram")
     for text in ("mau didata", "setuju", "Budi Santoso", "ojol", "Kel. Ketabang, Kec. Genteng",
                  "081234567890"):
         await giver.say(text)
-    assert await runtime.redis.sismember(shard("rest:pemberi"), "rest:pemberi")  # type: ignore[misc]
+    assert await indexed("502")
     size, drawn = await runtime.contacts.draw(10)
-    assert (size, [c.user_id for c in drawn]) == (1, ["pemberi"])
+    assert (size, [c.user_id for c in drawn]) == (1, ["502"])
+
+
+async def test_a_channel_no_broadcast_reaches_is_not_indexed(runtime: Runtime) -> None:
+    await runtime.contacts.update("rest", "pemberi", {"consent": "opt_in"})
+    assert runtime.keys.contacts_shard("rest", "pemberi") is None
+    assert await runtime.contacts.draw(10) == (0, [])
 
 
 async def test_a_contact_who_gives_data_while_a_scan_drops_them_stays_indexed(
         runtime: Runtime) -> None:
     """A reader saw no profile (expired), then the worker gave data before the removal."""
-    await runtime.contacts.update("rest", "balik", {"consent": "opt_in"})
-    await runtime.contacts.forget_stale(["rest:balik"], [None])
-    shard = runtime.keys.contacts_shard("rest:balik")
-    assert await runtime.redis.sismember(shard, "rest:balik")  # type: ignore[misc]
-    await runtime.redis.delete(runtime.keys.profile("rest", "balik"))
-    await runtime.contacts.forget_stale(["rest:balik"], [None])
-    assert not await runtime.redis.sismember(shard, "rest:balik")  # type: ignore[misc]
+    await runtime.contacts.update("whatsapp", "628555", {"consent": "opt_in"})
+    await runtime.contacts.forget_stale(["whatsapp:628555"], [None])
+    shard = runtime.keys.contacts_shard("whatsapp", "628555")
+    assert shard is not None
+    assert await runtime.redis.sismember(shard, "628555")  # type: ignore[misc]
+    await runtime.redis.delete(runtime.keys.profile("whatsapp", "628555"))
+    await runtime.contacts.forget_stale(["whatsapp:628555"], [None])
+    assert not await runtime.redis.sismember(shard, "628555")  # type: ignore[misc]
