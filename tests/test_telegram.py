@@ -217,6 +217,27 @@ async def test_a_redelivered_update_is_answered_once(client: httpx.AsyncClient,
     assert len(bot_api.recorder.of("sendMessage")) == 1
 
 
+async def test_an_answer_telegram_did_not_take_is_sent_on_redelivery_not_made_again(
+        client: httpx.AsyncClient, bot_api: BotApiStandIn, rt: Runtime) -> None:
+    """Answered, then sendMessage fails (a 429 longer than a reply may wait): the update is
+    not acknowledged, and its redelivery sends the kept answer without running the engine."""
+    body = update("text")
+    body["message"]["text"] = "mau didata"  # a form step: answering twice would show
+    bot_api.throttle(retry_after=120)
+    refused = await post(client, body)
+    assert refused.status_code == 503  # Telegram keeps the update and delivers it again
+    (failed,) = bot_api.recorder.of("sendMessage")
+    redelivered = await post(client, body)
+    assert redelivered.json() == {"ok": True, "update": "resent"}
+    sent = bot_api.recorder.of("sendMessage")
+    assert [c.params["text"] for c in sent] == [failed.params["text"]] * 2
+    assert (await post(client, body)).json()["update"] == "duplicate"
+    assert len(bot_api.recorder.of("sendMessage")) == 2
+    state = await rt.conversations.load("telegram", CHAT)
+    assert [who for who, *_ in state.recent].count("pekerja") == 1  # the engine ran once
+    assert not await rt.redis.exists(rt.keys.unsent("telegram", CHAT))
+
+
 async def test_two_processes_answer_an_update_once(
         settings: Settings, bot_api: BotApiStandIn, published: Opener) -> None:
     tg = telegram_settings(settings, bot_api, SECRET)

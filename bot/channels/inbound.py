@@ -10,7 +10,7 @@ than risking two, which is the better failure for a chatbot.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -76,6 +76,17 @@ class Inbound:
 Job = Callable[[], Awaitable[None]]
 
 
+class Undelivered(TransientError):
+    """Replies made but not delivered: the platform failed transiently.
+
+    They must be kept and sent again, not made again (the engine moved the conversation on).
+    """
+
+    def __init__(self, message: str, replies: Sequence[Reply]) -> None:
+        super().__init__(message)
+        self.replies = list(replies)
+
+
 async def first_time(ctx: ChannelContext, channel: str, message_id: str, ttl: int) -> bool:
     """Claim an incoming id; False when this or another process already took it."""
     key = ctx.keys.inbound_seen(channel, message_id)
@@ -88,7 +99,8 @@ async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound
 
     Never raises, unless `retry_later`: then a Redis outage or another transient failure is
     raised before anything is sent, so the platform can deliver the message again (Telegram's
-    webhook answers before acknowledging); any other failure gets the apology.
+    webhook answers before acknowledging), and replies the platform failed to take are raised
+    as `Undelivered`, to be kept and sent again; any other failure gets the apology.
     """
     message = inbound.message
     try:
@@ -105,7 +117,12 @@ async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound
     except Exception:
         log.exception("could not answer %s:%s", message.channel, message.user_id)
         replies = [ctx.engine.canned(SORRY_REPLY)]
-    await deliver(channel, message.user_id, replies)
+    await deliver(channel, message.user_id, replies, keep_unsent=retry_later)
+    await finish(ctx, message)
+
+
+async def finish(ctx: ChannelContext, message: IncomingMessage) -> None:
+    """Tell the engine the replies to `message` are out (an erasure waits for it); never raises."""
     try:
         await ctx.engine.delivered(message)
     except Exception:
@@ -113,10 +130,26 @@ async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound
                       message.user_id)
 
 
-async def deliver(channel: OutboundChannel, user_id: str, replies: list[Reply]) -> None:
-    """Send replies, logging what went wrong. Never raises: this runs after the response."""
+async def deliver(channel: OutboundChannel, user_id: str, replies: Sequence[Reply], *,
+                  keep_unsent: bool = False) -> None:
+    """Send replies, logging what went wrong.
+
+    Never raises (this runs after the response), unless `keep_unsent`: then replies go one by
+    one, and those the platform failed to take transiently (after the channel's own retries)
+    are raised as `Undelivered`.
+    """
+    sent = 0
     try:
-        await channel.send(user_id, replies)
+        if keep_unsent:
+            for reply in replies:
+                await channel.send(user_id, [reply])
+                sent += 1
+        else:
+            await channel.send(user_id, replies)
+    except TransientError as exc:
+        if keep_unsent:
+            raise Undelivered(str(exc), replies[sent:]) from exc
+        log.exception("could not deliver to %s:%s", channel.name, user_id)
     except RecipientError as exc:
         log.info("not delivered to %s:%s (%s): %s", channel.name, user_id, exc.reason, exc)
     except Exception:

@@ -4,7 +4,9 @@ PTB is the adapter only (`Update.de_json`, `telegram.Bot`), not its Application,
 ConversationHandler or persistence: conversation state lives in Redis, shared with WhatsApp. The
 webhook (`POST /webhooks/telegram` in `serve`) and polling (`python -m bot telegram poll`) feed
 the same `accept`, which dedupes the update_id and decodes; its job answers before the update is
-acknowledged (a 200, or the next getUpdates offset), so a Redis outage mid-answer is retried.
+acknowledged (a 200, or the next getUpdates offset), so a Redis outage mid-answer is retried, and
+replies Telegram failed to take are kept under the contact (`Keys.unsent`) and sent when the update
+comes again, instead of being answered twice or lost.
 
 Formatting: answers use WhatsApp-style *bold*; we send HTML, escaping everything else, so a "<"
 or "&" in an answer can never break a message. Long replies are split under 4096 characters and
@@ -35,7 +37,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import orjson
 from redis.exceptions import RedisError
@@ -75,7 +77,10 @@ from bot.channels.inbound import (
     ChannelContext,
     Inbound,
     Job,
+    Undelivered,
     answer,
+    deliver,
+    finish,
     first_time,
 )
 from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate
@@ -244,7 +249,7 @@ class TelegramChannel:
             await self._ctx.redis.delete(
                 self._ctx.keys.inbound_seen(CHANNEL, str(update.update_id)))
         if not await first_time(self._ctx, CHANNEL, str(update.update_id), CLAIM_SECONDS):
-            return Handoff("duplicate")
+            return await self._duplicate(update)
         if update.callback_query is not None:
             return self._callback(update.callback_query)
         if update.my_chat_member is not None:
@@ -290,6 +295,45 @@ class TelegramChannel:
             return Handoff("ignored")  # unblocking: the worker's next message clears the mark
         return Handoff("blocked", partial(self._ctx.contacts.mark_unreachable, CHANNEL,
                                           str(change.chat.id), "blocked", self._ctx.clock()))
+
+    async def _duplicate(self, update: Update) -> Handoff:
+        """An update seen before: resend the replies it is still owed, if any."""
+        chat = update.effective_chat
+        if chat is None:
+            return Handoff("duplicate")
+        key, field = self._ctx.keys.unsent(CHANNEL, str(chat.id)), str(update.update_id)
+        raw = await cast(Awaitable[str | None], self._ctx.redis.hget(key, field))
+        if raw is None:
+            return Handoff("duplicate")
+        replies = [Reply(item["text"], tuple(Button(b["title"], b["payload"])
+                                             for b in item["buttons"]))
+                   for item in orjson.loads(raw)]
+
+        async def resend() -> None:
+            await deliver(self, str(chat.id), replies, keep_unsent=True)
+            await self._ctx.redis.hdel(key, field)  # type: ignore[misc]
+            await finish(self._ctx, IncomingMessage(CHANNEL, str(chat.id), "",
+                                                    self._ctx.clock()))
+
+        return Handoff("resent", resend)
+
+    async def keep_unsent(self, update: Update, replies: Sequence[Reply]) -> None:
+        """Keep the replies Telegram failed to take, for the update's redelivery to send.
+
+        The claim is kept as long as Telegram might redeliver: the answer was made (the
+        conversation moved on), so a redelivery must send it, never make it again.
+        """
+        chat = update.effective_chat
+        assert chat is not None  # only updates from a chat are answered
+        key = self._ctx.keys.unsent(CHANNEL, str(chat.id))
+        kept = orjson.dumps([{"text": r.text, "buttons": [{"title": b.title, "payload": b.payload}
+                                                           for b in r.buttons]}
+                             for r in replies]).decode()
+        async with self._ctx.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, str(update.update_id), kept)
+            pipe.expire(key, TELEGRAM_UPDATE_SEEN_TTL)
+            await pipe.execute()
+        await self.answered(update.update_id)
 
     async def answered(self, update_id: int) -> None:
         """The update's answer is done: keep its claim as long as Telegram might redeliver."""
@@ -393,12 +437,21 @@ async def _answer_update(channel: TelegramChannel, update: Update) -> str:
     """Claim, answer and confirm one update; returns its kind.
 
     Raises RedisError or TransientError, with the claim given back, when the answer could not
-    be made: the update must then stay unacknowledged so Telegram delivers it again.
+    be made: the update must then stay unacknowledged so Telegram delivers it again. Raises
+    `Undelivered`, the claim kept, when the answer was made but Telegram did not take it: the
+    replies are kept and the redelivery sends them (an update is acknowledged only once its
+    answer is sent or kept).
     """
     try:
         handoff = await channel.accept(update)
         if handoff.job is not None:
-            await handoff.job()
+            try:
+                await handoff.job()
+            except Undelivered as exc:  # answered, not sent: kept for the redelivery
+                await channel.keep_unsent(update, exc.replies)
+                raise
+    except Undelivered:
+        raise
     except (RedisError, TransientError):
         await channel.unclaim(update.update_id)  # Telegram delivers one update at a time
         raise
