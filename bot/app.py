@@ -39,6 +39,7 @@ from bot.channels.switchboard import Channels, open_channels
 from bot.contacts import RedisContactStore
 from bot.dialogue.counters import DailyCounters
 from bot.dialogue.engine import Engine, FallbackLog
+from bot.dialogue.flood import RedisBusyNotices
 from bot.dialogue.state import RedisConversations
 from bot.embedded_redis import ensure_embedded_redis
 from bot.erasure import RedisEraser
@@ -282,8 +283,8 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
                     actions=registry(), fallbacks=FallbackLog(redis, keys, config.inbox.max_entries,
                                                              config.inbox.max_age_days),
                     counters=counters, clock=answer_clock, taps=RedisCampaignTaps(redis, keys),
-                    desk=handoffs, eraser=RedisEraser(redis, keys, handoff_store), redis=redis,
-                    keys=keys,
+                    desk=handoffs, eraser=RedisEraser(redis, keys, handoff_store),
+                    notices=RedisBusyNotices(redis, keys),
                     max_chars=config.limits.max_parse_chars)
     limiter = RateLimiter(redis, keys)
     outbox = Outbox(contacts, limiter, clock)  # the one send pipeline, replies and broadcasts

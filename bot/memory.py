@@ -144,6 +144,19 @@ class MemoryEraser:
         self.erased.append((channel, user_id))
 
 
+class MemoryBusyNotices:
+    """`BusyNotices` in a set: a sender is told to wait once (no expiry in memory)."""
+
+    def __init__(self) -> None:
+        self.told: set[Who] = set()
+
+    async def first(self, channel: str, user_id: str) -> bool:
+        """True the first time a sender is told to wait."""
+        first = (channel, user_id) not in self.told
+        self.told.add((channel, user_id))
+        return first
+
+
 @dataclass(frozen=True)
 class Unanswered:
     """One message the bot did not understand, as the inbox would hold it."""

@@ -37,6 +37,7 @@ from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, load_seed
 from bot.knowledge.store import Live
 from bot.memory import (
+    MemoryBusyNotices,
     MemoryContacts,
     MemoryConversations,
     MemoryEraser,
@@ -193,9 +194,7 @@ class MemoryBot:
     """The engine on in-memory stores (bot/memory.py): a conversation in plain function calls.
 
     Wired as `open_runtime` wires the Redis stores, without a desk or campaign taps (as the REST
-    channel and `chat` have no person to hand over to). The flood notice still writes to Redis
-    directly (issue 13 moves it behind a Protocol); these tests never flood, and `no_redis`
-    fails loudly if one did.
+    channel and `chat` have no person to hand over to).
     """
 
     engine: Engine
@@ -213,12 +212,10 @@ def memory_bot(model: NLU, kb: KnowledgeBase, clock: Callable[[], datetime] = la
     contacts = MemoryContacts()
     conversations, leads = MemoryConversations(contacts), MemoryLeads()
     fallbacks, eraser, tally = MemoryFallbacks(), MemoryEraser(), MemoryTally()
-    no_redis = Redis(unix_socket_path="/nonexistent/no-redis-here", decode_responses=True)
     engine = Engine(nlu=Live(model, model.fingerprint),
                     knowledge=Live(kb, kb.version), conversations=conversations,
                     contacts=contacts, leads=leads, actions=registry(), fallbacks=fallbacks,
-                    counters=tally, clock=clock, eraser=eraser, redis=no_redis,
-                    keys=Keys("memory"),
+                    counters=tally, clock=clock, eraser=eraser, notices=MemoryBusyNotices(),
                     max_chars=load_config(PROJECT_ROOT / "config.yml").limits.max_parse_chars)
     return MemoryBot(engine, contacts, conversations, leads, fallbacks, eraser, tally)
 

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from bot.admin.accounts import Passwords, RedisUserStore, User
 from bot.app import Runtime, open_runtime
 from bot.bodylimit import ROUTE_LIMITS, limit_for
+from bot.dialogue.flood import BUSY_NOTICE_TTL, FLOOD_BURST, FLOOD_INTERVAL, MAX_WAITING, FloodGate
 from bot.dialogue.policy import keyword_intent
 from bot.leads import csv_cell
 from bot.settings import Settings
@@ -255,3 +256,30 @@ async def test_a_flooding_sender_gets_one_wait_notice_not_errors(runtime: Runtim
     assert answered >= 1
     other = await Conversation(runtime, "tetangga").text("halo")
     assert other
+
+
+def test_the_flood_gate_allows_a_burst_then_a_typist_pace_and_tells_once() -> None:
+    now = [0.0]
+    gate = FloodGate(clock=lambda: now[0])
+    who = ("rest", "banjir")
+    admitted = 0
+    while gate.admit(who):  # answered one at a time, as fast as a machine can send
+        gate.leave(who)
+        admitted += 1
+    assert admitted == FLOOD_BURST
+    now[0] += FLOOD_INTERVAL
+    assert gate.admit(who)  # the pace frees one message per interval
+    gate.leave(who)
+    assert not gate.admit(who)
+    assert gate.admit(("rest", "tetangga"))  # others are not counted with the flooder
+    assert [gate.tell(who), gate.tell(who)] == [True, False]
+    now[0] += BUSY_NOTICE_TTL
+    assert gate.tell(who)
+
+
+def test_the_flood_gate_holds_at_most_a_few_waiting_messages_of_one_sender() -> None:
+    gate = FloodGate(clock=lambda: 0.0)
+    who = ("telegram", "1")
+    assert [gate.admit(who) for _ in range(MAX_WAITING + 1)] == [True] * MAX_WAITING + [False]
+    gate.leave(who)
+    assert gate.admit(who)

@@ -22,4 +22,4 @@ def test_an_engine_without_an_action_the_policy_names_does_not_start() -> None:
     with pytest.raises(ConfigError, match=FALLBACK_ACTION):
         Engine(nlu=unused, knowledge=unused, conversations=unused, contacts=unused,
                leads=unused, actions=actions, fallbacks=unused, counters=unused,
-               clock=unused, eraser=unused, redis=unused, keys=unused)
+               clock=unused, eraser=unused, notices=unused)

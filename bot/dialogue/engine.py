@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from bot.contacts import Consent, Contact, ContactStore
 from bot.dialogue.action import Action, ActionContext, ActionResult, FormAction
 from bot.dialogue.choices import picked
+from bot.dialogue.flood import BusyNotices, FloodGate
 from bot.dialogue.handover import BOT_TEXT_KEPT, remember, with_offer
 from bot.dialogue.policy import (
     CANCEL_ACTION,
@@ -62,12 +63,6 @@ class Desk(Protocol):
 
     async def opted_out(self, handoff_id: str, message: IncomingMessage) -> None:
         """Note for staff that the worker opted out of campaign messages."""
-
-
-# A flooding sender: messages of one sender that may wait for their turn in one process, and
-# how often they are told to wait.
-MAX_WAITING = 10  # a double tap or a burst of a few is answered in full
-BUSY_NOTICE_TTL = 30
 
 
 class TurnBusy(TransientError):
@@ -164,8 +159,7 @@ class Engine:
         counters: Tally,
         clock: Callable[[], datetime],
         eraser: Eraser,
-        redis: Redis,
-        keys: Keys,
+        notices: BusyNotices,
         taps: CampaignTaps | None = None,
         desk: Desk | None = None,
         max_chars: int = 500,
@@ -186,11 +180,10 @@ class Engine:
         self._taps = taps
         self.desk = desk
         self._eraser = eraser
-        self._redis = redis
-        self._keys = keys
+        self._notices = notices
         self._max_chars = max_chars  # of a message that is parsed (limits.max_parse_chars)
         self._erasing: set[tuple[str, str]] = set()  # erased but for what sending needs
-        self._waiting: dict[tuple[str, str], int] = {}  # messages in flight per sender
+        self._flood = FloodGate()
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message (keywords first, then the model)."""
@@ -211,27 +204,26 @@ class Engine:
         While a person holds the conversation (a handoff), the message goes to them and the bot
         says nothing, unless it is an opt-out or "hapus data saya".
 
-        A sender flooding this process (more than MAX_WAITING of their messages waiting for
-        their turn) gets one polite "tunggu sebentar" per BUSY_NOTICE_TTL and no answer to the
-        extra messages, instead of an error each; other senders are not slowed.
+        A sender flooding this process (bot/dialogue/flood.py) gets one polite "tunggu
+        sebentar" per BUSY_NOTICE_TTL and no answer to the extra messages, instead of an error
+        each; the extra messages are refused before anything is parsed or read, so other
+        senders are not slowed.
         """
         who = (message.channel, message.user_id)
-        if self._waiting.get(who, 0) >= MAX_WAITING:
+        if not self._flood.admit(who):
             return await self._busy(message)
-        self._waiting[who] = self._waiting.get(who, 0) + 1
         try:
             return await self._handle(message)
         except TurnBusy:
             return await self._busy(message)
         finally:
-            self._waiting[who] -= 1
-            if not self._waiting[who]:
-                del self._waiting[who]
+            self._flood.leave(who)
 
     async def _busy(self, message: IncomingMessage) -> list[Reply]:
-        key = self._keys.busy_notice(message.channel, message.user_id)
-        first = await self._redis.set(key, "1", nx=True, ex=BUSY_NOTICE_TTL)
-        return [self._knowledge.current.reply("tunggu_sebentar")] if first else []
+        who = (message.channel, message.user_id)
+        if self._flood.tell(who) and await self._notices.first(*who):
+            return [self._knowledge.current.reply("tunggu_sebentar")]
+        return []
 
     async def _handle(self, message: IncomingMessage) -> list[Reply]:
         kb = self._knowledge.current
