@@ -15,7 +15,7 @@ from dataclasses import replace
 from actions import langganan
 from bot.contacts import Consent
 from bot.dialogue.action import ActionContext, ActionResult
-from bot.dialogue.state import ConversationState, Form
+from bot.dialogue.state import ConversationState, Form, Offer
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import Lead
 from bot.messages import Reply
@@ -89,6 +89,8 @@ class PendataanAction:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Start the form, or take the answer to the last question and ask the next."""
+        if ctx.state.offer == Offer.TINGGALKAN:  # "Tinggalkan?" ignored: the form goes on
+            ctx = replace(ctx, state=replace(ctx.state, offer=None))
         state = ctx.state
         if state.form != Form.PENDATAAN:
             fresh = replace(state, topic="daftar", form=Form.PENDATAAN, requested=CONSENT,
@@ -150,6 +152,23 @@ class PendataanAction:
 def _closed(state: ConversationState) -> ConversationState:
     """The conversation after the form: its answers dropped, the worker's situation kept."""
     return replace(state, topic="daftar", form=None, requested=None, offer=None, slots={})
+
+
+class TinggalkanAction:
+    """"menu" inside the pendataan: ask before leaving it; "Lanjutkan" carries on.
+
+    "Ya, tinggalkan" is the menu itself (the policy's OFFER_YES), which the engine announces as
+    leaving the form.
+    """
+
+    name = "action_tinggalkan"
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """Ask "Tinggalkan?", or, asked already, ask the form's pending question again."""
+        if ctx.state.offer == Offer.TINGGALKAN:
+            return PendataanAction().resume(replace(ctx, state=replace(ctx.state, offer=None)))
+        return ActionResult((ctx.kb.reply("pendataan_tinggalkan_tanya"),),
+                            replace(ctx.state, offer=Offer.TINGGALKAN))
 
 
 class BatalAction:

@@ -18,7 +18,7 @@ from actions.answers import (
 from actions.iuran import DiskonAction, IuranAction
 from actions.kantor import KantorAction
 from actions.langganan import BerhentiAction, LanggananAction, TolakAction
-from actions.pendataan import BatalAction, HapusDataAction, PendataanAction
+from actions.pendataan import BatalAction, HapusDataAction, PendataanAction, TinggalkanAction
 from actions.petugas import MintaPetugasAction, SambungPetugasAction
 from actions.santunan import JkkDeathAction
 from actions.situasi import PenghasilanAction
@@ -37,6 +37,7 @@ def registry() -> dict[str, Action]:
         AnswerAction("utter_bayar", "bayar", topic="bayar"),
         AnswerAction("utter_telat_bayar", "telat_bayar", topic="bayar"),
         AnswerAction("utter_cek_saldo", "cek_saldo", topic="saldo"),
+        AnswerAction("action_tanya_maksud", "tanya_maksud"),
         ProgramAnswerAction("action_manfaat", "manfaat", topic="manfaat"),
         ProgramAnswerAction("action_klaim", "klaim", topic="klaim"),
         MenuAction(),
@@ -56,6 +57,7 @@ def registry() -> dict[str, Action]:
         PendataanAction(),
         HapusDataAction(),
         BatalAction(),
+        TinggalkanAction(),
         PenghasilanAction(),
         LanggananAction(),
         BerhentiAction(),

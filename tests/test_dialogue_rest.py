@@ -136,12 +136,62 @@ async def test_cancel_words_end_the_form_and_keep_nothing(chat: Chat, word: str)
     assert "Siti" not in await chat.say("petani")
 
 
-async def test_leaving_the_form_by_the_menu_is_said(chat: Chat, seed_kb: KnowledgeBase) -> None:
+async def test_leaving_the_form_is_confirmed_first(chat: Chat, seed_kb: KnowledgeBase) -> None:
     await _start_pendataan(chat)
     await chat.say("Siti")
-    reply = await chat.say("menu")
+    assert await chat.say("menu") == text_of(seed_kb, "pendataan_tinggalkan_tanya")
+    reply = await chat.say("/setuju")  # "Ya, tinggalkan"
     assert text_of(seed_kb, "pendataan_ditinggalkan") in reply
     assert "1. Iuran" in reply
+    assert "nama" not in (await chat.say("petani")).lower()  # the form is gone
+
+
+@pytest.mark.parametrize("carry_on", ["/tidak_setuju", "lanjut", "gak, lanjutkan aja"])
+async def test_carrying_on_after_the_leave_question_resumes_the_form(
+        chat: Chat, seed_kb: KnowledgeBase, carry_on: str) -> None:
+    await _start_pendataan(chat)
+    await chat.say("Siti")
+    await chat.say("menu")
+    reply = await chat.say(carry_on)
+    assert text_of(seed_kb, "pendataan_lanjut") in reply
+    assert text_of(seed_kb, "pendataan_pekerjaan") in reply  # the pending question again
+    await chat.say("petani")
+    await chat.say("Desa Sumberejo")
+    assert "Siti" in await chat.say("0812 3344 5566")  # the lead is complete
+
+
+async def test_answering_the_form_instead_keeps_it(chat: Chat, seed_kb: KnowledgeBase) -> None:
+    await _start_pendataan(chat)
+    await chat.say("Siti")
+    await chat.say("menu")
+    assert text_of(seed_kb, "pendataan_wilayah") in await chat.say("pedagang pasar")
+    await chat.say("Kel. Ketabang")
+    assert "Siti" in await chat.say("0812 3344 5566")
+
+
+async def test_a_cancel_word_at_the_leave_question_cancels(chat: Chat) -> None:
+    await _start_pendataan(chat)
+    await chat.say("Siti")
+    await chat.say("menu")
+    assert "dibatalkan" in await chat.say("ojo wes")
+
+
+@pytest.mark.parametrize(("step", "question", "pending"), [
+    (["Slamet"], "lho iurane nelayan piro?", "pendataan_wilayah"),
+    (["Slamet"], "iuran petani sebulan brp?", "pendataan_wilayah"),
+    (["Slamet", "nelayan"], "lha iuran jkk jkm piro to?", "pendataan_wilayah"),
+    (["Slamet", "nelayan", "Kel. Puger"], "bayar iurannya dimana?", "pendataan_telepon"),
+])
+async def test_a_fee_question_at_any_step_is_answered_and_the_form_resumes(
+        chat: Chat, seed_kb: KnowledgeBase, step: list[str], question: str,
+        pending: str) -> None:
+    await _start_pendataan(chat)
+    for answer in step:
+        await chat.say(answer)
+    reply = await chat.say(question)
+    assert text_of(seed_kb, "pendataan_lanjut") in reply
+    assert text_of(seed_kb, pending) in reply
+    assert reply.index(text_of(seed_kb, "pendataan_lanjut")) > 0  # the answer comes first
 
 
 async def test_minta_dihubungi_petugas_offers_the_pendataan(chat: Chat, seed_kb: KnowledgeBase,
@@ -190,16 +240,16 @@ async def test_no_paragraph_repeated_in_consecutive_fee_replies(chat: Chat) -> N
 
 async def test_trus_aku_kudu_piye_after_the_scam_warning(chat: Chat,
                                                         seed_kb: KnowledgeBase) -> None:
-    # the warning itself is an answer unit (19 lines today, issue 11 item 1's to shorten)
     warning = await chat.say(
-        "ada orang ngaku petugas bpjs minta aku transfer duit, iku penipuan ta?", max_lines=20)
+        "ada orang ngaku petugas bpjs minta aku transfer duit, iku penipuan ta?")
     assert warning == text_of(seed_kb, "penipuan")
     assert await chat.say("trus aku kudu piye") == text_of(seed_kb, "penipuan_langkah")
 
 
-async def test_what_now_without_a_next_step_is_not_guessed(chat: Chat,
-                                                           seed_kb: KnowledgeBase) -> None:
-    await chat.say("halo")
-    # whatever the classifier makes of it (today a long unit: its length is not this test's)
-    what_now = await chat.say("trus aku kudu piye", max_lines=20)
-    assert what_now != text_of(seed_kb, "penipuan_langkah")
+@pytest.mark.parametrize("before", [[], ["halo"], ["/cara_bayar"]])
+@pytest.mark.parametrize("vague", ["trus aku kudu piye", "terus saya harus gimana?"])
+async def test_what_now_without_a_next_step_is_asked_back(
+        chat: Chat, seed_kb: KnowledgeBase, before: list[str], vague: str) -> None:
+    for message in before:
+        await chat.say(message)
+    assert await chat.say(vague) == text_of(seed_kb, "tanya_maksud")

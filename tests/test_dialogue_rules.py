@@ -1,13 +1,16 @@
 """Pure dialogue rules as plain functions: phone numbers, picks, cancel words, takings, tone."""
 
+from dataclasses import replace
+
 import pytest
 
 from bot.dialogue.choices import picked
-from bot.dialogue.policy import is_cancel, is_what_now
+from bot.dialogue.policy import carries_on, is_cancel, is_what_now, next_action
 from bot.dialogue.situation import membership
+from bot.dialogue.state import ConversationState, Form, Offer
 from bot.dialogue.tone import is_salam, said, without_repeats
 from bot.knowledge.base import KnowledgeBase, fill
-from bot.messages import Reply, phone_lines
+from bot.messages import IntentScore, ParseResult, Reply, phone_lines
 from bot.nlu.numbers import Period, earning_period, find_money, per_month
 from bot.nlu.phone import PhoneProblem, check_phone, find_phone
 
@@ -139,3 +142,34 @@ def test_every_dialogue_text_fits_a_phone_screen(seed_kb: KnowledgeBase) -> None
 ])
 def test_what_now(text: str, asks: bool) -> None:
     assert is_what_now(text) is asks
+
+
+@pytest.mark.parametrize(("text", "carries"), [
+    ("lanjut", True), ("lanjutkan", True), ("gak, lanjutkan aja", True), ("terus aja", True),
+    ("gak", True), ("tidak dulu", True), ("ya", False), ("menu", False), ("lanjut kerja", False),
+])
+def test_carry_on_words(text: str, carries: bool) -> None:
+    assert carries_on(text) is carries
+
+
+def _parse(intent: str, text: str = "teks") -> ParseResult:
+    return ParseResult(text, IntentScore(intent, 1.0), (), (IntentScore(intent, 1.0),))
+
+
+def test_leaving_the_pendataan_is_asked_but_erasure_and_opt_out_never_wait() -> None:
+    form = ConversationState(form=Form.PENDATAAN, requested="pekerjaan")
+    assert next_action(form, _parse("menu")) == "action_tinggalkan"
+    asked = replace(form, offer=Offer.TINGGALKAN)
+    assert next_action(asked, _parse("setuju")) == "action_menu"
+    assert next_action(asked, _parse("menu")) == "action_menu"
+    assert next_action(asked, _parse("tidak_setuju")) == "action_tinggalkan"
+    assert next_action(asked, _parse("inform", "petani")) == "action_pendataan"
+    assert next_action(form, _parse("hapus_data")) == "action_hapus_data"
+    assert next_action(form, _parse("berhenti_langganan")) == "action_berhenti"
+
+
+def test_what_now_with_no_step_is_asked_back_whatever_the_classifier_says() -> None:
+    vague = _parse("telat_bayar", "trus aku kudu piye")
+    assert next_action(ConversationState(), vague) == "action_tanya_maksud"
+    after = ConversationState(next_step="penipuan_langkah")
+    assert next_action(after, vague) == "action_langkah"

@@ -2,10 +2,13 @@
 
 Order of precedence:
 1. words that must always work (stop, menu, hapus data saya), whatever the classifier says, and
-   "batal" / "gak jadi" / "ojo wes" inside a form;
+   "batal" / "gak jadi" / "ojo wes" inside a form; "menu" inside the pendataan first asks
+   whether to leave it ("Pendataan belum selesai. Tinggalkan?"): "ya" leaves, "lanjut"
+   resumes (an opt-out and "hapus data saya" never wait for a confirmation);
 2. an open form (pendataan) keeps the floor unless the worker clearly asks something else (then
    the engine answers the question and resumes the form, see `interrupts`);
-3. a "yes" answers the bot's own question (offer);
+3. a "yes" answers the bot's own question (offer); "trus aku kudu piye" right after an answer
+   with a next step gets that step, and without one a question back (never a guessed unit);
 4. an income given per day or per week is turned into a monthly figure to confirm;
 5. a value the bot asked for, or a short follow-up ("kalau JHT-nya?", "eh 3 juta maksudnya"),
    continues the last topic;
@@ -83,7 +86,10 @@ INCOME_ACTION = "action_penghasilan"
 # Forms that resume after a question asked in between, by the action that fills them; actions
 # that leave a form on purpose (and say so themselves).
 FORM_ACTIONS: dict[Form, str] = {Form.PENDATAAN: "action_pendataan"}
-LEAVES_FORM = {"action_menu", "action_hapus_data", "action_berhenti", CANCEL_ACTION}
+# Asks whether to leave the pendataan; "Lanjutkan" resumes it (actions/pendataan.py).
+LEAVE_ASK_ACTION = "action_tinggalkan"
+LEAVES_FORM = {"action_menu", "action_hapus_data", "action_berhenti", CANCEL_ACTION,
+               LEAVE_ASK_ACTION}
 
 # A unit is answered when the classifier gives it at least UNIT_SURE; below that, when the units
 # of its topic together hold TOPIC_SURE of the probability, the worker picks from the overview.
@@ -95,7 +101,13 @@ UNIT_ACTIONS = {"jkk/meninggal": "action_jkk_meninggal"}
 
 # What a "yes" to the bot's own question starts.
 OFFER_YES = {Offer.PENDATAAN: "action_pendataan", Offer.LANGGANAN: "action_langganan",
-             Offer.PENGHASILAN: "action_iuran", Offer.PETUGAS: "action_sambung_petugas"}
+             Offer.PENGHASILAN: "action_iuran", Offer.PETUGAS: "action_sambung_petugas",
+             Offer.TINGGALKAN: "action_menu"}
+# After "Tinggalkan?": the whole message says carry on ("lanjut", "terus", "gak").
+_CARRY_ON = re.compile(
+    r"^(?:lanjut(?:kan|in)?|terus(?:kan)?|trus|teruskan|nggak|gak|ga|tidak|tdk|jangan|ora|ndak|"
+    r"belum)(?:\s+(?:aja|saja|ae|wae|dulu|disik|pendataan(?:nya)?|ya|yo|deh|mas|mbak|min|"
+    r"kak|lanjut(?:kan|in)?|terus(?:kan)?))*$")
 
 # The whole message cancels the form: "batal", "gak jadi deh", "ojo wes", "ora sido".
 _CANCEL = re.compile(
@@ -118,6 +130,7 @@ _WHAT_NOW = re.compile(
     r"(?:piye|gimana|gmn|gmna|bagaimana|ngapain|yopo|apa|opo)(?:\s+(?:ya|yo|min|kak|dong|iki|"
     r"ini|sekarang|skrg|saiki|carane|caranya))*$")
 STEP_ACTION = "action_langkah"
+ASK_BACK_ACTION = "action_tanya_maksud"  # "trus aku kudu piye" with no step to give
 TOPIC_ACTION = "action_topic"  # the worker picks a unit from its topic's overview
 UNIT_ACTION = "action_unit"  # a unit's answer, read from the knowledge base
 CONTACT_INTENTS = {"minta_petugas", "minta_didata", "inform", FALLBACK_INTENT}
@@ -138,7 +151,8 @@ VALUE_ACTIONS = (("uang", "action_iuran"), ("nominal", "action_iuran"),
 def action_names() -> set[str]:
     """Every action name this table can pick: the engine checks them against its registry."""
     return {FALLBACK_ACTION, CANCEL_ACTION, INCOME_ACTION, STEP_ACTION, TOPIC_ACTION,
-            UNIT_ACTION, *INTENT_ACTIONS.values(), *FORM_ACTIONS.values(), *LEAVES_FORM,
+            UNIT_ACTION, ASK_BACK_ACTION, *INTENT_ACTIONS.values(), *FORM_ACTIONS.values(),
+            *LEAVES_FORM,
             *UNIT_ACTIONS.values(), *OFFER_YES.values(),
             *(action for _, action in FOLLOW_UPS.values()),
             *(action for _, action in VALUE_ACTIONS)}
@@ -174,6 +188,11 @@ def is_what_now(text: str) -> bool:
     return _WHAT_NOW.match(plain) is not None and plain.split()[0] not in ("apa", "opo")
 
 
+def carries_on(text: str) -> bool:
+    """Whether the whole message says "carry on with the form" ("lanjut", "gak", "terus aja")."""
+    return _CARRY_ON.match(_plain(text.replace(",", " ")).rstrip(" ?")) is not None
+
+
 def interrupts(state: ConversationState, action: str) -> bool:
     """Whether `action` answers a question asked inside a form that then resumes."""
     form = FORM_ACTIONS.get(state.form) if state.form else None
@@ -205,18 +224,25 @@ def unclear_topic(parse: ParseResult) -> str | None:
 def next_action(state: ConversationState, parse: ParseResult) -> str:
     """The name of the action that answers `parse` in `state`."""
     intent = parse.intent.name
+    leaving = state.form == Form.PENDATAAN and state.offer == Offer.TINGGALKAN
+    if intent == "menu" and state.form == Form.PENDATAAN and not leaving:
+        return LEAVE_ASK_ACTION
     if intent in ESCAPES:
         return INTENT_ACTIONS[intent]
     if state.form and is_cancel(parse.text):
         return CANCEL_ACTION
+    if leaving and (intent == "tidak_setuju" or carries_on(parse.text)):
+        return LEAVE_ASK_ACTION
+    if leaving and intent == "setuju":
+        return OFFER_YES[Offer.TINGGALKAN]
     if state.form == Form.PENDATAAN and _stays_in_form(parse):
         return "action_pendataan"
     if state.offer and intent == "setuju":
         return OFFER_YES[state.offer]
     if state.offer == Offer.PENGHASILAN and intent == "tidak_setuju":
         return INCOME_ACTION
-    if state.next_step and is_what_now(parse.text):
-        return STEP_ACTION
+    if is_what_now(parse.text):
+        return STEP_ACTION if state.next_step else ASK_BACK_ACTION
     money = parse.first("uang")
     if money and earning_period(parse.text, money.start, money.end) and (
             intent in ("tanya_iuran", "inform", FALLBACK_INTENT) or state.topic == "iuran"):

@@ -39,6 +39,7 @@ class Offer(StrEnum):
     LANGGANAN = "langganan"  # "Mau menerima info ...?"
     PENGHASILAN = "penghasilan"  # "Rp50.000 sehari itu sekitar Rp1.500.000 sebulan, betul?"
     PETUGAS = "petugas"  # "Mau saya sambungkan dengan petugas?" (bot/handoffs.py)
+    TINGGALKAN = "tinggalkan"  # "Pendataan belum selesai. Tinggalkan?"
 
 
 @dataclass(frozen=True)
