@@ -97,6 +97,13 @@ class HandoffMessage:
         """Whether a staff member wrote it."""
         return self.who.startswith(STAFF)
 
+    @property
+    def who_name(self) -> str:
+        """Who wrote it, as the console labels it."""
+        if self.by_staff:
+            return f"Petugas {self.who[len(STAFF):]}"
+        return {WORKER: "Pekerja", BOT: "Bot"}.get(self.who, "Catatan")
+
 
 def is_open_at(moment: datetime, hours: OfficeHours) -> bool:
     """Whether staff work at `moment` (in the bot's time zone)."""

@@ -102,8 +102,9 @@ async def test_staff_take_reply_and_close_a_worker_s_conversation(
     # The worker writes while waiting: the message reaches staff, the bot says nothing.
     await worker_says(client, "klaim JHT saya belum cair sebulan")
     before = len(api.recorder.of("sendMessage"))
-    assert (await messages_until(client, handoff_id, 4))[-1]["text"] == (
-        "klaim JHT saya belum cair sebulan")
+    latest = (await messages_until(client, handoff_id, 4))[-1]
+    assert (latest["text"], latest["who_name"], latest["by_staff"]) == (
+        "klaim JHT saya belum cair sebulan", "Pekerja", False)
     assert len(api.recorder.of("sendMessage")) == before
 
     taken = await client.post(f"/admin/api/handoffs/{handoff_id}/take", headers=headers)

@@ -495,7 +495,8 @@ async def handoffs(c: Ctx) -> Response:
 async def handoff(c: Ctx) -> Response:
     """GET /admin/api/handoffs/{id}: the handoff and its messages (NIKs masked)."""
     found, messages = await c.console.handoffs.detail(c.request.path_params["handoff_id"])
-    return ok({**handoff_json(found), "messages": [asdict(m) for m in messages]})
+    return ok({**handoff_json(found), "messages": [
+        {**asdict(m), "who_name": m.who_name, "by_staff": m.by_staff} for m in messages]})
 
 
 async def handoff_take(c: Ctx) -> Response:

@@ -177,3 +177,49 @@ if (progressBox) {
   };
   window.setTimeout(poll, 2000);
 }
+
+// Percakapan: a worker's new message shows in the conversation without a reload; when the
+// conversation is taken, handed over or closed meanwhile, the page reloads (unless a reply is
+// being written, which is never lost).
+const thread = document.querySelector("[data-handoff-url]");
+if (thread) {
+  const template = document.getElementById("msg-template");
+  const reply = document.getElementById("text");
+  const poll = async () => {
+    const { ok, body } = await getJson(thread.dataset.handoffUrl);
+    if (ok) {
+      const shown = Number(thread.dataset.count);
+      for (const m of body.messages.slice(shown)) {
+        const node = template.content.firstElementChild.cloneNode(true);
+        node.classList.add(m.by_staff ? "staff" : m.who);
+        node.querySelector("small").textContent = `${m.who_name} · ${m.at.slice(0, 16).replace("T", " ")}`;
+        node.querySelector("p").textContent = m.text;
+        thread.append(node);
+      }
+      thread.dataset.count = String(Math.max(shown, body.messages.length));
+      const moved = body.status !== thread.dataset.status || body.taken_by !== thread.dataset.takenBy;
+      if (moved && !(reply && reply.value.trim())) {
+        window.location.replace(window.location.pathname);
+        return;
+      }
+      if (body.status === "closed") return;
+    }
+    window.setTimeout(poll, 3000);
+  };
+  window.setTimeout(poll, 3000);
+}
+
+// The Percakapan list: reloads itself when a conversation arrives, moves or gets a message.
+const queue = document.querySelector("[data-handoffs-url]");
+if (queue) {
+  const poll = async () => {
+    const { ok, body } = await getJson(queue.dataset.handoffsUrl);
+    const now = ok ? body.map((h) => `${h.id}:${h.last_activity}:${h.taken_by} `).join("") : null;
+    if (now !== null && now !== queue.dataset.shown) {
+      window.location.reload();
+      return;
+    }
+    window.setTimeout(poll, 5000);
+  };
+  window.setTimeout(poll, 5000);
+}
