@@ -27,7 +27,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.app import open_runtime
+from bot.broadcast.campaigns import CampaignStore, Message
 from bot.broadcast.heartbeat import sending_channels
+from bot.broadcast.segments import Segment
+from bot.handoffs import Handoff, HandoffMessage
 from bot.keys import Keys
 from bot.nlu.model import NLU
 from bot.settings import PROJECT_ROOT, Settings
@@ -142,6 +145,40 @@ async def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"] if page.viewport_size else 0
     await page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+
+
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1366, "height": 900}
+# Every tap target on the page that is smaller than 44 px either way: links, buttons, fields,
+# the fold's summary (a checkbox or radio counts by its label). A link inside a sentence is
+# exempt, as WCAG 2.5.8 exempts inline targets.
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary')]
+  .filter((el) => el.getClientRects().length && !el.closest('p, .sr-only'))
+  .map((el) => [el, (['checkbox', 'radio'].includes(el.type) && el.closest('label')) || el])
+  .map(([el, target]) => [el, target.getBoundingClientRect()])
+  .filter(([, box]) => box.height < 43.5 || box.width < 43.5)
+  .map(([el, box]) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim()
+    .slice(0, 30)}" ${Math.round(box.width)}x${Math.round(box.height)}`)"""
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+async def phone_problems(page: Page, name: str) -> list[str]:
+    """The page at 390 px: what scrolls sideways and every tap target under 44 px (an empty
+    list when none); every menu item in sight; screenshots at the phone's and a desk's width."""
+    await page.set_viewport_size(PHONE)
+    await screenshot(page, name)
+    problems = [f"{name}: {target}" for target in await page.evaluate(SMALL_TARGETS)]
+    wider = await page.evaluate(OVERFLOW)
+    if wider > 0:
+        problems.append(f"{name}: {wider} px wider than the phone")
+    menu = page.get_by_role("navigation", name="Menu utama")
+    for link in await menu.get_by_role("link").all():
+        await expect(link).to_be_in_viewport()
+    await page.set_viewport_size(DESK)
+    await screenshot(page, name)
+    await page.set_viewport_size(PHONE)
+    return problems
 
 
 async def worker_seen(settings: Settings) -> None:
@@ -273,6 +310,62 @@ async def test_staff_create_a_campaign_and_watch_it_sent(server: str, browser: B
     assert chats == ["7001", "7002", "7003"]
 
 
+async def test_every_page_fits_a_phone(server: str, browser: Browser, settings: Settings) -> None:
+    """Every page an admin opens (staff's are among them) at 390x844, with something on it."""
+    rt = await open_runtime(settings)
+    try:
+        await add_contact(rt, "telegram", "7101", seen=now(), nama="Ani", pekerjaan="ojol")
+        campaign = await CampaignStore(rt.redis, rt.keys).create(
+            "Sosialisasi JKK ojol di Kecamatan Genteng", Segment(),
+            Message("Halo {nama}, ada sosialisasi JKK.", answers=()),
+            quiet_hours=None, now=now(), created_by="budi")
+        stamp = now().isoformat(timespec="seconds")
+        handoff = await rt.handoffs.store.create(
+            Handoff("", "telegram", "7101", "Ani", "Kantor Cabang Surabaya Tanjung Perak",
+                    "minta petugas", "open", stamp, stamp),
+            [HandoffMessage("pekerja", "klaim JHT saya belum cair, sudah sebulan", stamp)])
+    finally:
+        await rt.close()
+    for text in ["mau didata", "ya setuju", "Siti Aminah", "pedagang pasar",
+                 "Kel. Ketabang, Kec. Genteng", "081234567890"]:
+        await ask(server, text)
+    await ask(server, "qwerty zxcv asdf")  # for the inbox
+
+    page = await browser.new_page(viewport=PHONE)
+    await log_in(page, server, "ani")
+    # A fact changed through its form, so a version shows a statement's words.
+    await page.goto(f"{server}/admin/facts/bpu_iuran_jkm")
+    statement = page.locator("#statement")
+    await expect(statement).to_contain_text("Iuran JKM BPU tetap Rp6.800 per bulan")
+    await statement.fill("Iuran JKM BPU tetap Rp6.800 per bulan untuk semua kelompok "
+                         "penghasilan.")
+    await page.get_by_role("button", name="Simpan").click()
+    await expect(page.locator(".notice.ok")).to_be_visible()
+    await page.goto(f"{server}/admin/versions")
+    await page.locator("td[data-label=Versi] a").first.click()
+    await expect(page.locator(".change ins")).to_contain_text("untuk semua kelompok")
+    problems = await phone_problems(page, "versi-detail")
+
+    pages = {"dasbor": "/admin/", "percakapan": "/admin/percakapan",
+             "percakapan-detail": f"/admin/percakapan/{handoff.id}",
+             "kotak-masuk": "/admin/inbox", "prospek": "/admin/leads",
+             "kampanye": "/admin/kampanye", "kampanye-baru": "/admin/kampanye/baru",
+             "kampanye-detail": f"/admin/kampanye/{campaign.id}", "faq": "/admin/faq",
+             "faq-baru": "/admin/faq/new", "faq-ubah": "/admin/faq/bayar",
+             "fakta": "/admin/facts", "fakta-baru": "/admin/facts/new",
+             "fakta-ubah": "/admin/facts/bpu_iuran_jkm", "versi": "/admin/versions",
+             "audit": "/admin/audit", "pengguna": "/admin/users"}
+    for name, path in pages.items():
+        await page.goto(server + path)
+        await expect(page.locator("main h1")).to_be_visible()
+        problems += await phone_problems(page, name)
+    assert problems == [], "\n".join(problems)
+    await page.goto(f"{server}/admin/facts")
+    await expect(page.locator("main")).to_contain_text("Iuran JKM BPU tetap Rp6.800")
+    await expect(page.locator("main")).to_contain_text("keyakinan tinggi")
+    await page.close()
+
+
 TG_SECRET = "s3cret-token_for-e2e"
 TG_UPDATE = json.loads((PROJECT_ROOT / "tests" / "data" / "telegram" / "text.json")
                        .read_text(encoding="utf-8"))
@@ -307,11 +400,6 @@ async def test_staff_take_over_a_telegram_conversation_and_follow_a_lead(
 
 async def handoff_walk_through(server: str, bot_api: BotApiStandIn, browser: Browser) -> None:
     sent = bot_api.recorder
-    await telegram_says(server, 900001, "mau bicara dengan petugas")
-    await telegram_says(server, 900002, "/setuju")
-    queued = await sent.wait_for("sendMessage", 2)
-    assert "diteruskan ke petugas" in queued[1].params["text"]
-
     page = await browser.new_page(viewport={"width": 390, "height": 844})
     page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await log_in(page, server, "budi")
@@ -322,9 +410,25 @@ async def handoff_walk_through(server: str, bot_api: BotApiStandIn, browser: Bro
         box = await link.bounding_box()
         assert box is not None
         assert box["height"] >= 44
-    await expect(menu.locator(".badge")).to_have_text("1")  # a new handoff waits
     await menu.get_by_role("link", name=re.compile("Percakapan")).click()
+    await expect(page.locator("tbody")).to_contain_text("Tidak ada percakapan menunggu")
+
+    # The worker asks while staff look at the empty queue: it shows up without a reload.
+    await telegram_says(server, 900001, "mau bicara dengan petugas")
+    await telegram_says(server, 900002, "/setuju")
+    queued = await sent.wait_for("sendMessage", 2)
+    assert "diteruskan ke petugas" in queued[1].params["text"]
+    await expect(page.get_by_role("link", name=re.compile("#1 Buka"))).to_be_visible(
+        timeout=20_000)
+    await expect(menu.locator(".badge")).to_have_text("1")  # a new handoff waits
     await screenshot(page, "percakapan")
+    # The queue by branch: the worker gave no area, so the default branch has it.
+    await page.select_option("#cabang", "Kantor Cabang Malang")
+    await page.get_by_role("button", name="Tampilkan").click()
+    await expect(page.locator("tbody")).to_contain_text("Tidak ada percakapan menunggu di "
+                                                        "Kantor Cabang Malang")
+    await page.select_option("#cabang", "Kantor Wilayah Jawa Timur")
+    await page.get_by_role("button", name="Tampilkan").click()
     await page.get_by_role("link", name=re.compile("#1 Buka")).click()
     await expect(page.locator(".msg.pekerja").first).to_contain_text("mau bicara dengan petugas")
     await page.get_by_role("button", name="Ambil percakapan").click()
@@ -337,11 +441,9 @@ async def handoff_walk_through(server: str, bot_api: BotApiStandIn, browser: Bro
     assert delivered[2].params["text"].startswith("Halo Bu Siti, saya Budi")
 
     # While staff hold it the bot stays silent: the message reaches the console, nothing goes out.
+    # The page follows the conversation by itself: the worker's message shows without a reload.
     await telegram_says(server, 900003, "klaim JHT saya belum cair pak")
-    async with asyncio.timeout(15):  # the answer job runs after the webhook's 200
-        while not await page.locator(".msg.pekerja", has_text="belum cair").count():
-            await page.reload()
-    await expect(page.locator(".msg.pekerja").last).to_contain_text("belum cair")
+    await expect(page.locator(".msg.pekerja").last).to_contain_text("belum cair", timeout=20_000)
     assert len(sent.of("sendMessage")) == 3
     await screenshot(page, "percakapan-detail")
     await page.set_viewport_size({"width": 1366, "height": 900})
