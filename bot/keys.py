@@ -25,7 +25,8 @@ MULTI or a multi-key command must stay within one slot, so keys that change toge
 - a campaign (definition, outcomes, counts, queue): `{b:<campaign id>}`, one slot per campaign.
   None while it runs; `broadcast.outcome_days` (config.yml) once it ends.
 - campaigns index and active set: `{campaigns}`; an id leaves with its campaign.
-- a rate-limit bucket or log: `{r:<bucket>}`; expires shortly after its last use.
+- a rate-limit bucket, or a cap's log with its waiting senders: `{r:<bucket>}`; expires shortly
+  after its last use.
 - seen markers, delivery statuses, daily counts: one key each, untagged, with the TTLs below;
   the fallbacks stream: one key, capped (MAXLEN).
 
@@ -185,6 +186,14 @@ class Keys:
     def rate(self, bucket: str) -> str:
         """Rate-limiter state of a bucket ("telegram:123", "whatsapp:456"), shared by processes."""
         return f"{self.prefix}:{{r:{bucket}}}"
+
+    def cap_log(self, bucket: str) -> str:
+        """Sorted set of the requests holding a place under a bucket's cap (µs scores)."""
+        return self.rate(f"{bucket}:log")
+
+    def cap_waiting(self, bucket: str) -> str:
+        """Sorted set of the senders waiting for a place under a cap, in the log's slot."""
+        return f"{self.cap_log(bucket)}:waiting"
 
     def daily_counts(self, day: str) -> str:
         """Hash of one day's counters (`m:<channel>`, `i:<intent>`) for the dashboard."""

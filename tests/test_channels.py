@@ -205,7 +205,7 @@ async def test_the_cap_counts_each_request_until_a_window_after_its_answer(
 async def test_a_slow_answer_counts_from_the_arrival_allowance(
         two_processes: tuple[RateLimiter, RateLimiter], redis_url: str, prefix: str) -> None:
     first, second = two_processes
-    log = Keys(prefix).rate("cap:3:log")
+    log = Keys(prefix).cap_log("cap:3")
     redis = Redis.from_url(redis_url)
     inside, answer = asyncio.Event(), asyncio.Event()
 
@@ -293,6 +293,46 @@ async def test_a_full_cap_says_how_long_to_sleep_instead_of_being_polled(
     await redis.aclose()
     assert 5 < waits[0] <= 10  # the window, less the moments since the answer
     assert waits[1:] == [10, SLOW_ANSWER_RECHECK]
+
+
+async def test_senders_waiting_under_a_full_cap_take_turns(redis_url: str, prefix: str) -> None:
+    waits: list[float] = []
+    looked = asyncio.Event()
+
+    async def look_and_stay(seconds: float) -> None:
+        waits.append(seconds)
+        looked.set()
+        await asyncio.Event().wait()  # until cancelled
+
+    redis = Redis.from_url(redis_url)
+    limiter = RateLimiter(redis, Keys(prefix), sleep=look_and_stay)
+    # Two places, as the limiter keeps them: one answered 5 s ago, one sent just now, in flight.
+    seconds, micros = await redis.time()
+    now_us = seconds * 1_000_000 + micros
+    await redis.zadd(Keys(prefix).cap_log("cap:5"), {"answered": now_us - 5_000_000,
+                                                     "in-flight": now_us + 60_000_000})
+
+    async def waiter() -> None:
+        async with limiter.capped("cap:5", 2, longest_flight=60, arrival_allowance=30,
+                                  window=10):
+            pass
+
+    waiting: list[asyncio.Task[None]] = []
+    for _ in range(3):  # one after another, so the order of their turns is known
+        looked.clear()
+        waiting.append(asyncio.create_task(waiter()))
+        await looked.wait()
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    left = await redis.zcard(Keys(prefix).cap_waiting("cap:5"))
+    await redis.aclose()
+    # The first waits for the answered place (free 10 s after its answer, 5 s from now); the
+    # second for the one in flight (if answered now, free in 10 s), not for the first again;
+    # the third for the last place known (then it looks again).
+    assert 4 < waits[0] < 6
+    assert waits[1:] == [10, 10]
+    assert left == 0  # cancelled waiters gave their turns up
 
 
 async def test_retries_are_bounded() -> None:

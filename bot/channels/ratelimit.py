@@ -10,6 +10,7 @@ clock is Redis's own (`TIME`), so processes on machines with skewed clocks still
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.errors import TransientError
 from bot.keys import Keys
@@ -80,34 +82,43 @@ return wait
 # The cap's log: one member per request, scored (µs) with the time from which it counts for one
 # more window: while in flight, its send plus the longest a request may take, so a dead
 # sender's place comes back eventually; once answered, the latest it reached the platform.
-# KEYS[1] the log; ARGV: limit, window µs, longest flight µs, a unique member, arrival allowance
-# µs, recheck µs. Returns 0 when taken, or the ms until a place can first free: an answered
-# request's a window after its score; one in flight a window after the earlier of now (it may
-# be answered at once) and its send plus the allowance (when it is answered, it counts from
-# there). A request in flight longer than allowance and window frees its place the moment it is
-# answered, which nothing can foresee: then the caller looks again after `recheck`.
+# KEYS[1] the log, KEYS[2] the waiting senders (member -> when it first found the cap full);
+# ARGV: limit, window µs, longest flight µs, a unique member, arrival allowance µs, recheck µs.
+# Returns 0 when taken, or the ms until the place this sender waits for can first free. Each
+# place's earliest: an answered request's a window after its score; one in flight a window
+# after the earlier of now (it may be answered at once) and its send plus the allowance (when
+# it is answered, it counts from there). A request in flight longer than allowance and window
+# frees its place the moment it is answered, which nothing can foresee: look again after
+# `recheck`. The n-th waiting sender waits for the n-th place to free, so one freed place does
+# not wake them all; a waiter not seen for the longest flight is forgotten.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local window = tonumber(ARGV[2])
+local window, flight = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], math.ceil((window + tonumber(ARGV[3])) / 1000))
+  redis.call('ZADD', KEYS[1], now + flight, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil((window + flight) / 1000))
+  redis.call('ZREM', KEYS[2], ARGV[4])
   return 0
 end
-local frees
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if tonumber(first[2]) <= now then frees = tonumber(first[2]) + window end
-local flying = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', 0, 1,
-                          'WITHSCORES')
-if flying[2] then
-  local sent = tonumber(flying[2]) - tonumber(ARGV[3])
-  local earliest = math.min(now, sent + tonumber(ARGV[5])) + window
-  if earliest <= now then earliest = now + tonumber(ARGV[6]) end
-  if not frees or earliest < frees then frees = earliest end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - flight)
+redis.call('ZADD', KEYS[2], 'NX', now, ARGV[4])
+redis.call('PEXPIRE', KEYS[2], math.ceil(flight / 1000))
+local turn = redis.call('ZRANK', KEYS[2], ARGV[4]) + 1
+local frees = {}
+local held = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 2, #held, 2 do
+  local score = tonumber(held[i])
+  local at = score + window
+  if score > now then
+    at = math.min(now, score - flight + tonumber(ARGV[5])) + window
+    if at <= now then at = now + tonumber(ARGV[6]) end
+  end
+  frees[#frees + 1] = at
 end
-return math.max(1, math.ceil((frees - now) / 1000))
+table.sort(frees)
+return math.max(1, math.ceil((frees[math.min(turn, #frees)] - now) / 1000))
 """
 
 # KEYS[1] the log; ARGV: the member, longest flight µs, arrival allowance µs. Answered now: the
@@ -127,6 +138,7 @@ class RateLimiter:
 
     def __init__(self, redis: Redis, keys: Keys, *,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self._redis = redis
         self._keys = keys
         self._sleep = sleep  # how a slot or a place is waited for (tests record the decisions)
         self._reserve = redis.register_script(_RESERVE)
@@ -163,18 +175,24 @@ class RateLimiter:
         the answers come sooner. A send whose retries wait a `window` or more between attempts
         still counts once a window.
 
-        When every place is taken, the log says how long until one can first free and the
-        sender sleeps that long (one script call per look, not a poll).
+        When every place is taken, the log says how long until the place this sender waits for
+        can first free, and it sleeps that long: one script call per look, not a poll, and the
+        waiting senders take turns.
         """
-        key = self._keys.rate(f"{bucket}:log")
+        key, waiting = self._keys.cap_log(bucket), self._keys.cap_waiting(bucket)
         member = uuid.uuid4().hex
         window_us, flight_us = int(window * 1_000_000), int(longest_flight * 1_000_000)
         allowance_us = int(arrival_allowance * 1_000_000)
         recheck_us = int(SLOW_ANSWER_RECHECK * 1_000_000)
-        while wait_ms := int(await self._take(
-                keys=[key], args=[limit, window_us, flight_us, member, allowance_us,
-                                  recheck_us])):
-            await self._sleep(wait_ms / 1000)
+        try:
+            while wait_ms := int(await self._take(
+                    keys=[key, waiting], args=[limit, window_us, flight_us, member,
+                                               allowance_us, recheck_us])):
+                await self._sleep(wait_ms / 1000)
+        except BaseException:  # cancelled while waiting: give the turn up (else it lapses)
+            with contextlib.suppress(RedisError):
+                await self._redis.zrem(waiting, member)
+            raise
         try:
             yield
         finally:  # if this fails, the place frees itself after `longest_flight`
