@@ -410,6 +410,8 @@ def test_faq_add_edit_delete_with_versions_and_audit(client: TestClient,
     assert "<ins>Buka Senin-Jumat.</ins>" in page
     assert "<del>Lomba foto peserta dibuka tiap Agustus; info di kantor cabang.</del>" in page
     assert "text:" not in page  # the text the worker reads, not YAML
+    settle(client)  # the retrains the edits asked for: the stored state is worded for staff
+    assert "Pelatihan terakhir: <strong>siap</strong>" in client.get("/admin/versions").text
     audit = client.get("/admin/api/audit").json()
     assert [e["action"] for e in audit[:3]] == ["faq.hapus", "faq.ubah", "faq.tambah"]
     assert audit[1]["detail"].startswith("text")
