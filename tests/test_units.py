@@ -164,3 +164,18 @@ async def test_the_offices_found_are_worded_by_the_knowledge_base(
     (reply,) = (await KantorAction().run(context(kb, parse))).replies
     assert reply.text.startswith("Kantor di ")
     assert "\n• *" in reply.text  # one `kantor_baris` line per office
+
+
+# Claims per program, the JHT balance and offices are answers chosen by intent and program
+# (klaim_<program>, cek_saldo, the offices found), not retrieval units.
+@pytest.mark.parametrize(("message", "answer_id"), [
+    ("cara klaim jkm buat ahli waris gimana", "klaim_jkm"),
+    ("klaim jp karyawan gimana caranya", "klaim_jp"),
+    ("ngurus klaim kecelakaan kerja mulai dari mana", "klaim_jkk"),
+    ("cara klaim jht bpu", "klaim_jht"),
+    ("cek saldo jht dimana", "cek_saldo"),
+])
+async def test_claims_per_program_and_the_balance(bot: MemoryBot, seed_kb: KnowledgeBase,
+                                                  message: str, answer_id: str) -> None:
+    body = await say(bot, f"klaim_{answer_id}", message)
+    assert first_text(body) == seed_kb.answer(answer_id).text
