@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -184,22 +183,35 @@ async def test_too_long_a_wait_is_transient_and_reserves_nothing(
         assert 9 < (caught.value.retry_after or 0) <= 10  # not pushed further by the refusals
 
 
+async def counting(redis: Redis, log: str, window: float) -> int:
+    """Places the cap's log counts now, by Redis's clock: in flight, or answered < a window ago.
+
+    A log entry's score is when its request reached the platform at the latest (send plus the
+    longest flight while in flight, the arrival once answered), in microseconds.
+    """
+    seconds, micros = await redis.time()
+    now = seconds * 1_000_000 + micros
+    return int(await redis.zcount(log, now - int(window * 1_000_000) + 1, "+inf"))
+
+
 async def test_the_cap_counts_each_request_until_a_window_after_its_answer(
-        two_processes: tuple[RateLimiter, RateLimiter]) -> None:
-    spans: list[tuple[float, float]] = []
+        two_processes: tuple[RateLimiter, RateLimiter], redis_url: str, prefix: str) -> None:
+    redis = Redis.from_url(redis_url)
+    log = Keys(prefix).rate("cap:1:log")
+    seen: list[int] = []
 
     async def request(limiter: RateLimiter, flight: float) -> None:
         async with limiter.capped("cap:1", 3, longest_flight=10, arrival_allowance=1,
                                   window=0.3):
-            sent = time.monotonic()
+            seen.append(await counting(redis, log, 0.3))  # this one and the others counted
             await asyncio.sleep(flight)  # in flight: the platform counts it somewhere in here
-            spans.append((sent, time.monotonic()))
 
     await asyncio.gather(*(request(two_processes[i % 2], 0.01 * (i % 4)) for i in range(10)))
-    assert len(spans) == 10
-    for sent, _ in spans:  # at each send, fewer than 3 others sent before and not a window done
-        counting = [s for s, answered in spans if s < sent and answered + 0.3 > sent]
-        assert len(counting) < 3
+    after = await counting(redis, log, 0.3)
+    await redis.aclose()
+    assert len(seen) == 10
+    assert max(seen) <= 3  # never more than the cap in any window, whatever the timing
+    assert after >= 1  # answers count on for a window after they arrive
 
 
 async def test_a_slow_answer_counts_from_the_arrival_allowance(
@@ -231,8 +243,10 @@ async def test_a_slow_answer_counts_from_the_arrival_allowance(
 
 
 async def test_a_place_whose_sender_died_frees_after_the_longest_flight(
-        two_processes: tuple[RateLimiter, RateLimiter]) -> None:
+        two_processes: tuple[RateLimiter, RateLimiter], redis_url: str, prefix: str) -> None:
     dead, alive = two_processes
+    redis = Redis.from_url(redis_url)
+    log = Keys(prefix).rate("cap:2:log")
     entered = asyncio.Event()
 
     async def hang() -> None:
@@ -243,10 +257,13 @@ async def test_a_place_whose_sender_died_frees_after_the_longest_flight(
 
     hung = asyncio.create_task(hang())
     await entered.wait()
-    started = time.monotonic()
+    ((_, reached),) = await redis.zrange(log, 0, -1, withscores=True)  # send + longest flight
     async with alive.capped("cap:2", 1, longest_flight=0.2, arrival_allowance=1, window=0.1):
-        assert time.monotonic() - started >= 0.25  # 0.2 s in flight + 0.1 s window, less slack
+        seconds, micros = await redis.time()
+        # Let in only once the dead place's flight and its window are over, by Redis's clock.
+        assert seconds * 1_000_000 + micros >= reached + 100_000
     hung.cancel()
+    await redis.aclose()
 
 
 class Looked(Exception):
