@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.contacts import SENDING_FIELDS, Contact, ContactStore
 from bot.dialogue.engine import Fallbacks, Tally, inbox_text
+from bot.dialogue.flood import BusyNotices
 from bot.dialogue.state import Conversations, ConversationState, Turn
 from bot.erasure import Eraser
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
@@ -235,7 +236,8 @@ class MemoryModelStore:
 
 if TYPE_CHECKING:  # mypy holds each twin to the Protocol it stands in for
     def _conforms(contacts: MemoryContacts) -> tuple[
-            ContactStore, Conversations, LeadStore, Eraser, Fallbacks, Tally, KnowledgeStore,
-            ModelStore]:
+            ContactStore, Conversations, LeadStore, Eraser, Fallbacks, Tally, BusyNotices,
+            KnowledgeStore, ModelStore]:
         return (contacts, MemoryConversations(contacts), MemoryLeads(), MemoryEraser(),
-                MemoryFallbacks(), MemoryTally(), MemoryKnowledgeStore(), MemoryModelStore())
+                MemoryFallbacks(), MemoryTally(), MemoryBusyNotices(), MemoryKnowledgeStore(),
+                MemoryModelStore())
