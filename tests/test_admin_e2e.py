@@ -161,14 +161,24 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
   .map(([el, box]) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim()
     .slice(0, 30)}" ${Math.round(box.width)}x${Math.round(box.height)}`)"""
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# Every piece of text in main smaller than 12 px as rendered (SVG text scaled with its drawing).
+SMALL_TEXT = """() => [...document.querySelectorAll('main *')]
+  .filter((el) => el.getClientRects().length && [...el.childNodes].some(
+    (n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim()))
+  .map((el) => [el, parseFloat(getComputedStyle(el).fontSize)
+    * (el instanceof SVGElement && el.getScreenCTM() ? el.getScreenCTM().a : 1)])
+  .filter(([, px]) => px < 11.95)
+  .map(([el, px]) => `text "${el.textContent.trim().slice(0, 20)}" ${px.toFixed(1)} px`)"""
 
 
 async def phone_problems(page: Page, name: str) -> list[str]:
-    """The page at 390 px: what scrolls sideways and every tap target under 44 px (an empty
-    list when none); every menu item in sight; screenshots at the phone's and a desk's width."""
+    """The page at 390 px: what scrolls sideways, every tap target under 44 px and every text
+    under 12 px (an empty list when none); every menu item in sight; screenshots at the phone's
+    and a desk's width."""
     await page.set_viewport_size(PHONE)
     await screenshot(page, name)
     problems = [f"{name}: {target}" for target in await page.evaluate(SMALL_TARGETS)]
+    problems += [f"{name}: {text}" for text in await page.evaluate(SMALL_TEXT)]
     wider = await page.evaluate(OVERFLOW)
     if wider > 0:
         problems.append(f"{name}: {wider} px wider than the phone")
