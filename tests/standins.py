@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.app import Runtime, open_runtime
 from bot.settings import Settings
@@ -41,9 +41,40 @@ GRAPH_VERSION = "v21.0"
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signal handling (Ctrl-C) to the test runner."""
 
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()  # listening, or `should_exit` set by a failed start-up
+
+
+class _InFlight:
+    """ASGI middleware counting the app calls not yet over. A call lasts until its background
+    work is done too (Starlette runs a response's background tasks inside the call), so "none
+    in flight" means every answer a webhook handed off has been sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.calls = 0
+        self.changed = asyncio.Condition()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.calls += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.calls -= 1
+            async with self.changed:
+                self.changed.notify_all()
 
 
 class LocalServer:
@@ -52,6 +83,7 @@ class LocalServer:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.url = ""
+        self._in_flight = _InFlight(app)
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -60,15 +92,23 @@ class LocalServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="auto")
+        config = uvicorn.Config(self._in_flight, log_level="warning", access_log=False,
+                                lifespan="auto")
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
+        ready = asyncio.create_task(self._server.ready.wait())
+        await asyncio.wait([ready, self._task], return_when=asyncio.FIRST_COMPLETED)
+        if not self._server.started:
+            ready.cancel()
             if self._task.done():
                 self._task.result()
-                raise RuntimeError(f"server for {self.app!r} stopped during start-up")
-            await asyncio.sleep(0.01)
+            raise RuntimeError(f"server for {self.app!r} stopped during start-up")
         return self
+
+    async def idle(self) -> None:
+        """Return once no request is in flight, background work included."""
+        async with self._in_flight.changed:
+            await self._in_flight.changed.wait_for(lambda: self._in_flight.calls == 0)
 
     async def __aexit__(self, *_: object) -> None:
         assert self._server is not None
