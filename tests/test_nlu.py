@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import random
 import re
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from sklearn.linear_model import LogisticRegression
 from bot.admin.names import INTENT_NAMES
 from bot.knowledge.base import KnowledgeBase
 from bot.nlu.data import load_examples, load_examples_with_metadata, parse_example
-from bot.nlu.linear import CompiledClassifier
+from bot.nlu.entities import EntityExtractor, Gazetteer
+from bot.nlu.linear import CompiledClassifier, CompiledTfidf
 from bot.nlu.model import FALLBACK_INTENT, NLU, ModelFormatError, build_vectorizers
 from bot.nlu.normalize import Normalizer
 from bot.settings import PROJECT_ROOT, load_config
@@ -124,11 +126,36 @@ def test_a_pickled_model_is_refused_and_never_unpickled(tmp_path: Path) -> None:
 
 def test_an_unreadable_model_says_to_train_again(trained_model: NLU) -> None:
     blob = trained_model.dumps()
-    buffer = io.BytesIO()
-    np.savez(buffer, header=np.frombuffer(b'{"format": 2}', np.uint8))
-    for bad in (blob[:len(blob) // 2], buffer.getvalue()):
+    headers = []
+    for header in (b'{"format": 2}', b'["not", "a", "header"]', b'{"format": 3}'):
+        buffer = io.BytesIO()
+        np.savez(buffer, header=np.frombuffer(header, np.uint8))
+        headers.append(buffer.getvalue())
+    for bad in (blob[:len(blob) // 2], *headers):
         with pytest.raises(ModelFormatError, match="nlu train"):
             NLU.loads(bad)
+
+
+def test_damaged_model_bytes_load_or_say_to_train_again() -> None:
+    words = CompiledTfidf(["iuran", "klaim", "jht"], np.ones(3), 0, chars=False,
+                          ngram_range=(1, 1))
+    chars = CompiledTfidf([" i", "iu", "ur"], np.ones(3), 3, chars=True, ngram_range=(2, 2))
+    model = NLU(Normalizer({"brp": "berapa"}), None,
+                CompiledClassifier([words, chars], ["a", "b"], np.ones((6, 2)), np.zeros(2)),
+                EntityExtractor([Gazetteer("program", {"jht": "JHT"})]), threshold=0.3,
+                ambiguity_threshold=0.0, fingerprint="kecil")
+    blob = model.dumps()
+    rng, outcomes = random.Random(13), Counter[str]()
+    for _ in range(500):
+        damaged = bytearray(blob)
+        for _ in range(rng.randint(1, 4)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        try:
+            NLU.loads(bytes(damaged))
+            outcomes["loaded"] += 1
+        except ModelFormatError as exc:  # any other exception fails the test
+            outcomes["train again" if "nlu train" in str(exc) else str(exc)] += 1
+    assert set(outcomes) == {"loaded", "train again"}, outcomes
 
 
 def test_held_out_file_is_never_in_training_data(seed_kb) -> None:

@@ -16,7 +16,6 @@ import io
 import json
 import re
 import time
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -162,7 +161,8 @@ class NLU:
                        fingerprint=str(header["fingerprint"]))
         except ModelFormatError:
             raise
-        except (KeyError, TypeError, ValueError, zipfile.BadZipFile, OSError) as exc:
+        except Exception as exc:  # stored bytes are input: zipfile, zlib, numpy, json and the
+            # constructors each fail their own way (flipped bytes even raise NotImplementedError)
             raise ModelFormatError(f"the stored NLU model cannot be read ({exc}); "
                                    "train again: python -m bot nlu train") from exc
 
