@@ -112,6 +112,13 @@ def test_document_rules_hold_for_every_edit(seed_kb: KnowledgeBase) -> None:
         make_answer({"id": "baru", "text": "x", "questions": ["satu", "dua"]}, None, DAY)
     assert few.value.fields == {"questions": "isi paling sedikit 3 contoh pertanyaan, "
                                              "satu per baris"}
+    facts = {f.id for f in document.facts}
+    with pytest.raises(Invalid) as unknown:  # beside its field, in Indonesian, with the rest
+        make_answer({"id": "baru", "text": "x", "questions": ["satu"],
+                     "facts": ["bpu_iuran_jkm", "iuran_khayalan"]}, None, DAY, facts)
+    assert unknown.value.fields == {
+        "questions": "isi paling sedikit 3 contoh pertanyaan, satu per baris",
+        "facts": "fakta iuran_khayalan tidak ada; pilih id dari daftar Fakta"}
     taken = make_answer({"id": "sapa", "text": "x", "questions": ["a", "b", "c"]}, None, DAY)
     with pytest.raises(Invalid, match="sudah dipakai"):
         put_answer(document, taken, new=True)

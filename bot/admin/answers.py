@@ -83,7 +83,7 @@ class Answers:
         def edit(document: KnowledgeDocument) -> Edited:
             existing = next((a for a in document.answers if a.id == answer_id), None)
             unchanged_since(existing, answer_id, base, "Jawaban")
-            answer = make_answer(values, existing, today)
+            answer = make_answer(values, existing, today, {f.id for f in document.facts})
             saved.append(answer)
             return Edited(put_answer(document, answer, new=existing is None), answer.id,
                           changed_fields(existing, answer))

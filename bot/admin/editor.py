@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -76,11 +76,13 @@ def answer_form_values(form: Mapping[str, str]) -> dict[str, Any]:
 
 
 def make_answer(values: Mapping[str, Any], existing: AnswerModel | None, today: date,
-                ) -> AnswerModel:
+                known_facts: Collection[str] | None = None) -> AnswerModel:
     """An answer from submitted values: an existing one keeps its id and intent.
 
     A new entry is always an FAQ; its id comes from the first question when left empty. Core
-    answers have no questions of their own (their intents train from nlu_data/).
+    answers have no questions of their own (their intents train from nlu_data/). With
+    `known_facts` (the document's fact ids), a cited fact that does not exist is one of the
+    problems reported beside the field, not the document's own message after them.
     """
     raw = dict(values)
     if existing is not None:  # fields the form does not show are kept as they were
@@ -100,6 +102,11 @@ def make_answer(values: Mapping[str, Any], existing: AnswerModel | None, today: 
     if raw["intent"].startswith("faq/") and len(raw.get("questions") or []) < MIN_QUESTIONS:
         problems["questions"] = (f"isi paling sedikit {MIN_QUESTIONS} contoh pertanyaan, "
                                  "satu per baris")
+    unknown = [f for f in raw.get("facts") or [] if known_facts is not None
+               and f not in known_facts]
+    if unknown:
+        problems["facts"] = (f"fakta {', '.join(unknown)} tidak ada; pilih id dari daftar "
+                             "Fakta")
     try:
         answer = AnswerModel.model_validate(raw)
     except ValidationError as exc:  # the intent comes from the id, whose message says it all
