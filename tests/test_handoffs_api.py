@@ -84,6 +84,13 @@ async def test_staff_take_reply_and_close_a_worker_s_conversation(
     assert (await client.get(by_branch + "Kantor Cabang Malang")).json() == []
     assert [h["id"] for h in (await client.get(
         by_branch + waiting[0]["branch"])).json()] == [handoff_id]
+    # The list page remembers the branch a browser chose, until "Semua cabang" (empty).
+    malang = await client.get("/admin/percakapan", params={"cabang": "Kantor Cabang Malang"})
+    assert "Tidak ada percakapan menunggu di Kantor Cabang Malang" in malang.text
+    assert "Tidak ada percakapan menunggu di Kantor Cabang Malang" in (
+        await client.get("/admin/percakapan")).text
+    assert f"#{handoff_id} Buka" in (await client.get("/admin/percakapan?cabang=")).text
+    assert f"#{handoff_id} Buka" in (await client.get("/admin/percakapan")).text
     assert (await client.get("/admin/api/handoffs?status=lain")).status_code == 422
     assert (await client.get("/admin/api/handoffs/999")).status_code == 404
 

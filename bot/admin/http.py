@@ -48,6 +48,7 @@ PREFIX = "/admin"
 API_PREFIX = f"{PREFIX}/api/"
 COOKIE = "sp_admin"
 LOGIN_COOKIE = "sp_login"
+BRANCH_COOKIE = "sp_cabang"  # the branch whose Percakapan this browser last chose (not secret)
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 SECURITY_HEADERS = [

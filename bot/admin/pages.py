@@ -13,6 +13,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, TextIO
+from urllib.parse import quote, unquote
 
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
@@ -33,7 +34,16 @@ from bot.admin.editor import (
 )
 from bot.admin.facts import citations, fact_in, matching
 from bot.admin.forms import words
-from bot.admin.http import COOKIE, LOGIN_COOKIE, PREFIX, Ctx, Public, same_token, status_of
+from bot.admin.http import (
+    BRANCH_COOKIE,
+    COOKIE,
+    LOGIN_COOKIE,
+    PREFIX,
+    Ctx,
+    Public,
+    same_token,
+    status_of,
+)
 from bot.admin.inbox import STREAM_ID
 from bot.admin.leads import LeadFilter, phone_links
 from bot.admin.names import intent_name
@@ -522,13 +532,25 @@ async def user_delete(c: Ctx) -> Response:
 # -- staff: handoffs (Percakapan) ------------------------------------------------------------
 
 async def handoffs(c: Ctx) -> Response:
-    """GET /admin/percakapan?status=open|taken|closed&cabang=<branch>: the queue."""
+    """GET /admin/percakapan?status=open|taken|closed&cabang=<branch>: the queue.
+
+    The branch chosen is remembered by the browser, so staff of a branch open their own queue
+    from the menu ("Semua cabang" forgets it).
+    """
     status = c.request.query_params.get("status", "open")
-    branch = c.request.query_params.get("cabang", "")
     desk = c.console.handoffs
-    return c.render("handoffs.html", handoffs=await desk.listing(status, branch), shown=status,
-                    counts=await desk.counts(branch), names=STATUS_NAMES, branch=branch,
-                    branches=desk.branches())
+    chosen = c.request.query_params.get("cabang")
+    remembered = unquote(c.request.cookies.get(BRANCH_COOKIE, ""))
+    branch = chosen if chosen is not None else (
+        remembered if remembered in desk.branches() else "")
+    response = c.render("handoffs.html", handoffs=await desk.listing(status, branch),
+                        shown=status, counts=await desk.counts(branch), names=STATUS_NAMES,
+                        branch=branch, branches=desk.branches())
+    if chosen is not None:
+        response.set_cookie(BRANCH_COOKIE, quote(chosen), httponly=True, samesite="lax",
+                            path=PREFIX + "/percakapan", secure=c.secure,
+                            max_age=365 * 86400)
+    return response
 
 
 async def _handoff_page(c: Ctx, errors: dict[str, str] | None = None,
