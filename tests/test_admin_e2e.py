@@ -342,6 +342,8 @@ async def test_every_page_fits_a_phone(server: str, browser: Browser, settings: 
     await ask(server, "qwerty zxcv asdf")  # for the inbox
 
     page = await browser.new_page(viewport=PHONE)
+    await page.goto(f"{server}/admin/login")
+    problems = await phone_problems(page, "masuk")
     await log_in(page, server, "ani")
     # A fact changed through its form, so a version shows a statement's words.
     await page.goto(f"{server}/admin/facts/bpu_iuran_jkm")
@@ -354,7 +356,7 @@ async def test_every_page_fits_a_phone(server: str, browser: Browser, settings: 
     await page.goto(f"{server}/admin/versions")
     await page.locator("td[data-label=Versi] a").first.click()
     await expect(page.locator(".change ins")).to_contain_text("untuk semua kelompok")
-    problems = await phone_problems(page, "versi-detail")
+    problems += await phone_problems(page, "versi-detail")
 
     pages = {"dasbor": "/admin/", "percakapan": "/admin/percakapan",
              "percakapan-detail": f"/admin/percakapan/{handoff.id}",
