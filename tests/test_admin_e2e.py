@@ -384,10 +384,13 @@ TG_UPDATE = json.loads((PROJECT_ROOT / "tests" / "data" / "telegram" / "text.jso
 TG_CHAT = str(TG_UPDATE["message"]["chat"]["id"])
 
 
-async def telegram_says(base: str, update_id: int, text: str) -> None:
+async def telegram_says(base: str, update_id: int, text: str, chat: int | None = None) -> None:
     """The worker writes on Telegram: the update as the Bot API posts it to our webhook."""
-    update = {**TG_UPDATE, "update_id": update_id, "message": {**TG_UPDATE["message"],
-                                                                 "text": text}}
+    message = {**TG_UPDATE["message"], "text": text}
+    if chat is not None:  # another worker
+        message = {**message, "chat": {**message["chat"], "id": chat},
+                   "from": {**message["from"], "id": chat}}
+    update = {**TG_UPDATE, "update_id": update_id, "message": message}
     async with httpx.AsyncClient(timeout=5) as client:
         response = await client.post(f"{base}/webhooks/telegram", json=update,
                                      headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
@@ -489,4 +492,11 @@ async def handoff_walk_through(server: str, bot_api: BotApiStandIn, browser: Bro
     for name, path in (("prospek", "/admin/leads"), ("dasbor", "/admin/")):
         await page.goto(server + path)
         await screenshot(page, name)
+
+    # Another worker asks for a person while staff are on the dashboard: the badge shows it.
+    await expect(menu.locator(".badge")).to_have_count(0)
+    await telegram_says(server, 900005, "mau bicara dengan petugas", chat=5111222444)
+    await telegram_says(server, 900006, "/setuju", chat=5111222444)
+    await sent.wait_for("sendMessage", 7)
+    await expect(menu.locator(".badge")).to_have_text("1", timeout=25_000)
     await page.close()

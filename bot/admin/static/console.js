@@ -223,3 +223,27 @@ if (queue) {
   };
   window.setTimeout(poll, 5000);
 }
+
+// The menu's badge: conversations waiting for staff, kept current on every page.
+const handoffLink = document.querySelector("nav a[href='/admin/percakapan']");
+if (handoffLink) {
+  const poll = async () => {
+    const { ok, body } = await getJson("/admin/api/handoffs?status=open");
+    if (ok) {
+      let badge = handoffLink.querySelector(".badge");
+      if (body.length && !badge) {
+        badge = document.createElement("span");
+        badge.className = "badge";
+        handoffLink.append(" ", badge);
+      }
+      if (badge && body.length) {
+        badge.textContent = String(body.length);
+        badge.title = `${body.length} menunggu petugas`;
+      } else if (badge) {
+        badge.remove();
+      }
+    }
+    window.setTimeout(poll, 10000);
+  };
+  window.setTimeout(poll, 10000);
+}
