@@ -1,6 +1,7 @@
 // Sapa Pekerja console: the only script. Asks before destructive actions, shows the retrain's
-// progress, counts a campaign's audience as its filters change and follows a campaign's
-// progress; every page works without it. Text from the server is set as text; only the
+// progress, counts a campaign's audience as its filters change, follows a campaign's progress,
+// the Percakapan queue, a conversation's new messages and the menu's badge; every page works
+// without it. Text from the server is set as text; only the
 // preview's bubbles are HTML, which the server escaped as the channel adapters do.
 "use strict";
 
