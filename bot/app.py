@@ -147,6 +147,7 @@ class Runtime:
     inbox: UnansweredStore
     campaigns: Campaigns
     handoffs: Handoffs
+    eraser: RedisEraser
     clock: Callable[[], datetime] = jakarta_now
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     trained_at_start: bool = False  # the published model was older: this start made a new one
@@ -278,12 +279,13 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
     handoff_store = HandoffStore(redis, keys)
     handoffs = Handoffs(handoff_store, contacts, audit, config.handoff, clock,
                         lambda: knowledge.current)
+    eraser = RedisEraser(redis, keys, handoff_store)
     engine = Engine(nlu=nlu, knowledge=knowledge, conversations=conversations, contacts=contacts,
                     leads=leads,
                     actions=registry(), fallbacks=FallbackLog(redis, keys, config.inbox.max_entries,
                                                              config.inbox.max_age_days),
                     counters=counters, clock=answer_clock, taps=RedisCampaignTaps(redis, keys),
-                    desk=handoffs, eraser=RedisEraser(redis, keys, handoff_store),
+                    desk=handoffs, eraser=eraser,
                     notices=RedisBusyNotices(redis, keys),
                     max_chars=config.limits.max_parse_chars)
     limiter = RateLimiter(redis, keys)
@@ -318,6 +320,6 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
         training, retrainer, changes, RedisUserStore(redis, keys), RedisSessionStore(redis, keys),
         LoginLimiter(redis, keys, clock), UnansweredStore(redis, keys, config.inbox.page_size),
         Campaigns(redis, keys, contacts, audit, clock, config.broadcast.quiet_hours,
-                  config.broadcast.outcome_days), handoffs, clock,
+                  config.broadcast.outcome_days), handoffs, eraser, clock,
         tasks=[asyncio.create_task(counters.run()), asyncio.create_task(retrainer.run())],
         trained_at_start=trained_at_start)

@@ -13,6 +13,7 @@ import re
 import httpx
 import pytest
 
+from bot.admin.leads import Leads
 from bot.app import Runtime
 from bot.broadcast.ledger import Ledger
 from bot.erasure import tombstone
@@ -180,3 +181,18 @@ async def test_erasure_on_rest_and_a_new_message_starts_afresh(runtime: Runtime)
     assert await runtime.contacts.get("rest", "ani") is None
     assert await runtime.redis.xlen(runtime.keys.fallbacks()) == 0
     assert "Ani" not in await worker.text("halo")
+
+
+async def test_a_lead_deleted_by_staff_takes_everything_of_the_person_with_it(
+        runtime: Runtime, redis_url: str, prefix: str) -> None:
+    worker = Conversation(runtime, "628177711122")
+    for text in ("mau didata", "setuju", "Rahayu Lestari", "ojol", "Kel. Ketabang, Kec. Genteng",
+                 "081398765432", "ya", "zzq qwx nama saya Rahayu 081398765432"):
+        await worker.say(text)
+    assert "628177711122" in everything_stored(redis_url, prefix)
+    leads = Leads(runtime.leads, runtime.contacts, runtime.conversations, runtime.eraser,
+                  runtime.audit, runtime.clock)
+    await leads.delete("budi", "rest", "628177711122")
+    after = everything_stored(redis_url, prefix)
+    for trace in ("628177711122", "Rahayu", "081398765432"):
+        assert trace not in after, trace

@@ -66,7 +66,7 @@ def open_console(rt: Runtime) -> Console:
         versions=Versions(rt.changes, rt.history, rt.knowledge_store, rt.model_store,
                           rt.knowledge, rt.nlu, rt.training, rt.clock),
         inbox=Inbox(rt.inbox, rt.changes, rt.nlu, rt.audit, rt.clock),
-        leads=Leads(rt.leads, rt.contacts, rt.conversations, rt.audit, rt.clock),
+        leads=Leads(rt.leads, rt.contacts, rt.conversations, rt.eraser, rt.audit, rt.clock),
         campaigns=rt.campaigns,
         handoffs=rt.handoffs,
         stats=Stats(rt.counters, rt.leads, rt.campaigns, rt.inbox, rt.knowledge,

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from bot.admin.audit import AuditLog
 from bot.contacts import ContactStore
 from bot.dialogue.state import Conversations
+from bot.erasure import Eraser
 from bot.errors import Invalid, NotFound
 from bot.leads import CONTACTED, LEAD_STATUSES, REGISTERED, Lead, RedisLeadStore
 from bot.nlu.places import PlaceGazetteer
@@ -188,11 +189,12 @@ class Leads:
     """Registration leads as staff see and follow them up."""
 
     def __init__(self, store: RedisLeadStore, contacts: ContactStore,
-                 conversations: Conversations, audit: AuditLog,
+                 conversations: Conversations, eraser: Eraser, audit: AuditLog,
                  clock: Callable[[], datetime]) -> None:
         self._store = store
         self._contacts = contacts
         self._conversations = conversations
+        self._eraser = eraser
         self._audit = audit
         self._clock = clock
 
@@ -219,10 +221,15 @@ class Leads:
                                  contact_ref(channel, user_id), status)
 
     async def delete(self, user: str, channel: str, user_id: str) -> None:
-        """Honour a deletion request: the lead, the contact's profile and its conversation."""
+        """Honour a deletion request: the lead, the contact's profile and conversation, and all.
+
+        What other paths wrote about the person goes too (bot/erasure.py: inbox entries,
+        delivery statuses, handoffs, campaign places), as when they ask "hapus data saya".
+        """
         if not await self._store.delete(channel, user_id):
             raise NotFound("Data ini sudah tidak ada.")
         await asyncio.gather(self._contacts.delete(channel, user_id),
-                             self._conversations.delete(channel, user_id))
+                             self._conversations.delete(channel, user_id),
+                             self._eraser.erase(channel, user_id))
         await self._audit.record(self._clock(), user, "prospek.hapus",
                                  contact_ref(channel, user_id))
