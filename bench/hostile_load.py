@@ -30,12 +30,16 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import orjson
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.rest_load import post_rest
 from bot.admin.inbox import UnansweredStore, group
 from bot.keys import Keys
 from bot.knowledge.store import RedisModelStore
@@ -108,26 +112,6 @@ async def others(base: str) -> list[float]:
     return latencies
 
 
-async def _raw_post(port: int, body: bytes) -> tuple[int, bytes]:
-    """One REST request on a connection of its own, over bare asyncio streams.
-
-    httpx's pool costs its client more with each of 500 connections at once, which made the
-    flood look slower than the server was; bare streams measure the server.
-    """
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: bench\r\n"
-                 b"Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
-                 + str(len(body)).encode() + b"\r\n\r\n" + body)
-    status = int((await reader.readline()).split()[1])
-    length = 0
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    answer = await reader.readexactly(length)
-    writer.close()
-    return status, answer
-
-
 async def flood(base: str, port: int) -> tuple[Counter[str], float, list[float]]:
     """What 500 simultaneous messages of one sender got, how long the server took to answer
     all 500 (s), and the latencies (ms) of other senders meanwhile.
@@ -141,8 +125,12 @@ async def flood(base: str, port: int) -> tuple[Counter[str], float, list[float]]
     outcomes: Counter[str] = Counter()
 
     async def flooder(i: int) -> None:
-        status, raw = await _raw_post(port, orjson.dumps({"sender": "banjir",
-                                                          "message": f"iuran {i}"}))
+        # Bare streams, a connection each: httpx's pool costs its client more with each of 500
+        # connections at once, which made the flood look slower than the server was.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        status, raw = await post_rest(reader, writer, orjson.dumps(
+            {"sender": "banjir", "message": f"iuran {i}"}))
+        writer.close()
         body = orjson.loads(raw) if status == 200 else None
         kind = ("empty" if body == [] else "tunggu" if body and "tunggu" in body[0]["text"]
                 else "answer") if body is not None else str(status)

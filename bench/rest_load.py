@@ -34,8 +34,9 @@ MESSAGES = [
 ]
 
 
-async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes,
-                   ) -> int:
+async def post_rest(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes,
+                    ) -> tuple[int, bytes]:
+    """One REST channel request over a bare connection: the status and the response body."""
     writer.write(b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: bench\r\n"
                  b"Content-Type: application/json\r\nContent-Length: "
                  + str(len(body)).encode() + b"\r\n\r\n" + body)
@@ -44,8 +45,7 @@ async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, b
     while (line := await reader.readline()) not in (b"\r\n", b""):
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":")[1])
-    await reader.readexactly(length)
-    return status
+    return status, await reader.readexactly(length)
 
 
 def _body(sender: int) -> bytes:
@@ -60,7 +60,7 @@ async def saturate(port: int, seconds: float, connections: int) -> tuple[int, in
     async def one(index: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while time.perf_counter() < deadline:
-            status = await _request(reader, writer, _body(random.randrange(2000)))
+            status, _ = await post_rest(reader, writer, _body(random.randrange(2000)))
             counts[0 if status == 200 else 1] += 1
         writer.close()
 
@@ -81,7 +81,7 @@ async def fixed_rate(port: int, seconds: float, rate: float, connections: int) -
         scheduled = start + i / rate
         await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
         conn = await pool.get()
-        status = await _request(*conn, _body(random.randrange(2000)))
+        status, _ = await post_rest(*conn, _body(random.randrange(2000)))
         latencies.append((time.perf_counter() - scheduled) * 1000)
         pool.put_nowait(conn)
         assert status == 200
