@@ -174,6 +174,12 @@ def percentile(values: list[float], share: float) -> float:
     return values[max(0, int(len(values) * share + 0.5) - 1)]
 
 
+def spread(latencies: list[float]) -> str:
+    """p50, p99 and max of sorted latencies (ms)."""
+    return (f"p50 {statistics.median(latencies):.1f} ms, "
+            f"p99 {percentile(latencies, 0.99):.1f} ms, max {latencies[-1]:.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=5078)
@@ -211,14 +217,14 @@ def main() -> None:
                      (f"server RSS peak, {CLIENTS * 2} x {BODY_MB} MB bodies at once",
                       f"{peak:.0f} MB (+{peak - idle:.0f} MB); statuses {dict(statuses)}")]
         if "flood" in parts:
+            alone = sorted(asyncio.run(others(base)))
             outcomes, took, latencies = asyncio.run(flood(base, args.port))
             latencies.sort()
-            rows += [("flooding sender, 500 at once",
+            rows += [(f"other senders, no flood ({len(alone)})", spread(alone)),
+                     ("flooding sender, 500 at once",
                       f"{dict(outcomes)} in {took:.2f} s"),
                      (f"other senders meanwhile ({len(latencies)}, own process)",
-                      f"p50 {statistics.median(latencies):.1f} ms, "
-                      f"p99 {percentile(latencies, 0.99):.1f} ms, "
-                      f"max {latencies[-1]:.1f} ms")]
+                      spread(latencies))]
         if "inbox" in parts:
             read, grouped, page = asyncio.run(inbox_page(url, prefix))
             rows.append((f"inbox page of {page} from 100,000 entries",
