@@ -1,4 +1,7 @@
-"""`python -m bot faq import` takes the console's path: locked, kept, audited, retrained."""
+"""`python -m bot faq import` takes the console's path: locked, kept, audited, retrained.
+
+That path (`KnowledgeChanges.apply`) holds a write lock, so racing edits each land.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ from redis.asyncio import Redis
 import bot.app as app_module
 from bot.__main__ import main
 from bot.admin.audit import RedisAuditLog
+from bot.admin.console import open_console
 from bot.admin.history import RedisKnowledgeHistory
+from bot.app import Runtime
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.store import RedisKnowledgeStore
@@ -68,3 +73,19 @@ def test_import_is_versioned_audited_and_retrained(
     assert "faq.impor faq.yml" in versions[0].summary
     assert (audit[0].user, audit[0].action, audit[0].target) == ("cli", "faq.impor", "faq.yml")
     assert "published" in capsys.readouterr().out
+
+
+async def test_edits_racing_each_other_all_land(runtime: Runtime) -> None:
+    """The write lock: edits sent at once (two admins, two processes) each become a version."""
+    facts = open_console(runtime).facts
+    before = await runtime.knowledge_store.version()
+    await asyncio.gather(*(facts.save("ani", {
+        "id": f"uji_serentak_{i}", "statement": "Fakta uji tanpa angka.",
+        "sources": [{"url": "https://www.bpjsketenagakerjaan.go.id"}]}, None, None)
+        for i in range(6)))
+    kb = await runtime.knowledge_store.load()
+    assert kb is not None
+    assert {f"uji_serentak_{i}" for i in range(6)} <= {f.id for f in kb.document.facts}
+    assert kb.version == before + 6
+    assert [e.action for e in await runtime.audit.recent(6)] == ["fakta.tambah"] * 6
+    await runtime.retrainer.settled()
