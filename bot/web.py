@@ -26,13 +26,12 @@ from bot.admin import site as admin_site
 from bot.app import JAKARTA, Runtime, open_runtime
 from bot.bodylimit import BodyLimit
 from bot.channels import switchboard
+from bot.channels.inbound import SORRY_REPLY
 from bot.errors import BadRequest, TransientError
 from bot.messages import IncomingMessage, Reply
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-UNAVAILABLE_TEXT = ("Maaf, layanan sedang gangguan. Silakan coba lagi beberapa saat lagi "
-                    "atau hubungi call center 175.")
 
 
 @dataclass(frozen=True)
@@ -149,17 +148,21 @@ def create_app(settings: Settings | None = None, *,
         assert isinstance(exc, BadRequest)
         return json_response({"error": str(exc)}, exc.status)
 
+    def apology() -> str:
+        """The worker's apology (texts.yml), from the knowledge base already in memory."""
+        return holder["rt"].knowledge.current.text(SORRY_REPLY)
+
     async def redis_down(request: Request, exc: Exception) -> Response:
         log.error("redis error on %s: %s", request.url.path, exc)
-        return json_response({"error": "storage unavailable", "text": UNAVAILABLE_TEXT}, 503)
+        return json_response({"error": "storage unavailable", "text": apology()}, 503)
 
     async def busy(request: Request, exc: Exception) -> Response:
         log.warning("busy on %s: %s", request.url.path, exc)
-        return json_response({"error": "busy, try again", "text": UNAVAILABLE_TEXT}, 503)
+        return json_response({"error": "busy, try again", "text": apology()}, 503)
 
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-        return json_response({"error": "internal error", "text": UNAVAILABLE_TEXT}, 500)
+        return json_response({"error": "internal error", "text": apology()}, 500)
 
     return Starlette(
         middleware=[Middleware(BodyLimit)],

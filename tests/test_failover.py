@@ -22,9 +22,11 @@ from bot.app import Runtime, open_runtime
 from bot.broadcast.campaigns import CampaignStore, Message
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.segments import Segment
+from bot.channels.inbound import SORRY_REPLY
+from bot.knowledge.base import KnowledgeBase, load_seed
 from bot.nlu.model import NLU
 from bot.settings import Settings
-from bot.web import UNAVAILABLE_TEXT, create_app
+from bot.web import create_app
 from tests.cluster import LocalCluster, until
 from tests.conftest import (
     add_contact,
@@ -133,7 +135,8 @@ async def test_a_killed_master_fails_over_without_duplicates_or_losses(
 
     assert codes == [0, 0], "a worker did not survive the failover"
     assert refused_during > 0, "no REST request met the failover"
-    assert all(UNAVAILABLE_TEXT in body for body in load.refused())
+    apology = KnowledgeBase(load_seed()).text(SORRY_REPLY)
+    assert all(apology in body for body in load.refused())
     assert {status for status, _ in after} == {200}
 
     await assert_each_recipient_once(bot_api, ledger, campaign.id, RECIPIENTS)
