@@ -13,7 +13,9 @@ mean, as the three kinds of bot.errors. The rest happens here, once, for every c
              request; the broadcast worker sends ONE_ATTEMPT and retries in its own rounds, so
              a broadcast has one retry level
     outcome  a contact the platform says cannot be reached (blocked the bot, undeliverable) is
-             marked unreachable in the contact registry, so broadcasts skip it from then on
+             marked unreachable in the contact registry, so broadcasts skip it from then on;
+             the adapters report the same from their webhooks (Telegram's my_chat_member,
+             WhatsApp's failed status) through `recipient_error`
 """
 
 from __future__ import annotations
@@ -85,7 +87,14 @@ class Outbox:
         try:
             return await retry_transient(attempt, pacing)
         except RecipientError as exc:
-            if exc.reason in UNREACHABLE:
-                await self._contacts.mark_unreachable(wire.name, user_id, exc.reason,
-                                                      self._clock())
+            await self.recipient_error(wire.name, user_id, exc.reason, self._clock())
             raise
+
+    async def recipient_error(self, channel: str, user_id: str, reason: str,
+                              at: datetime) -> None:
+        """A platform refused a contact (on a send, in a later status, by an event).
+
+        When the reason says that no message can reach them, the contact is marked unreachable.
+        """
+        if reason in UNREACHABLE:
+            await self._contacts.mark_unreachable(channel, user_id, reason, at)

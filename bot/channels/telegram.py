@@ -293,7 +293,7 @@ class TelegramChannel:
         if (change.chat.type != ChatType.PRIVATE
                 or change.new_chat_member.status != ChatMemberStatus.BANNED):
             return Handoff("ignored")  # unblocking: the worker's next message clears the mark
-        return Handoff("blocked", partial(self._ctx.contacts.mark_unreachable, CHANNEL,
+        return Handoff("blocked", partial(self._ctx.outbox.recipient_error, CHANNEL,
                                           str(change.chat.id), "blocked", self._ctx.clock()))
 
     async def _duplicate(self, update: Update) -> Handoff:

@@ -415,8 +415,8 @@ class WhatsAppChannel:
             status.id, status.status, at, status.recipient_id,
             f"{error.code} {error.title}" if error else ""))
         if status.status == "failed" and error and error.code == UNDELIVERABLE:
-            await self._ctx.contacts.mark_unreachable(CHANNEL, status.recipient_id,
-                                                      "undeliverable", at)
+            await self._ctx.outbox.recipient_error(CHANNEL, status.recipient_id,
+                                                   "undeliverable", at)
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> list[str]:
         """Deliver replies in order inside the 24-hour window; returns the message ids."""
