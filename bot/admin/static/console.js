@@ -18,9 +18,15 @@ document.addEventListener("submit", (event) => {
   if (asking && !window.confirm(asking.dataset.confirm)) event.preventDefault();
 });
 
+// A JSON answer; the network down or a page that is not JSON (a proxy's error) is an answer
+// too, so a poll carries on when the server is back.
 const getJson = async (url) => {
-  const response = await fetch(url, { credentials: "same-origin" });
-  return { ok: response.ok, body: await response.json() };
+  try {
+    const response = await fetch(url, { credentials: "same-origin" });
+    return { ok: response.ok, body: await response.json() };
+  } catch {
+    return { ok: false, body: { error: "Server tidak terjangkau; dicoba lagi sebentar lagi." } };
+  }
 };
 
 const statusBox = document.getElementById("model-status");
