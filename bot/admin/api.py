@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from bot.admin.answers import answer_in, what_if_day
 from bot.admin.bubbles import Bubble, preview_message
 from bot.admin.campaigns import Change, Detail, status_text
-from bot.admin.drafts import CampaignInput, check, send_time
+from bot.admin.drafts import CampaignInput
 from bot.admin.editor import fingerprint, search
 from bot.admin.forms import field_errors
 from bot.admin.http import COOKIE, PREFIX, Ctx, Public
@@ -431,10 +431,9 @@ async def campaign_preview(c: Ctx) -> Response:
 async def campaign_create(c: Ctx) -> Response:
     """POST /admin/api/campaigns -> 201 and the campaign (running if `start`)."""
     data = await body(c.request, CampaignBody)
-    now = c.console.clock()
-    draft = check(data.entered(), c.console.campaigns.default_quiet_hours, now)
-    change = await c.console.campaigns.create(c.user, draft, start=data.start)
-    return ok(campaign_json(change.campaign, now), 201)
+    change = await c.console.campaigns.create(c.user, c.console.campaigns.draft(data.entered()),
+                                              start=data.start)
+    return ok(campaign_json(change.campaign, c.console.clock()), 201)
 
 
 async def campaign(c: Ctx) -> Response:
@@ -451,7 +450,7 @@ def _moved(c: Ctx, change: Change) -> Response:
 async def campaign_start(c: Ctx) -> Response:
     """POST /admin/api/campaigns/{id}/start {send_at?}: safe to repeat (`changed` says)."""
     data = await body(c.request, StartBody) if await c.request.body() else StartBody()
-    send_at = send_time(data.send_at, c.console.clock())
+    send_at = c.console.campaigns.when(data.send_at)
     return _moved(c, await c.console.campaigns.start(c.user, c.request.path_params["campaign_id"],
                                                      send_at))
 

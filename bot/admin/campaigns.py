@@ -20,7 +20,7 @@ from typing import TextIO
 from redis.asyncio import Redis
 
 from bot.admin.audit import AuditLog
-from bot.admin.drafts import Draft
+from bot.admin.drafts import CampaignInput, Draft, check, send_time
 from bot.broadcast.campaigns import JAKARTA, Campaign, CampaignStatus, CampaignStore
 from bot.broadcast.heartbeat import sending_channels
 from bot.broadcast.ledger import Ledger
@@ -139,6 +139,14 @@ class Campaigns:
         self._clock = clock
         # campaign id -> (when walked, seconds it took, finished sends then, clock time, totals)
         self._totals: dict[str, tuple[float, float, int, datetime, Summary]] = {}
+
+    def draft(self, entered: CampaignInput) -> Draft:
+        """What staff entered, checked whole: every problem at once as `Invalid`."""
+        return check(entered, self.default_quiet_hours, self._clock())
+
+    def when(self, text: str | None) -> datetime | None:
+        """When to start sending: None for now, else the WIB time typed, still to come."""
+        return send_time(text, self._clock())
 
     async def campaign(self, campaign_id: str) -> Campaign:
         """A campaign, or NotFound naming it."""

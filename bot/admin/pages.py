@@ -21,7 +21,7 @@ from bot.admin.accounts import ROLE_NAMES
 from bot.admin.answers import answer_in, what_if_day
 from bot.admin.bubbles import preview_message
 from bot.admin.campaigns import BARS, LIVE_BUDGET, Change, status_text
-from bot.admin.drafts import MAX_NAME, CampaignInput, check, scheduled, send_time
+from bot.admin.drafts import MAX_NAME, CampaignInput, scheduled
 from bot.admin.editor import (
     CONFIDENCE,
     MAX_BUTTONS,
@@ -279,8 +279,7 @@ async def campaign_create(c: Ctx) -> Response:
     if action == "hitung":
         return await _campaign_form(c, c.form, {}, exact=True)
     try:
-        draft = check(CampaignInput.from_form(c.form), c.console.campaigns.default_quiet_hours,
-                      c.console.clock())
+        draft = c.console.campaigns.draft(CampaignInput.from_form(c.form))
     except Invalid as exc:
         return await _campaign_form(c, c.form, exc.fields, 422)
     try:
@@ -315,7 +314,7 @@ def _moved(change: Change, ok: str) -> Response:
 async def campaign_start(c: Ctx) -> Response:
     """POST /admin/kampanye/{id}/mulai: now, or at the WIB time chosen."""
     try:
-        send_at = send_time(scheduled(c.form), c.console.clock())
+        send_at = c.console.campaigns.when(scheduled(c.form))
     except Invalid as exc:
         return await _campaign_page(c, exc.fields, 422)
     try:
