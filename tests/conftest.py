@@ -12,7 +12,9 @@ runs one of the two.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import sys
 import uuid
 from collections import Counter
@@ -20,16 +22,23 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
+import orjson
 import pytest
 import redis as sync_redis
 import yaml
 from argon2 import PasswordHasher
+from pydantic import SecretStr
 from redis.asyncio import Redis
+from starlette.testclient import TestClient
 
+import bot.app as app_module
 from actions.registry import registry
 from bot.admin.accounts import RedisUserStore, User
 from bot.app import JAKARTA, Runtime, connect_redis, open_runtime
+from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import Ledger
 from bot.dialogue.engine import Engine
 from bot.embedded_redis import ensure_embedded_redis
@@ -49,8 +58,19 @@ from bot.messages import IncomingMessage, Reply
 from bot.nlu.data import load_nlu_data
 from bot.nlu.model import NLU, train
 from bot.settings import PROJECT_ROOT, Settings, load_config
+from bot.web import create_app
 from tests.cluster import LocalCluster
-from tests.standins import BOT_TOKEN, BotApiStandIn
+from tests.standins import (
+    BOT_TOKEN,
+    GRAPH_TOKEN,
+    GRAPH_VERSION,
+    PHONE_NUMBER_ID,
+    BotApiStandIn,
+    GraphApiStandIn,
+    LocalServer,
+    serve_bot,
+    whatsapp_signature,
+)
 
 TODAY = datetime(2026, 11, 21, 10, 0, tzinfo=JAKARTA)
 
@@ -357,3 +377,140 @@ def everything_stored(redis_url: str, prefix: str) -> str:
             out += [k + b"=" + v for _, fields in db.xrange(key) for k, v in fields.items()]
     db.close()
     return b"\n".join(out).decode(errors="replace")
+
+
+# -- the console app, for tests of its pages and API ------------------------------------------
+
+def make_client(settings: Settings, redis_url: str, prefix: str, blob: bytes,
+                model: NLU) -> TestClient:
+    """The app on `model`, published as `blob` (so the runtime need not load it)."""
+    asyncio.run(publish_model(redis_url, prefix, blob, model.fingerprint))
+    asyncio.run(add_users(redis_url, prefix))
+    return TestClient(create_app(settings, runtime=lambda s: open_runtime(
+        s, clock=lambda: TODAY, model=model)))
+
+
+@pytest.fixture
+def retrains(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Replace the retrain with one that records the knowledge-base version and keeps the model."""
+    seen: list[int] = []
+
+    async def stand_in(settings: Settings, config: Any, kb: KnowledgeBase, store: Any) -> NLU:
+        seen.append(kb.version)
+        model = await store.load()
+        assert model is not None
+        return model
+
+    monkeypatch.setattr(app_module, "current_model", stand_in)
+    return seen
+
+
+def worker_running(settings: Settings, channels: tuple[str, ...] = ("telegram", "whatsapp"),
+                   ) -> None:
+    """A broadcast worker's heartbeat, as `python -m bot worker` writes it."""
+    async def go() -> None:
+        redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
+        await beat(redis, Keys(settings.sapa_key_prefix), "test-worker", channels)
+        await redis.aclose()
+
+    asyncio.run(go())
+
+
+@pytest.fixture
+def console_client(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
+                   trained_model: NLU, retrains: list[int]) -> Iterator[TestClient]:
+    """An app with a broadcast worker running (campaigns can start)."""
+    worker_running(settings)
+    with make_client(settings, redis_url, prefix, model_blob, trained_model) as test_client:
+        yield test_client
+        settle(test_client)
+
+
+def site_of(client: TestClient) -> Any:
+    """The console's Site of the app under test."""
+    app: Any = client.app
+    return next(r for r in app.routes if getattr(r, "path", "") == "/admin").app.state.site
+
+
+def settle(client: TestClient) -> None:
+    """Wait for background retrains (in the app's event loop) before the keys are deleted."""
+    site = site_of(client)
+
+    async def settled() -> None:
+        await site.runtime().retrainer.settled()
+
+    client.portal.call(settled)
+
+
+def login(client: TestClient, username: str = "ani") -> str:
+    """Log in through the JSON API; returns the CSRF token (the cookie stays in the client)."""
+    client.cookies.clear()
+    response = client.post("/admin/api/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return str(response.json()["csrf"])
+
+
+def page_csrf(client: TestClient, path: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert match
+    return match.group(1)
+
+
+# -- WhatsApp over loopback: `serve` with WhatsApp on, a Graph API stand-in -------------------
+
+WA_DATA = Path(__file__).parent / "data" / "whatsapp"
+APP_SECRET = "0123456789abcdef0123456789abcdef"
+VERIFY_TOKEN = "sapa-verify-2026"
+WA_ID = "6281234567890"
+WA_URL = "/webhooks/whatsapp"
+
+
+def notification(name: str, *, message_id: str | None = None) -> dict[str, Any]:
+    """A recorded notification; messages are dated now (the tests' clock), as Meta would."""
+    data: dict[str, Any] = json.loads((WA_DATA / f"{name}.json").read_text(encoding="utf-8"))
+    for message in data["entry"][0]["changes"][0]["value"].get("messages", []):
+        message["timestamp"] = str(int(TODAY.timestamp()))
+        if message_id:
+            message["id"] = message_id
+    return data
+
+
+@pytest.fixture
+async def graph() -> AsyncIterator[GraphApiStandIn]:
+    async with GraphApiStandIn() as api:
+        yield api
+
+
+def whatsapp_settings(settings: Settings, graph: GraphApiStandIn) -> Settings:
+    return settings.model_copy(update={
+        "whatsapp_access_token": SecretStr(GRAPH_TOKEN),
+        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+        "whatsapp_app_secret": SecretStr(APP_SECRET),
+        "whatsapp_verify_token": SecretStr(VERIFY_TOKEN), "whatsapp_api_base_url": graph.url,
+        "whatsapp_api_version": GRAPH_VERSION})
+
+
+@pytest.fixture
+async def wa_served(settings: Settings, graph: GraphApiStandIn, redis_url: str, prefix: str,
+                    model_blob: bytes, trained_model: NLU,
+                    ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime, LocalServer]]:
+    """`serve` with WhatsApp on, and a client posting to it as Meta would."""
+    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
+
+    async def at_test_time(s: Settings) -> Runtime:
+        return await open_runtime(s, clock=lambda: TODAY, model=trained_model)
+
+    async with serve_bot(whatsapp_settings(settings, graph), at_test_time) as (
+            server, rt), httpx.AsyncClient(base_url=server.url) as client:
+        yield client, rt, server
+
+
+async def whatsapp_post(client: httpx.AsyncClient, body: dict[str, Any] | bytes,
+               signature: str | None = "sign") -> httpx.Response:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    headers = {"Content-Type": "application/json"}
+    if signature == "sign":
+        headers["X-Hub-Signature-256"] = whatsapp_signature(raw, APP_SECRET)
+    elif signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    return await client.post(WA_URL, content=raw, headers=headers)

@@ -16,18 +16,14 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
-import bot.app as app_module
 from bot.admin import campaigns as campaigns_module
 from bot.admin.site import GUARDED
-from bot.app import open_runtime
 from bot.broadcast.campaigns import CampaignStore
-from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import Ledger, sent, skipped
 from bot.broadcast.worker import enqueue_campaign
 from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
@@ -35,20 +31,23 @@ from bot.contacts import RedisContactStore
 from bot.dialogue.state import RedisConversations
 from bot.handoffs import Handoff, HandoffMessage, HandoffStore
 from bot.keys import Keys
-from bot.knowledge.base import KnowledgeBase
 from bot.leads import Lead, RedisLeadStore
 from bot.messages import IncomingMessage
 from bot.nlu.model import NLU
 from bot.settings import Settings
-from bot.web import create_app
 from tests.conftest import (
     NEW_FAQ,
     PASSWORD,
     TODAY,
-    add_users,
     clueless,
     delete_prefix,
+    login,
+    make_client,
+    page_csrf,
     publish_model,
+    settle,
+    site_of,
+    worker_running,
 )
 
 REST = "/webhooks/rest/webhook"
@@ -57,15 +56,6 @@ SAMPLE_PARAMS = {"answer_id": "sapa", "fact_id": "bpu_iuran_jkk_rate", "version"
                  "username": "budi", "channel": "rest", "user_id": "628111", "campaign_id": "",
                  "handoff_id": ""}
 
-
-
-def make_client(settings: Settings, redis_url: str, prefix: str, blob: bytes,
-                model: NLU) -> TestClient:
-    """The app on `model`, published as `blob` (so the runtime need not load it)."""
-    asyncio.run(publish_model(redis_url, prefix, blob, model.fingerprint))
-    asyncio.run(add_users(redis_url, prefix))
-    return TestClient(create_app(settings, runtime=lambda s: open_runtime(
-        s, clock=lambda: TODAY, model=model)))
 
 
 @pytest.fixture(scope="session")
@@ -148,69 +138,8 @@ def as_user(client: TestClient, tokens: dict[str, tuple[str, str]], name: str | 
 
 
 @pytest.fixture
-def retrains(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Replace the retrain with one that records the knowledge-base version and keeps the model."""
-    seen: list[int] = []
-
-    async def stand_in(settings: Settings, config: Any, kb: KnowledgeBase, store: Any) -> NLU:
-        seen.append(kb.version)
-        model = await store.load()
-        assert model is not None
-        return model
-
-    monkeypatch.setattr(app_module, "current_model", stand_in)
-    return seen
-
-
-def worker_running(settings: Settings, channels: tuple[str, ...] = ("telegram", "whatsapp"),
-                   ) -> None:
-    """A broadcast worker's heartbeat, as `python -m bot worker` writes it."""
-    async def go() -> None:
-        redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
-        await beat(redis, Keys(settings.sapa_key_prefix), "test-worker", channels)
-        await redis.aclose()
-
-    asyncio.run(go())
-
-
-@pytest.fixture
-def client(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
-           trained_model: NLU, retrains: list[int]) -> Iterator[TestClient]:
-    """An app with a broadcast worker running (campaigns can start)."""
-    worker_running(settings)
-    with make_client(settings, redis_url, prefix, model_blob, trained_model) as test_client:
-        yield test_client
-        settle(test_client)
-
-
-def site_of(client: TestClient) -> Any:
-    """The console's Site of the app under test."""
-    app: Any = client.app
-    return next(r for r in app.routes if getattr(r, "path", "") == "/admin").app.state.site
-
-
-def settle(client: TestClient) -> None:
-    """Wait for background retrains (in the app's event loop) before the keys are deleted."""
-    site = site_of(client)
-
-    async def settled() -> None:
-        await site.runtime().retrainer.settled()
-
-    client.portal.call(settled)
-
-
-def login(client: TestClient, username: str = "ani") -> str:
-    """Log in through the JSON API; returns the CSRF token (the cookie stays in the client)."""
-    client.cookies.clear()
-    response = client.post("/admin/api/login", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return str(response.json()["csrf"])
-
-
-def page_csrf(client: TestClient, path: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
-    assert match
-    return match.group(1)
+def client(console_client: TestClient) -> TestClient:
+    return console_client
 
 
 def concrete(path: str) -> str:

@@ -21,8 +21,7 @@ from bot.keys import Keys
 from bot.knowledge.base import AnswerModel, KnowledgeDocument, load_seed
 from bot.knowledge.guard import publishing_problems, stated_figures
 from bot.nlu.model import NLU
-from tests.conftest import publish_model
-from tests.test_admin_api import client, login, page_csrf, retrains  # noqa: F401  (fixtures)
+from tests.conftest import login, page_csrf, publish_model
 
 DAY = date(2026, 11, 30)
 INVENTED = {"id": "iuran_pasar", "intent": "faq/iuran_pasar",
@@ -96,7 +95,8 @@ def test_buttons_may_lead_to_core_intents_faqs_and_answer_units() -> None:
 
 # -- every write path ------------------------------------------------------------------------
 
-def test_the_console_form_refuses_it(client: TestClient) -> None:  # noqa: F811
+def test_the_console_form_refuses_it(console_client: TestClient) -> None:
+    client = console_client
     login(client)
     csrf = page_csrf(client, "/admin/faq/new")
     response = client.post("/admin/faq/new", data={
@@ -109,7 +109,8 @@ def test_the_console_form_refuses_it(client: TestClient) -> None:  # noqa: F811
     assert client.get("/admin/api/faqs/iuran_pasar").status_code == 404
 
 
-def test_the_json_api_refuses_it(client: TestClient) -> None:  # noqa: F811
+def test_the_json_api_refuses_it(console_client: TestClient) -> None:
+    client = console_client
     csrf = login(client)
     body = {k: v for k, v in INVENTED.items() if k not in ("id", "intent")}
     response = client.put("/admin/api/faqs/iuran_pasar", json=body,

@@ -7,7 +7,6 @@ test's prefix for the person's ids, name and phone.
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import httpx
@@ -19,17 +18,15 @@ from bot.broadcast.ledger import Ledger
 from bot.erasure import tombstone
 from bot.messages import IncomingMessage
 from bot.nlu.entities import NIK_MASK, has_nik, mask_nik, mask_personal
-from tests.conftest import TODAY, Conversation, everything_stored
-from tests.standins import GraphApiStandIn
-from tests.test_whatsapp import (  # noqa: F401 (fixtures)
+from tests.conftest import (
+    TODAY,
     WA_ID,
-    client,
-    graph,
+    Conversation,
+    everything_stored,
     notification,
-    post,
-    rt,
-    served,
+    whatsapp_post,
 )
+from tests.standins import GraphApiStandIn, LocalServer
 
 DIGITS = "3578012345670001"
 NIK_SHAPES = [
@@ -124,14 +121,15 @@ async def sent_containing(api: GraphApiStandIn, needle: str) -> dict[str, object
 
 
 async def test_hapus_data_saya_confirms_on_whatsapp_then_leaves_nothing(
-        client: httpx.AsyncClient, rt: Runtime, graph: GraphApiStandIn,  # noqa: F811
+        wa_served: tuple[httpx.AsyncClient, Runtime, LocalServer], graph: GraphApiStandIn,
         redis_url: str, prefix: str) -> None:
+    client, rt, server = wa_served
     name, phone = "Sulastri Wahyuningsih", "081398765432"
 
     async def say(text: str, message_id: str) -> None:
         body = notification("text", message_id=message_id)
         body["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = text
-        assert (await post(client, body)).status_code == 200
+        assert (await whatsapp_post(client, body)).status_code == 200
 
     sent = 0
     for i, text in enumerate(["mau didata", "setuju", name, "pedagang pasar",
@@ -141,7 +139,7 @@ async def test_hapus_data_saya_confirms_on_whatsapp_then_leaves_nothing(
         sent = len(await graph.recorder.wait_for("messages", sent + 1))
     # A delivery status and a campaign place, both naming the person.
     statuses = notification("statuses")
-    assert (await post(client, statuses)).status_code == 200
+    assert (await whatsapp_post(client, statuses)).status_code == 200
     ledger = Ledger(rt.redis, rt.keys)
     await rt.redis.hset(rt.keys.campaign("c1"), mapping={"status": "running"})
     await rt.redis.zadd(rt.keys.campaigns_index(), {"c1": TODAY.timestamp()})
@@ -154,13 +152,12 @@ async def test_hapus_data_saya_confirms_on_whatsapp_then_leaves_nothing(
     await say("hapus data saya", "wamid.erase-final")
     confirmation = await sent_containing(graph, "sudah kami hapus")
     assert confirmation["to"] == WA_ID
-    async with asyncio.timeout(10):  # the erasure finishes once the confirmation is out
-        while await rt.redis.exists(rt.keys.profile("whatsapp", WA_ID)):  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+    await server.idle()  # the erasure finishes once the confirmation is out
+    assert not await rt.redis.exists(rt.keys.profile("whatsapp", WA_ID))
     # The confirmation's own "sent" status arrives after the erasure: nothing is kept for it.
     late = notification("statuses")
     late["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = "wamid.late"
-    assert (await post(client, late)).status_code == 200
+    assert (await whatsapp_post(client, late)).status_code == 200
 
     after = everything_stored(redis_url, prefix)
     for trace in (WA_ID, phone, "Sulastri", "Wahyuningsih", "3987"):

@@ -14,8 +14,7 @@ from bot.app import JAKARTA, clock_on, open_runtime
 from bot.nlu.model import NLU
 from bot.settings import Settings
 from bot.web import create_app
-from tests.conftest import publish_model
-from tests.test_admin_api import client, login, retrains  # noqa: F401  (fixtures)
+from tests.conftest import login, publish_model
 
 REST = "/webhooks/rest/webhook"
 
@@ -67,7 +66,8 @@ def test_a_process_answers_as_on_sapa_today(rest_2027: TestClient) -> None:
     assert "*Rp8.400*" not in text
 
 
-def test_the_console_try_box_takes_a_date(client: TestClient) -> None:  # noqa: F811
+def test_the_console_try_box_takes_a_date(console_client: TestClient) -> None:
+    client = console_client
     login(client)
     question = {"q": "saya ojol, iurannya berapa"}
     during = client.get("/admin/api/try", params={**question, "tanggal": "2027-03-01"}).json()

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 import httpx
-import orjson
 import pytest
 from pydantic import SecretStr
 
-from bot.app import Runtime, open_runtime
+from bot.app import Runtime
 from bot.channels.base import Template
 from bot.channels.inbound import LOCATION_REPLY, MEDIA_REPLY, ChannelContext
 from bot.channels.ratelimit import Pacing
@@ -21,74 +18,35 @@ from bot.channels.switchboard import describe
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppConfig, graph_error
 from bot.errors import ConfigError, RecipientError, TransientError
 from bot.messages import Button, Reply
-from bot.nlu.model import NLU
 from bot.settings import Settings
-from tests.conftest import TODAY, publish_model
+from tests.conftest import (
+    APP_SECRET,
+    TODAY,
+    VERIFY_TOKEN,
+    WA_ID,
+    notification,
+)
+from tests.conftest import WA_URL as URL
+from tests.conftest import whatsapp_post as post
 from tests.standins import (
     GRAPH_ERRORS,
     GRAPH_TOKEN,
     GRAPH_VERSION,
     PHONE_NUMBER_ID,
     GraphApiStandIn,
-    serve_bot,
+    LocalServer,
     whatsapp_signature,
 )
 
-DATA = Path(__file__).parent / "data" / "whatsapp"
-APP_SECRET = "0123456789abcdef0123456789abcdef"
-VERIFY_TOKEN = "sapa-verify-2026"
-WA_ID = "6281234567890"
-URL = "/webhooks/whatsapp"
 
-
-def notification(name: str, *, message_id: str | None = None) -> dict[str, Any]:
-    """A recorded notification; messages are dated now (the tests' clock), as Meta would."""
-    data: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
-    for message in data["entry"][0]["changes"][0]["value"].get("messages", []):
-        message["timestamp"] = str(int(TODAY.timestamp()))
-        if message_id:
-            message["id"] = message_id
-    return data
+@pytest.fixture
+def client(wa_served: tuple[httpx.AsyncClient, Runtime, LocalServer]) -> httpx.AsyncClient:
+    return wa_served[0]
 
 
 @pytest.fixture
-async def graph() -> AsyncIterator[GraphApiStandIn]:
-    async with GraphApiStandIn() as api:
-        yield api
-
-
-def whatsapp_settings(settings: Settings, graph: GraphApiStandIn) -> Settings:
-    return settings.model_copy(update={
-        "whatsapp_access_token": SecretStr(GRAPH_TOKEN),
-        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
-        "whatsapp_app_secret": SecretStr(APP_SECRET),
-        "whatsapp_verify_token": SecretStr(VERIFY_TOKEN), "whatsapp_api_base_url": graph.url,
-        "whatsapp_api_version": GRAPH_VERSION})
-
-
-@pytest.fixture
-async def served(settings: Settings, graph: GraphApiStandIn, redis_url: str, prefix: str,
-                 model_blob: bytes, trained_model: NLU,
-                 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
-    """`serve` with WhatsApp on, and a client posting to it as Meta would."""
-    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
-
-    async def at_test_time(s: Settings) -> Runtime:
-        return await open_runtime(s, clock=lambda: TODAY, model=trained_model)
-
-    async with serve_bot(whatsapp_settings(settings, graph), at_test_time) as (
-            server, rt), httpx.AsyncClient(base_url=server.url) as client:
-        yield client, rt
-
-
-@pytest.fixture
-def client(served: tuple[httpx.AsyncClient, Runtime]) -> httpx.AsyncClient:
-    return served[0]
-
-
-@pytest.fixture
-def rt(served: tuple[httpx.AsyncClient, Runtime]) -> Runtime:
-    return served[1]
+def rt(wa_served: tuple[httpx.AsyncClient, Runtime, LocalServer]) -> Runtime:
+    return wa_served[1]
 
 
 @pytest.fixture
@@ -107,17 +65,6 @@ async def quick(rt: Runtime, graph: GraphApiStandIn) -> AsyncIterator[WhatsAppCh
     channel = WhatsAppChannel(ctx, config, pacing=Pacing(backoff=0.05))
     yield channel
     await channel.close()
-
-
-async def post(client: httpx.AsyncClient, body: dict[str, Any] | bytes,
-               signature: str | None = "sign") -> httpx.Response:
-    raw = body if isinstance(body, bytes) else orjson.dumps(body)
-    headers = {"Content-Type": "application/json"}
-    if signature == "sign":
-        headers["X-Hub-Signature-256"] = whatsapp_signature(raw, APP_SECRET)
-    elif signature is not None:
-        headers["X-Hub-Signature-256"] = signature
-    return await client.post(URL, content=raw, headers=headers)
 
 
 async def open_window(rt: Runtime, user: str = WA_ID, hours_ago: float = 1) -> None:
