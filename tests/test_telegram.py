@@ -399,6 +399,30 @@ async def test_polling_answers_updates_and_moves_the_offset(
                                                 "berhenti"]
 
 
+async def test_polling_keeps_an_answer_telegram_did_not_take_and_sends_it_next_time(
+        channel: TelegramChannel, bot_api: BotApiStandIn, rt: Runtime) -> None:
+    body = update("text")
+    body["message"]["text"] = "mau didata"
+    bot_api.push_update(body)
+    bot_api.throttle(retry_after=120)
+    stop = asyncio.Event()
+    polling = asyncio.create_task(telegram.poll(channel, long_poll_seconds=1, stop=stop,
+                                                backoff=0.01))
+    try:
+        failed, resent = await bot_api.recorder.wait_for("sendMessage", 2)
+        # the offset moves past the update only once its answer is out
+        await bot_api.recorder.wait_for("getUpdates", 3)
+    finally:
+        stop.set()
+        await polling
+    assert resent.params["text"] == failed.params["text"]
+    offsets = [c.params.get("offset") for c in bot_api.recorder.of("getUpdates")]
+    assert offsets[:2] == [None, None]  # asked again after the failed send
+    assert offsets[-1] == "730000102"
+    state = await rt.conversations.load("telegram", CHAT)
+    assert [who for who, *_ in state.recent].count("pekerja") == 1
+
+
 async def test_set_webhook_sends_the_secret_and_the_menu(channel: TelegramChannel,
                                                          bot_api: BotApiStandIn) -> None:
     info = await telegram.set_webhook(channel, "https://bot.example.id/webhooks/telegram")

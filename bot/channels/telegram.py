@@ -400,7 +400,8 @@ class TelegramChannel:
 
 
 async def poll(channel: TelegramChannel, *, long_poll_seconds: int = 30,
-               stop: asyncio.Event | None = None) -> None:
+               stop: asyncio.Event | None = None,
+               backoff: float = POLL_BACKOFF_SECONDS) -> None:
     """Long-poll getUpdates and answer each update in turn, until cancelled or `stop` is set.
 
     Removes any webhook first (Telegram refuses getUpdates while one is set) and publishes the
@@ -418,7 +419,7 @@ async def poll(channel: TelegramChannel, *, long_poll_seconds: int = 30,
             if isinstance(error, ConfigError):
                 raise error from exc
             retry_after = error.retry_after if isinstance(error, TransientError) else None
-            wait = retry_after or POLL_BACKOFF_SECONDS
+            wait = retry_after or backoff
             log.warning("getUpdates failed (%s); trying again in %.0f s", exc, wait)
             await asyncio.sleep(wait)
             continue
@@ -427,8 +428,8 @@ async def poll(channel: TelegramChannel, *, long_poll_seconds: int = 30,
                 await _answer_update(channel, update)
             except (RedisError, TransientError) as exc:  # not acknowledged: asked again
                 log.warning("update %s not answered yet (%s); retrying in %.0f s",
-                            update.update_id, exc, POLL_BACKOFF_SECONDS)
-                await asyncio.sleep(POLL_BACKOFF_SECONDS)
+                            update.update_id, exc, backoff)
+                await asyncio.sleep(backoff)
                 break
             offset = update.update_id + 1
 
