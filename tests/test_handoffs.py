@@ -136,7 +136,11 @@ async def test_a_campaign_button_tapped_while_held_is_recorded_and_not_answered(
                                          Button("Menu", "/menu"), Button("Stop", "/berhenti")),
             answers=("Terima kasih, kami tunggu Sabtu.", "", "")),
         quiet_hours=None, now=TODAY, created_by="test")
+    before = Conversation(runtime, "5551", "telegram")
+    assert await before.say(tap_payload(campaign.id, 1)) != []  # answered: nobody holds it yet
     worker, handoff_id = await handed_off(runtime)
+    _, so_far = await runtime.handoffs.detail(handoff_id)
+    assert so_far[0].text == "(menekan tombol kampanye: Menu)"  # staff read the tap, not a code
     # a button with its own reply, and one read as its payload: both reach staff, neither is
     # answered by the bot
     assert await worker.say(tap_payload(campaign.id, 0)) == []

@@ -271,7 +271,7 @@ class Engine:
             kept = await self._apply(turn, result)
             if kept is not None:
                 stamp = message.received_at.isoformat(timespec="seconds")
-                kept = remember(kept, [["pekerja", message.text, stamp],
+                kept = remember(kept, [["pekerja", relayed.text, stamp],
                                        *(["bot", r.text[:BOT_TEXT_KEPT], stamp] for r in answer)])
         finally:  # the sender's next message waits for this, even when answering failed
             await self._conversations.close(turn, kept)
