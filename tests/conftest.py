@@ -323,14 +323,17 @@ def worker_config(tmp_path: Path, rate: float = 30.0) -> Path:
     return path
 
 
-async def spawn_worker(settings: Settings, config: Path,
-                       bot_api: BotApiStandIn) -> asyncio.subprocess.Process:
+async def spawn_worker(settings: Settings, config: Path, bot_api: BotApiStandIn, *,
+                       drain: bool = False) -> asyncio.subprocess.Process:
+    """`python -m bot worker` on the Telegram stand-in (`drain`: it exits once nothing is left
+    to send, so a test waits for the process instead of polling the campaign)."""
     env = {**os.environ, "REDIS_URL": settings.redis_url or "",
            "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
            "SAPA_KEY_PREFIX": settings.sapa_key_prefix, "SAPA_CONFIG": str(config),
            "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": bot_api.base_url}
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "worker", env=env, cwd=PROJECT_ROOT,
+        sys.executable, "-m", "bot", "worker", *(["--drain"] if drain else []), env=env,
+        cwd=PROJECT_ROOT,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
 
 

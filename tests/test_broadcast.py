@@ -78,22 +78,13 @@ async def sender(settings: Settings, redis_url: str, model_blob: bytes, trained_
 
 
 async def run_until_settled(sender: Runtime, campaign_id: str, *, config: BroadcastConfig = FAST,
-                            clock: Callable[[], datetime] = now, seconds: float = 10.0,
-                            until: tuple[str, ...] = ("done", "cancelled")) -> Campaign:
-    """Run one in-process worker until the campaign reaches a status in `until`."""
+                            clock: Callable[[], datetime] = now) -> Campaign:
+    """Run one in-process worker until nothing can be sent now; the campaign as it then stands
+    (done, or still running when quiet hours or a later start hold it)."""
     ctx = replace(sender.sending, config=config, clock=clock)
-    stop = asyncio.Event()
-    task = asyncio.create_task(Worker(ctx, "test-worker").run(stop))
-    store = CampaignStore(sender.redis, sender.keys)
-    try:
-        async with asyncio.timeout(seconds):
-            # The status is in Redis, moved by the worker's scripts: nothing to wait on.
-            while (campaign := await store.require(campaign_id)).status not in until:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        await task
-    return campaign
+    async with asyncio.timeout(30):
+        await Worker(ctx, "test-worker").run(asyncio.Event(), drain=True)
+    return await CampaignStore(sender.redis, sender.keys).require(campaign_id)
 
 
 async def create(sender: Runtime, message: Message, segment: Segment | None = None,
@@ -376,8 +367,8 @@ async def test_pause_resume_cancel_and_scheduled_start(sender: Runtime,
     store = CampaignStore(sender.redis, sender.keys)
     campaign = await create(sender, Message("Halo"))
     await store.start(campaign.id, now(), send_at=now() + timedelta(hours=1))
-    with pytest.raises(TimeoutError):
-        await run_until_settled(sender, campaign.id, seconds=0.6)
+    held = await run_until_settled(sender, campaign.id)  # the worker finds nothing to send now
+    assert held.status == "running"
     assert bot_api.recorder.of("sendMessage") == []  # scheduled in an hour
 
     assert await store.pause(campaign.id) == "running"
@@ -398,8 +389,8 @@ async def test_quiet_hours_hold_sends_until_morning(sender: Runtime,
     store = CampaignStore(sender.redis, sender.keys)
     await store.start(campaign.id, now())
     night = datetime(2026, 11, 21, 22, 30, tzinfo=JAKARTA)
-    with pytest.raises(TimeoutError):
-        await run_until_settled(sender, campaign.id, clock=lambda: night, seconds=0.6)
+    held = await run_until_settled(sender, campaign.id, clock=lambda: night)
+    assert held.status == "running"
     assert bot_api.recorder.of("sendMessage") == []
     morning = datetime(2026, 11, 22, 7, 1, tzinfo=JAKARTA)
     assert (await run_until_settled(sender, campaign.id, clock=lambda: morning)).status == "done"

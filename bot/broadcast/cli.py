@@ -208,7 +208,10 @@ def cmd_contacts_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    """Send campaigns until SIGTERM or Ctrl-C, then finish the sends in hand."""
+    """Send campaigns until SIGTERM or Ctrl-C, then finish the sends in hand.
+
+    With --drain it also stops once no campaign can be sent now.
+    """
 
     async def work(rt: Runtime) -> int:
         if not rt.sending.channels:
@@ -222,7 +225,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         print(f"broadcast worker {worker.consumer}: channels "
               f"{', '.join(sorted(rt.sending.channels))}; rates "
               f"{rt.config.broadcast.rates} per second, shared by all workers", flush=True)
-        await worker.run(stop)
+        await worker.run(stop, drain=args.drain)
         return 0
 
     return _run(settings, work)
@@ -230,8 +233,11 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `broadcast`, `contacts` and `worker` verbs."""
-    sub.add_parser("worker", help="send broadcast campaigns (run one or more)").set_defaults(
-        run=cmd_worker)
+    worker = sub.add_parser("worker", help="send broadcast campaigns (run one or more)")
+    worker.add_argument("--drain", action="store_true",
+                        help="exit once no campaign can be sent now (all finished, or held by "
+                        "quiet hours or a later start), instead of waiting for new ones")
+    worker.set_defaults(run=cmd_worker)
     contacts = sub.add_parser("contacts", help="contact lists").add_subparsers(
         dest="contacts_command", required=True)
     imp = contacts.add_parser("import", help="import a CSV list with consent (see README)")

@@ -130,10 +130,16 @@ class Worker:
         self._cursors: dict[str, str] = {}  # XAUTOCLAIM position per campaign
         self._next_reclaim = 0.0
         self._stop = asyncio.Event()
+        self._drain = False
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set, then finish the sends in hand."""
+    async def run(self, stop: asyncio.Event, *, drain: bool = False) -> None:
+        """Work until `stop` is set, then finish the sends in hand.
+
+        `drain`: also stop once no campaign can be sent now and no send is in hand (every
+        running campaign finished, or held by quiet hours or a later start).
+        """
         self._stop = stop
+        self._drain = drain
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             async with asyncio.TaskGroup() as tasks:
@@ -153,6 +159,9 @@ class Worker:
         config = self._ctx.config
         queues = await self._sendable()
         if not queues:
+            if self._drain and not self._busy:
+                stop.set()
+                return
             await _wait(stop, config.refresh_seconds)
             return
         free = config.concurrency - self._busy
