@@ -40,7 +40,7 @@ _PAYLOAD = re.compile(r"^/(?P<intent>[a-z0-9_]+(?:/[a-z0-9_]+)?)(?P<entities>\{.
 def _indonesian_number(text: str, scale: str | None = None) -> float:
     """`16.800` -> 16800, `1,5` -> 1.5, `0,24` -> 0.24, `2.500.000` -> 2500000.
 
-    Thousands written the English way (`42,000,000`, in facts' quotes) are read too.
+    Thousands written the English way (`42,000,000`, as someone may type them) are read too.
     """
     if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", text):
         value = float(text.replace(".", ""))
