@@ -177,6 +177,10 @@ return false
 """
 
 
+# Closed ids looked at on each close for handoffs that have expired.
+EXPIRED_LOOKS = 20
+
+
 class HandoffStore:
     """Handoffs in Redis (a `decode_responses` client)."""
 
@@ -242,7 +246,28 @@ class HandoffStore:
                             self._keys.handoff_messages(handoff_id)):
                     pipe.expire(key, HANDOFF_KEEP_DAYS * 86400)
             await pipe.execute()
+        if status == "closed":
+            await self._forget_expired()
         return str(before)
+
+    async def _forget_expired(self) -> None:
+        """Drop from the closed index the oldest ids whose handoff has expired.
+
+        Ids grow with time and closed handoffs expire HANDOFF_KEEP_DAYS after closing, so the
+        expired ones gather at the low end; looking at a few there on every close keeps the
+        index as long as what it lists.
+        """
+        oldest = await self._redis.zrange(self._index("closed"), 0, EXPIRED_LOOKS - 1)
+        if not oldest:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for handoff_id in oldest:
+                pipe.exists(self._keys.handoff(handoff_id))
+            found = await pipe.execute()
+        expired = [handoff_id for handoff_id, there in zip(oldest, found, strict=True)
+                   if not there]
+        if expired:
+            await self._redis.zrem(self._index("closed"), *expired)
 
     async def ids(self, status: str, limit: int = 200) -> list[str]:
         """Ids with a status, newest first."""

@@ -27,6 +27,13 @@ MULTI or a multi-key command must stay within one slot, so keys that change toge
 - campaigns index and active set: `{campaigns}`; an id leaves with its campaign.
 - a rate-limit bucket, or a cap's log with its waiting senders: `{r:<bucket>}`; expires shortly
   after its last use.
+- a handoff to staff (hash, messages): `{h:<id>}`; none while open or taken (staff close it),
+  HANDOFF_KEEP_DAYS once closed. The handoff indexes by status (`handoffs:<status>`, untagged,
+  one key each) lose an id when it moves or is erased, and the closed one its expired ids (the
+  oldest few are looked at on every close); the counter that numbers them is one integer.
+- broadcast workers' heartbeats and channels: two untagged keys, renewed by each beat and
+  expiring 2 * WORKER_SEEN_SECONDS after the last; a worker not seen for ten times that leaves
+  both.
 - seen markers, delivery statuses, daily counts: one key each, untagged, with the TTLs below;
   the fallbacks stream: one key, capped (MAXLEN).
 

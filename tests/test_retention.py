@@ -3,11 +3,15 @@ age and size and opens one page at a time however long it is."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 from bot.admin.inbox import UnansweredStore
 from bot.app import Runtime
+from bot.broadcast.heartbeat import beat, sending_channels
+from bot.handoffs import Handoff, HandoffStore
+from bot.keys import WORKER_SEEN_SECONDS
 from tests.conftest import TODAY, Conversation
 
 
@@ -95,3 +99,29 @@ async def test_a_contact_who_gives_data_while_a_scan_drops_them_stays_indexed(
     await runtime.redis.delete(runtime.keys.profile("whatsapp", "628555"))
     await runtime.contacts.forget_stale(["whatsapp:628555"], [None])
     assert not await runtime.redis.sismember(shard, "628555")  # type: ignore[misc]
+
+
+async def test_closed_handoffs_leave_their_index_once_expired(runtime: Runtime) -> None:
+    store = HandoffStore(runtime.redis, runtime.keys)
+    ids = []
+    for user in ("701", "702"):
+        handoff = await store.create(Handoff("", "telegram", user, "", "", "", "open", "", ""),
+                                     [])
+        ids.append(handoff.id)
+    assert await store.move(ids[0], ("open",), "closed", {}) == "open"
+    assert await store.ids("closed") == [ids[0]]
+    # The first one's keep time has passed; the next close notices.
+    await runtime.redis.delete(runtime.keys.handoff(ids[0]),
+                               runtime.keys.handoff_messages(ids[0]))
+    await store.move(ids[1], ("open",), "closed", {})
+    assert await store.ids("closed") == [ids[1]]
+
+
+async def test_workers_gone_long_ago_leave_the_heartbeat_keys(runtime: Runtime) -> None:
+    seen, sends = runtime.keys.workers_seen(), runtime.keys.workers_channels()
+    await beat(runtime.redis, runtime.keys, "old-worker", ["telegram"])
+    await runtime.redis.zadd(seen, {"old-worker": time.time() - 11 * WORKER_SEEN_SECONDS})
+    await beat(runtime.redis, runtime.keys, "new-worker", ["whatsapp"])
+    assert await runtime.redis.zrange(seen, 0, -1) == ["new-worker"]
+    assert await runtime.redis.hgetall(sends) == {"new-worker": "whatsapp"}  # type: ignore[misc]
+    assert await sending_channels(runtime.redis, runtime.keys) == {"whatsapp"}

@@ -21,9 +21,13 @@ async def beat(redis: Redis, keys: Keys, worker: str, channels: Iterable[str]) -
     """Report `worker` alive now with the channels it sends on (forgetting long-gone ones)."""
     now = time.time()
     seen, sends = keys.workers_seen(), keys.workers_channels()
+    # Workers gone long ago leave both keys (every restart brings a new name).
+    gone = await redis.zrangebyscore(seen, "-inf", now - 10 * WORKER_SEEN_SECONDS)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zadd(seen, {worker: now})
-        pipe.zremrangebyscore(seen, "-inf", now - 10 * WORKER_SEEN_SECONDS)
+        if gone:
+            pipe.zrem(seen, *gone)
+            pipe.hdel(sends, *gone)
         pipe.hset(sends, worker, ",".join(sorted(channels)))
         for key in (seen, sends):
             pipe.expire(key, 2 * WORKER_SEEN_SECONDS)
