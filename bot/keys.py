@@ -6,8 +6,9 @@ MULTI or a multi-key command must stay within one slot, so keys that change toge
 
 - a contact's state, turn, profile and lead: `{c:<channel>:<id>}` (Telegram and WhatsApp
   shortened to `t` and `w`, see CHANNEL_TAGS), one slot per contact.
-  State: the idle TTL; turn: a lock of milliseconds; profile: the profile TTL, renewed by each
-  message; lead: `leads.retention_days` (config.yml), renewed when the worker updates it. The
+  State: the idle TTL; turn: a lock of milliseconds; profile: the profile TTL (the anonymous
+  one until the worker gives data), renewed by each message; lead:
+  `dialogue.lead_retention_days` (config.yml), renewed when the worker updates it. The
   contact's other keys share the tag so erasure finds each by name: the flood notice, the
   per-chat send pacing (seconds), unsent replies (TELEGRAM_UPDATE_SEEN_TTL), and the indexes
   of their inbox entries, delivery statuses and handoffs.
