@@ -15,14 +15,16 @@ import asyncio
 import json
 import os
 import re
+import subprocess
 import sys
+import threading
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import orjson
@@ -517,3 +519,25 @@ async def whatsapp_post(client: httpx.AsyncClient, body: dict[str, Any] | bytes,
     elif signature is not None:
         headers["X-Hub-Signature-256"] = signature
     return await client.post(WA_URL, content=raw, headers=headers)
+
+# -- processes the tests start -------------------------------------------------------------------
+
+SERVING = b"Uvicorn running on"  # what `python -m bot serve` logs once it accepts requests
+
+
+def await_line(process: subprocess.Popen[bytes], needle: bytes,
+               log: BinaryIO) -> threading.Thread:
+    """Block until `process` writes a line holding `needle` (its output copied to `log`); the
+    rest of its output keeps flowing to `log` from the returned thread, which ends when the
+    process does. Raises if it exits first."""
+    assert process.stdout is not None
+    stdout = process.stdout
+    for line in iter(stdout.readline, b""):
+        log.write(line)
+        log.flush()
+        if needle in line:
+            rest = threading.Thread(target=lambda: log.writelines(stdout), daemon=True)
+            rest.start()
+            return rest
+    process.wait()
+    raise RuntimeError(f"the process exited ({process.returncode}) before saying {needle!r}")

@@ -17,7 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -37,8 +37,10 @@ from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import (
     NEW_FAQ,
     PASSWORD,
+    SERVING,
     add_contact,
     add_users,
+    await_line,
     clueless,
     delete_prefix,
     now,
@@ -85,14 +87,16 @@ def serve(redis_url: str, prefix: str, blob: bytes, fingerprint: str, log_path: 
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    copying: threading.Thread | None = None
     try:
-        deadline = time.monotonic() + 90
-        while not healthy(base):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bot serve did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.2)
+        try:
+            copying = await_line(process, SERVING, log)
+        except RuntimeError as exc:
+            raise RuntimeError(f"bot serve did not start: {log_path.read_text()[-2000:]}") \
+                from exc
+        assert healthy(base)
         yield base
     finally:
         process.send_signal(signal.SIGINT)
@@ -100,6 +104,9 @@ def serve(redis_url: str, prefix: str, blob: bytes, fingerprint: str, log_path: 
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        if copying is not None:
+            copying.join()  # the output's end: the process is gone
         log.close()
         delete_prefix(redis_url, prefix)
 
@@ -124,7 +131,7 @@ def clueless_server(redis_url: str, prefix: str, trained_model: NLU,
 
 def healthy(base: str) -> bool:
     try:
-        return httpx.get(f"{base}/health", timeout=1).status_code == 200
+        return httpx.get(f"{base}/health", timeout=10).status_code == 200
     except httpx.HTTPError:
         return False
 

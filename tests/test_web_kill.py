@@ -16,7 +16,7 @@ import pytest
 
 from bot.nlu.model import NLU
 from bot.settings import PROJECT_ROOT, Settings
-from tests.conftest import publish_model
+from tests.conftest import SERVING, publish_model
 
 REST = "/webhooks/rest/webhook"
 
@@ -27,22 +27,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+DRAINS: set[asyncio.Task[bytes]] = set()  # output readers of the serve processes
+
+
 async def serve(settings: Settings, port: int) -> asyncio.subprocess.Process:
     env = {**os.environ, "REDIS_URL": settings.redis_url or "",
            "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
            "SAPA_KEY_PREFIX": settings.sapa_key_prefix}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--port", str(port), env=env, cwd=PROJECT_ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    async with httpx.AsyncClient() as client:
-        while True:  # until it answers (the test's timeout bounds this)
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
-                    return process
-            except httpx.TransportError:
-                if process.returncode is not None:
-                    raise RuntimeError("serve exited") from None
-            await asyncio.sleep(0.1)
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    assert process.stderr is not None
+    async for line in process.stderr:  # uvicorn logs to stderr
+        if SERVING in line:
+            break
+    else:
+        raise RuntimeError(f"serve exited ({await process.wait()}) before serving")
+    # Keep reading what it logs, so a full pipe never stalls it.
+    drain = asyncio.create_task(process.stderr.read())
+    DRAINS.add(drain)
+    drain.add_done_callback(DRAINS.discard)
+    return process
 
 
 @pytest.fixture
