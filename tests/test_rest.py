@@ -79,3 +79,40 @@ def test_health_reports_redis_and_model(client: TestClient) -> None:
 def test_process_survives_bad_input(client: TestClient) -> None:
     client.post(URL, content=b"\xff\xfe", headers={"content-type": "application/json"})
     assert client.post(URL, json={"sender": "d", "message": "halo"}).status_code == 200
+
+
+# Issue 11's examples, as a worker meets them: over HTTP through the REST route, on Redis. Each
+# is (what the worker said before, what they asked, what the reply must say). The dialogue
+# behind each is tested in depth on the in-memory engine (tests/test_units.py,
+# tests/test_dialogue_rest.py); this checks that the channel carries it all.
+CONVERSATIONS = [
+    ([], "klo jatuh dr motor pas nganter orderan ditanggung gak",
+     "Ya, ditanggung JKK, termasuk perjalanan kerja"),
+    (["kemarin sy kecelakaan pas nyari ikan, belum ikut bpjs"],
+     "klo daftar skrg trus bs diklaim gk", "Tidak, kecelakaan yang terjadi sebelum jadi peserta"),
+    (["ada orang ngaku petugas bpjs minta aku transfer duit, iku penipuan ta?"],
+     "trus aku kudu piye", "175"),
+    ([], "mau tny jkm itu apa", "JKM (Jaminan Kematian)"),
+    ([], "daftar dong", "JMO"),
+    ([], "lupa no kartu peserta", "Nomor kartu peserta (KPJ)"),
+    ([], "minta dihubungi petugas", "setuju"),
+    ([], "aku bakul sayur nang pasar, iso melu bpjs tk ta?", "Iya, bisa"),
+    (["/minta_didata", "/setuju", "Slamet"], "lho iurane nelayan piro?",
+     "lanjutkan pendataan"),
+    (["/minta_didata", "/setuju", "Slamet", "nelayan", "Kel. Ketabang, Kec. Genteng"],
+     "0812 3344 556", "0812-3344-556"),
+    ([], "iuran bpjs tk brp, penghasilan 50rb sehari", "Rp1.500.000 sebulan"),
+    (["menu"], "5", "klaim"),
+]
+
+
+@pytest.mark.parametrize(("before", "asked", "says"), CONVERSATIONS,
+                         ids=[asked for _, asked, _ in CONVERSATIONS])
+def test_issue_examples_over_the_rest_channel(client: TestClient, before: list[str], asked: str,
+                                              says: str) -> None:
+    sender = f"pekerja-{abs(hash(asked))}"
+    for text in before:
+        assert client.post(URL, json={"sender": sender, "message": text}).status_code == 200
+    body = client.post(URL, json={"sender": sender, "message": asked}).json()
+    texts = "\n".join(str(item.get("text", "")) for item in body)
+    assert says.lower() in texts.lower(), texts
