@@ -125,3 +125,15 @@ async def test_workers_gone_long_ago_leave_the_heartbeat_keys(runtime: Runtime) 
     assert await runtime.redis.zrange(seen, 0, -1) == ["new-worker"]
     assert await runtime.redis.hgetall(sends) == {"new-worker": "whatsapp"}  # type: ignore[misc]
     assert await sending_channels(runtime.redis, runtime.keys) == {"whatsapp"}
+
+
+async def test_a_contact_s_inbox_index_drops_entries_the_inbox_aged_out(
+        runtime: Runtime) -> None:
+    index = runtime.keys.contact_inbox("rest", "x")
+    old = TODAY - timedelta(days=runtime.config.inbox.max_age_days + 1)
+    await runtime.redis.sadd(index, f"{int(old.timestamp() * 1000)}-0")  # type: ignore[misc]
+    await Conversation(runtime, "x").say("zzq qwx vbnm")
+    kept = await runtime.redis.smembers(index)  # type: ignore[misc]
+    entries = [entry_id for entry_id, _ in await runtime.redis.xrange(runtime.keys.fallbacks())]
+    assert kept == set(entries)
+    assert len(entries) == 1

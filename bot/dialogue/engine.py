@@ -94,6 +94,18 @@ class Tally(Protocol):
         """Count one message."""
 
 
+# KEYS[1]: a contact's inbox index; ARGV: the new entry id, the oldest time kept (ms), the TTL
+# (ms). Ids the stream has aged out leave the index (an entry id starts with its time in ms),
+# so the index of a contact who keeps writing does not grow for ever.
+_INDEX_ENTRY = """
+redis.call('SADD', KEYS[1], ARGV[1])
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if tonumber(string.match(id, '^%d+')) < tonumber(ARGV[2]) then redis.call('SREM', KEYS[1], id) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+"""
+
+
 class FallbackLog:
     """Messages the bot did not understand, for the admin inbox (a stream capped by size, age).
 
@@ -107,6 +119,7 @@ class FallbackLog:
         self._keys = keys
         self._max = max_entries
         self._max_age_ms = max_age_days * 86_400_000
+        self._index = redis.register_script(_INDEX_ENTRY)
 
     async def record(self, message: IncomingMessage, parse: ParseResult,
                      contact: Contact) -> None:
@@ -123,10 +136,7 @@ class FallbackLog:
         )
         index = self._keys.contact_inbox(message.channel, message.user_id)
         oldest = int(time.time() * 1000) - self._max_age_ms
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(index, entry_id)
-            pipe.pexpire(index, self._max_age_ms)
-            await pipe.execute()
+        await self._index(keys=[index], args=[entry_id, oldest, self._max_age_ms])
         await self._redis.xtrim(stream, minid=f"{oldest}-0", approximate=False)  # exact: cheap
 
 
