@@ -26,7 +26,7 @@ from actions.registry import registry
 from bot.admin.accounts import RedisUserStore
 from bot.admin.audit import RedisAuditLog
 from bot.admin.campaigns import Campaigns
-from bot.admin.changes import KnowledgeChanges, Retrainer, TrainingStatus
+from bot.admin.changes import KnowledgeChanges, KnowledgeWrites, Retrainer, TrainingStatus
 from bot.admin.history import RedisKnowledgeHistory
 from bot.admin.inbox import UnansweredStore
 from bot.admin.sessions import LoginLimiter, RedisSessionStore, SessionStore
@@ -46,7 +46,7 @@ from bot.erasure import RedisEraser
 from bot.errors import ConfigError
 from bot.handoffs import Handoffs, HandoffStore
 from bot.keys import Keys
-from bot.knowledge.base import KnowledgeBase, load_seed, missing_core_answers
+from bot.knowledge.base import KnowledgeBase, load_seed
 from bot.knowledge.store import (
     KnowledgeStore,
     Live,
@@ -173,24 +173,6 @@ class Runtime:
         await self.redis_bytes.aclose()
 
 
-async def current_knowledge(store: KnowledgeStore) -> KnowledgeBase:
-    """The stored knowledge base, seeded from the shipped YAML on first start."""
-    kb = await store.load()
-    seed = load_seed()
-    if kb is None:
-        version = await store.save(seed)
-        log.info("seeded the knowledge base (version %s)", version)
-    elif missing := missing_core_answers(kb.document, seed):
-        document = kb.document.model_copy(update={"answers": [*kb.document.answers, *missing]})
-        version = await store.save(document)
-        log.info("added %d texts this release needs (version %s)", len(missing), version)
-    else:
-        return kb
-    kb = await store.load()
-    assert kb is not None  # just saved
-    return kb
-
-
 async def train_and_publish(settings: Settings, config: BotConfig, kb: KnowledgeBase,
                             store: ModelStore) -> NLU:
     """Train on nlu_data/ plus the knowledge base's examples and make the model current."""
@@ -260,7 +242,10 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
     knowledge_store = RedisKnowledgeStore(redis, keys)
     model_store = RedisModelStore(redis_bytes, keys)
     training = TrainingStatus(redis, keys)
-    kb = await current_knowledge(knowledge_store)
+    audit = RedisAuditLog(redis, keys)
+    history = RedisKnowledgeHistory(redis_bytes, keys)
+    writes = KnowledgeWrites(redis, keys, knowledge_store, history, audit, clock)
+    kb = await writes.start(load_seed())
     trained_at_start = False
     if model is None:
         published = await model_store.version()
@@ -275,7 +260,6 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
         profile_ttl_seconds=config.dialogue.profile_ttl_days * 86400,
         anonymous_ttl_seconds=config.dialogue.anonymous_profile_ttl_minutes * 60)
     counters = DailyCounters(redis, keys)
-    audit = RedisAuditLog(redis, keys)
     handoff_store = HandoffStore(redis, keys)
     handoffs = Handoffs(handoff_store, contacts, audit, config.handoff, clock,
                         lambda: knowledge.current)
@@ -311,9 +295,7 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
     retrainer = Retrainer(knowledge_store,
                           lambda kb: current_model(settings, config, kb, model_store),
                           training, clock, serve_model)
-    history = RedisKnowledgeHistory(redis_bytes, keys)
-    changes = KnowledgeChanges(redis, keys, knowledge_store, history, audit, retrainer, clock,
-                               serve_knowledge)
+    changes = KnowledgeChanges(writes, retrainer, serve_knowledge)
     return Runtime(
         settings, config, keys, redis, redis_bytes, knowledge_store, model_store, knowledge, nlu,
         contacts, leads, conversations, counters, engine, channels, sending, audit, history,

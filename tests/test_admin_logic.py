@@ -19,7 +19,14 @@ from bot.admin.accounts import RedisUserStore, User
 from bot.admin.audit import RedisAuditLog
 from bot.admin.bubbles import preview_message
 from bot.admin.campaigns import Campaigns, status_text
-from bot.admin.changes import Retrainer, Training, TrainingState, TrainingStatus
+from bot.admin.changes import (
+    Edited,
+    KnowledgeWrites,
+    Retrainer,
+    Training,
+    TrainingState,
+    TrainingStatus,
+)
 from bot.admin.dashboard import fallback_rates, funnel_rows, messages_by_channel, top_rows
 from bot.admin.drafts import PROBLEM_WORDS, CampaignInput, check, send_time
 from bot.admin.editor import (
@@ -33,12 +40,20 @@ from bot.admin.editor import (
     remove_answer,
     search,
 )
-from bot.admin.history import Piece, RedisKnowledgeHistory, diff, item_changes, word_diff
+from bot.admin.history import (
+    KnowledgeHistory,
+    Piece,
+    RedisKnowledgeHistory,
+    VersionInfo,
+    diff,
+    item_changes,
+    word_diff,
+)
 from bot.admin.inbox import Unanswered, group
 from bot.admin.leads import Area, LeadFilter, area
 from bot.admin.names import training_shown
 from bot.admin.sessions import FREE_ATTEMPTS, Attempt, LoginLimiter, RedisSessionStore
-from bot.app import connect_redis, current_knowledge, current_model
+from bot.app import connect_redis, current_model
 from bot.broadcast.campaigns import JAKARTA, PROBLEMS, Campaign, Message, QuietHours
 from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import sent
@@ -483,17 +498,91 @@ def test_the_console_words_a_training_state_it_stores_by_name() -> None:
 
 
 
-async def test_start_up_seeds_once_and_loads_a_model_that_matches_the_data(
+async def test_start_up_loads_a_model_that_matches_the_data(
         config_path: Path, seed_kb: KnowledgeBase, trained_model: NLU) -> None:
-    knowledge = MemoryKnowledgeStore()
-    kb = await current_knowledge(knowledge)
-    assert (kb.version, kb.document) == (1, seed_kb.document)
-    assert (await current_knowledge(knowledge)).version == 1  # seeded once
     settings = Settings(sapa_config=config_path)
     store = MemoryModelStore(trained_model)  # published by `nlu train` on the same data
-    assert await current_model(settings, load_config(config_path), kb, store) is trained_model
+    assert await current_model(settings, load_config(config_path), seed_kb,
+                               store) is trained_model
 
 # -- stores on Redis -------------------------------------------------------------------------
+
+class HeldHistory:
+    """The Redis history, holding the first write that reaches it (inside the write lock)."""
+
+    def __init__(self, history: RedisKnowledgeHistory) -> None:
+        self.history = history
+        self.reached = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def record(self, version: int, document: KnowledgeDocument, at: datetime, user: str,
+                     summary: str) -> None:
+        await self.history.record(version, document, at, user, summary)
+
+    async def keep_current(self, kb: KnowledgeBase, at: datetime) -> None:
+        if not self.reached.is_set():
+            self.reached.set()
+            await self.go.wait()
+        await self.history.keep_current(kb, at)
+
+    async def versions(self) -> list[VersionInfo]:
+        return await self.history.versions()
+
+    async def document(self, version: int) -> KnowledgeDocument | None:
+        return await self.history.document(version)
+
+
+def release_writes(client: Redis, client_bytes: Redis, prefix: str,
+                   history: KnowledgeHistory | None = None) -> KnowledgeWrites:
+    keys = Keys(prefix)
+    return KnowledgeWrites(client, keys, RedisKnowledgeStore(client, keys),
+                           history or RedisKnowledgeHistory(client_bytes, keys),
+                           RedisAuditLog(client, keys), lambda: TODAY)
+
+
+async def test_start_up_seeds_once_in_the_history_and_audit(
+        redis: Redis, settings: Settings, prefix: str, seed_kb: KnowledgeBase) -> None:
+    client_bytes = connect_redis(settings, decode_responses=False)
+    writes = release_writes(redis, client_bytes, prefix)
+    kb = await writes.start(seed_kb.document)
+    assert (kb.version, kb.document) == (1, seed_kb.document)
+    assert (await writes.start(seed_kb.document)).version == 1  # seeded once
+    (version,) = await RedisKnowledgeHistory(client_bytes, Keys(prefix)).versions()
+    assert (version.version, version.user, version.summary) == (1, "system", "rilis isi awal")
+    (entry,) = await RedisAuditLog(redis, Keys(prefix)).recent()
+    assert (entry.user, entry.action, entry.detail) == ("system", "rilis", "(versi 1)")
+    await client_bytes.aclose()
+
+
+async def test_a_release_starting_while_an_admin_saves_keeps_both(
+        redis: Redis, settings: Settings, prefix: str, seed_kb: KnowledgeBase) -> None:
+    """A knowledge base an older release stored lacks a text; an admin's save is in flight."""
+    client_bytes = connect_redis(settings, decode_responses=False)
+    older = seed_kb.document.model_copy(update={"answers": [
+        a for a in seed_kb.document.answers if a.id != "terima_kasih"]})
+    await RedisKnowledgeStore(redis, Keys(prefix)).save(older)
+    held = HeldHistory(RedisKnowledgeHistory(client_bytes, Keys(prefix)))
+    admin = release_writes(redis, client_bytes, prefix, held)
+    fact = seed_kb.document.facts[0]
+    saving = asyncio.create_task(admin.apply("ani", "fakta.ubah", lambda document: Edited(
+        document.model_copy(update={"facts": [
+            f.model_copy(update={"statement": "dicek ulang"}) if f.id == fact.id else f
+            for f in document.facts]}), fact.id)))
+    await held.reached.wait()  # the admin's save holds the lock, its document read
+    starting = asyncio.create_task(release_writes(redis, client_bytes, prefix).start(
+        seed_kb.document))
+    held.go.set()
+    await saving
+    kb = await starting
+    assert kb.version == 3
+    assert "terima_kasih" in {a.id for a in kb.document.answers}  # the release's text
+    assert next(f for f in kb.document.facts if f.id == fact.id).statement == "dicek ulang"
+    summaries = [v.summary for v in await held.versions()]
+    assert summaries == ["rilis teks baru: terima_kasih", f"fakta.ubah {fact.id}",
+                         "versi dari luar konsol (seed atau pembaruan rilis)"]
+    await client_bytes.aclose()
+
+
 
 async def test_history_keeps_the_newest_versions(settings: Settings, prefix: str,
                                                  seed_kb: KnowledgeBase) -> None:

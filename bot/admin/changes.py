@@ -1,7 +1,9 @@
-"""The console's write path to the knowledge base, and the background retrain that follows.
+"""The write path to the knowledge base, and the background retrain that follows.
 
-Every change goes through `KnowledgeChanges.apply`: under a Redis lock (so two admins, even on
-two web processes, never overwrite each other), the edit is applied to the latest stored document,
+Every write goes through `KnowledgeWrites`: the console's and `faq import`'s through
+`KnowledgeChanges.apply`, and what a release brings at start-up through `KnowledgeWrites.start`.
+Under a Redis lock (so two admins, even on two web processes, or a process starting while an
+admin saves, never overwrite each other), the edit is applied to the latest stored document,
 validated, checked by the publishing guard (bot/knowledge/guard.py: no unsourced figure, no
 expired fact, no dead button), saved as a new version, kept in the history and written to the
 audit log. The NLU then retrains in the background: a save only sets a flag; one task per
@@ -32,7 +34,7 @@ from bot.admin.history import KnowledgeHistory
 from bot.dialogue.policy import INTENT_ACTIONS
 from bot.errors import Invalid
 from bot.keys import Keys
-from bot.knowledge.base import KnowledgeBase, KnowledgeDocument
+from bot.knowledge.base import KnowledgeBase, KnowledgeDocument, missing_core_answers
 from bot.knowledge.guard import document_problems
 from bot.knowledge.store import KnowledgeStore
 from bot.nlu.model import NLU
@@ -191,23 +193,26 @@ class Retrainer:
             self._wanted.set()
 
 
-class KnowledgeChanges:
-    """The one write path to the knowledge base, for the console and `faq import` alike.
+# Who the audit and the history name for what a release writes at start-up.
+SYSTEM_USER = "system"
 
-    Locked, validated, versioned, kept in the history, audited, then retrained.
+
+class KnowledgeWrites:
+    """Every write to the knowledge base: locked, versioned, kept in the history and audited.
+
+    The lock is Redis's (two admins, even on two web processes, or a process starting while an
+    admin saves, never overwrite each other): each write edits the latest stored document.
     """
 
     def __init__(self, redis: Redis, keys: Keys, store: KnowledgeStore,
-                 history: KnowledgeHistory, audit: AuditLog, retrainer: Retrainer,
-                 clock: Callable[[], datetime], serve: Callable[[KnowledgeBase], None]) -> None:
+                 history: KnowledgeHistory, audit: AuditLog,
+                 clock: Callable[[], datetime]) -> None:
         self._redis = redis
         self._keys = keys
         self._store = store
         self._history = history
         self._audit = audit
-        self._retrainer = retrainer
         self._clock = clock
-        self._serve = serve
 
     async def latest(self) -> KnowledgeBase:
         """The latest stored knowledge base (what every process serves after its next poll)."""
@@ -216,25 +221,85 @@ class KnowledgeChanges:
             raise RuntimeError("the knowledge base was never stored; start the bot once")
         return kb
 
+    async def apply(self, user: str, action: str, edit: Edit) -> KnowledgeBase:
+        """Edit the latest document, check it with the publishing guard and store it.
+
+        `edit` raises `Invalid` to refuse (invalid input, or an entry changed meanwhile).
+        """
+        async with self._lock():
+            kb = await self.latest()
+            edited = edit(kb.document)
+            problems = document_problems(kb.document, edited.document, self._clock().date(),
+                                         INTENT_ACTIONS)
+            if problems:  # the publishing guard: nothing unsourced reaches a worker
+                raise Unpublishable(problems)
+            return await self._save(kb, edited, user, action)
+
+    async def start(self, seed: KnowledgeDocument) -> KnowledgeBase:
+        """At start-up: the stored knowledge base, after storing what this release brings.
+
+        The seed on the very first start; on a knowledge base an older release stored, the texts
+        this release's code reads and the stored one lacks (`missing_core_answers`; answers an
+        admin edited are never touched). The publishing guard is not asked: the shipped texts
+        pass it (tests/test_guard.py), and a refusal here would keep the bot from starting.
+        """
+        kb = await self._store.load()
+        if kb is not None and not missing_core_answers(kb.document, seed):
+            return kb  # the usual start: nothing to write, no lock taken
+        async with self._lock():
+            kb = await self._store.load()  # an admin may have saved while this waited
+            if kb is None:
+                edited = Edited(seed, "isi awal")
+            elif missing := missing_core_answers(kb.document, seed):
+                edited = Edited(
+                    kb.document.model_copy(update={"answers": [*kb.document.answers, *missing]}),
+                    "teks baru", ", ".join(a.id for a in missing))
+            else:
+                return kb
+            saved = await self._save(kb, edited, SYSTEM_USER, "rilis")
+        log.info("stored the texts this release brings (version %s)", saved.version)
+        return saved
+
+    def _lock(self) -> Lock:
+        return self._redis.lock(self._keys.kb_write_lock(), timeout=30, blocking_timeout=10)
+
+    async def _save(self, kb: KnowledgeBase | None, edited: Edited, user: str,
+                    action: str) -> KnowledgeBase:
+        """Store an edit of `kb` (held under the lock) with its history entry and audit."""
+        now = self._clock()
+        if kb is not None:
+            await self._history.keep_current(kb, now)
+        version = await self._store.save(edited.document)
+        summary = f"{action} {edited.target}" + (f": {edited.detail}" if edited.detail else "")
+        await self._history.record(version, edited.document, now, user, summary)
+        await self._audit.record(now, user, action, edited.target,
+                                 f"{edited.detail} (versi {version})".strip())
+        return KnowledgeBase(edited.document, version)
+
+
+class KnowledgeChanges:
+    """The one write path for the console and `faq import` alike.
+
+    A write (`KnowledgeWrites.apply`: locked, validated, versioned, kept in the history,
+    audited), then this process serves it at once and the NLU retrains in the background.
+    """
+
+    def __init__(self, writes: KnowledgeWrites, retrainer: Retrainer,
+                 serve: Callable[[KnowledgeBase], None]) -> None:
+        self._writes = writes
+        self._retrainer = retrainer
+        self._serve = serve
+
+    async def latest(self) -> KnowledgeBase:
+        """The latest stored knowledge base (what every process serves after its next poll)."""
+        return await self._writes.latest()
+
     async def apply(self, user: str, action: str, edit: Edit) -> int:
         """Edit the latest document and store it as a new version; returns the version.
 
         `edit` raises `Invalid` to refuse (invalid input, or an entry changed meanwhile).
         """
-        async with self._redis.lock(self._keys.kb_write_lock(), timeout=30, blocking_timeout=10):
-            kb = await self.latest()
-            edited = edit(kb.document)
-            now = self._clock()
-            problems = document_problems(kb.document, edited.document, now.date(),
-                                         INTENT_ACTIONS)
-            if problems:  # the publishing guard: nothing unsourced reaches a worker
-                raise Unpublishable(problems)
-            await self._history.keep_current(kb, now)
-            version = await self._store.save(edited.document)
-            summary = f"{action} {edited.target}" + (f": {edited.detail}" if edited.detail else "")
-            await self._history.record(version, edited.document, now, user, summary)
-            await self._audit.record(now, user, action, edited.target,
-                                     f"{edited.detail} (versi {version})".strip())
-        self._serve(KnowledgeBase(edited.document, version))
+        saved = await self._writes.apply(user, action, edit)
+        self._serve(saved)
         self._retrainer.request()
-        return version
+        return saved.version

@@ -2,7 +2,7 @@
 
 `RedisKnowledgeStore` keeps only the current document and a counter; this keeps the last
 `KB_HISTORY_KEEP` documents (zlib-compressed JSON, ~15 KB each) with who saved them and why. A
-version saved outside `KnowledgeChanges` (the first seed, texts a release adds) gets its snapshot
+version saved outside `KnowledgeWrites` (by a release older than 2026-12-01) gets its snapshot
 the next time the knowledge base changes, so it can still be diffed and restored. Rolling back
 saves the old document as a new version: versions only move forward, which is what every running
 process polls for.
