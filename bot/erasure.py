@@ -92,7 +92,10 @@ class RedisEraser:
 
     async def _deliveries(self, channel: str, user_id: str) -> None:
         index = self._keys.contact_deliveries(channel, user_id)
-        ids = await cast(Awaitable[set[str]], self._redis.smembers(index))
+        if await self._redis.type(index) == "set":  # kept by a release before 2026-12
+            ids = await cast(Awaitable[set[str]], self._redis.smembers(index))
+        else:
+            ids = set(await self._redis.zrange(index, 0, -1))
         keys = [self._keys.delivery_status(channel, message_id) for message_id in ids]
         await self._redis.delete(index, *keys)
 

@@ -129,7 +129,10 @@ class Keys:
         return f"{self._contact(channel, user_id)}:inbox"
 
     def contact_deliveries(self, channel: str, user_id: str) -> str:
-        """Set of message ids whose delivery status names the contact, so erasure finds them."""
+        """Message ids whose delivery status names the contact, so erasure finds them.
+
+        A sorted set scored by when each status last moved, trimmed once the status expired.
+        """
         return f"{self._contact(channel, user_id)}:deliveries"
 
     def contact_handoffs(self, channel: str, user_id: str) -> str:

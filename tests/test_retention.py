@@ -10,8 +10,9 @@ from typing import Any
 from bot.admin.inbox import UnansweredStore
 from bot.app import Runtime
 from bot.broadcast.heartbeat import beat, sending_channels
+from bot.channels.delivery import DeliveryStatus, DeliveryStatuses
 from bot.handoffs import Handoff, HandoffStore
-from bot.keys import WORKER_SEEN_SECONDS
+from bot.keys import DELIVERY_STATUS_TTL, WORKER_SEEN_SECONDS
 from tests.conftest import TODAY, Conversation
 
 
@@ -137,3 +138,34 @@ async def test_a_contact_s_inbox_index_drops_entries_the_inbox_aged_out(
     entries = [entry_id for entry_id, _ in await runtime.redis.xrange(runtime.keys.fallbacks())]
     assert kept == set(entries)
     assert len(entries) == 1
+
+
+async def test_a_contact_s_delivery_index_drops_ids_whose_status_expired(
+        runtime: Runtime) -> None:
+    statuses = DeliveryStatuses(runtime.redis, runtime.keys, "whatsapp")
+    index = runtime.keys.contact_deliveries("whatsapp", "628111")
+    # An index an earlier release kept as a plain set, with one id whose status is long gone.
+    await runtime.redis.sadd(index, "wamid.from-last-release")
+    await statuses.record(DeliveryStatus("wamid.1", "sent", TODAY, "628111"))
+    assert set(await runtime.redis.zrange(index, 0, -1)) == {"wamid.from-last-release",
+                                                             "wamid.1"}
+    # Scored by when the status last moved: one that moved a TTL ago has expired with its hash.
+    now, _ = await runtime.redis.time()
+    await runtime.redis.zadd(index, {"wamid.from-last-release": now - DELIVERY_STATUS_TTL - 1})
+    await statuses.record(DeliveryStatus("wamid.2", "sent", TODAY, "628111"))
+    assert set(await runtime.redis.zrange(index, 0, -1)) == {"wamid.1", "wamid.2"}
+    assert 0 < await runtime.redis.ttl(index) <= DELIVERY_STATUS_TTL
+    await runtime.eraser.erase("whatsapp", "628111")
+    assert not await runtime.redis.exists(index, runtime.keys.delivery_status("whatsapp",
+                                                                              "wamid.1"))
+
+
+async def test_erasure_reads_a_delivery_index_kept_as_a_set(runtime: Runtime) -> None:
+    statuses = DeliveryStatuses(runtime.redis, runtime.keys, "whatsapp")
+    await statuses.record(DeliveryStatus("wamid.9", "sent", TODAY, "628222"))
+    index = runtime.keys.contact_deliveries("whatsapp", "628222")
+    await runtime.redis.delete(index)
+    await runtime.redis.sadd(index, "wamid.9")  # as the release before kept it
+    await runtime.eraser.erase("whatsapp", "628222")
+    assert not await runtime.redis.exists(index, runtime.keys.delivery_status("whatsapp",
+                                                                              "wamid.9"))

@@ -26,6 +26,23 @@ redis.call('EXPIRE', KEYS[1], ARGV[6])
 return 1
 """
 
+# KEYS[1] the contact's index of message ids; ARGV: the message id, the statuses' TTL. Each id
+# is scored by when its status last moved (its hash expires a TTL after that), so ids whose
+# status is gone leave the index and a contact messaged every month does not grow it forever.
+# An index an earlier release kept as a plain set becomes a sorted set on its first write.
+_INDEX = """
+local now = tonumber(redis.call('TIME')[1])
+if redis.call('TYPE', KEYS[1]).ok == 'set' then
+  local ids = redis.call('SMEMBERS', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], now, id) end
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class DeliveryStatus:
@@ -46,6 +63,7 @@ class DeliveryStatuses:
         self._keys = keys
         self._channel = channel
         self._advance = redis.register_script(_ADVANCE)
+        self._index = redis.register_script(_INDEX)
 
     async def record(self, status: DeliveryStatus) -> bool:
         """Store a status unless the message is already as far or further; True if it moved."""
@@ -57,11 +75,9 @@ class DeliveryStatuses:
             args=[status.status, rank, status.at.isoformat(), status.recipient, status.error,
                   DELIVERY_STATUS_TTL])
         if moved and status.recipient:  # indexed under the person, so erasure finds it
-            index = self._keys.contact_deliveries(self._channel, status.recipient)
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.sadd(index, status.message_id)
-                pipe.expire(index, DELIVERY_STATUS_TTL)
-                await pipe.execute()
+            await self._index(
+                keys=[self._keys.contact_deliveries(self._channel, status.recipient)],
+                args=[status.message_id, DELIVERY_STATUS_TTL])
         return bool(moved)
 
     async def get(self, message_id: str) -> DeliveryStatus | None:
