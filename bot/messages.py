@@ -104,6 +104,7 @@ def phone_lines(text: str, columns: int = PHONE_COLUMNS) -> int:
 # A campaign button's payload as sent: `/kampanye:<campaign id>:<button index>`, so a tap is
 # recorded for its campaign and answered with the reply staff gave that button.
 TAP_PREFIX = "/kampanye:"
+CAMPAIGN_ANSWERS = ("/setuju", "/tidak_setuju")  # payloads that answer the campaign's question
 
 
 @dataclass(frozen=True)
@@ -118,3 +119,11 @@ class Tap:
     reply: str
     payload: str
     title: str = ""
+
+    @property
+    def answers_campaign(self) -> bool:
+        """A yes/no payload without a reply ("Saya datang=/setuju"): an answer to the campaign.
+
+        Read as the worker's message it would answer whatever the bot asked last, or nothing.
+        """
+        return not self.reply and self.payload in CAMPAIGN_ANSWERS

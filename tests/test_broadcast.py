@@ -17,7 +17,14 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import Runtime, open_runtime
-from bot.broadcast.campaigns import JAKARTA, Campaign, CampaignStore, Message, QuietHours
+from bot.broadcast.campaigns import (
+    JAKARTA,
+    Campaign,
+    CampaignStore,
+    Message,
+    QuietHours,
+    tap_payload,
+)
 from bot.broadcast.imports import import_contacts, whatsapp_id
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.report import progress, write_report
@@ -464,6 +471,30 @@ async def test_campaign_buttons_answer_with_their_replies_and_taps_are_reported(
     report = {r["user_id"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
     assert report["301"]["button"] == "Saya datang"
     assert report["302"]["button"] == "Tidak bisa datang"
+
+
+async def test_a_yes_or_no_button_without_a_reply_is_acknowledged_as_recorded(
+        runtime: Runtime) -> None:
+    # The README's example button ("Saya datang=/setuju") has no reply of its own: the tap
+    # answers the campaign, not whatever the bot asked last (here: an offer of the pendataan).
+    message = Message("FGD Sabtu jam 9 di balai RW. Datang?",
+                      (Button("Saya datang", "/setuju"),
+                       Button("Tidak bisa datang", "/tidak_setuju"),
+                       Button("Cara daftar", "/cara_daftar")))
+    campaign = await create(runtime, message)
+    taps = [tap_payload(campaign.id, i) for i in range(3)]
+    worker = Conversation(runtime, "w-rsvp", "rest")
+    await worker.text("daftar dong")  # ends with "Mau dibantu petugas?"
+    came = await worker.text(taps[0])
+    assert "Saya datang" in came
+    assert "kami catat" in came
+    assert "Setuju?" not in came  # the pendataan was not started by the tap
+    declined = await worker.text(taps[1])
+    assert "Tidak bisa datang" in declined
+    assert "kami catat" in declined
+    how = await worker.text(taps[2])  # a question for the bot is still answered as one
+    assert "kami catat" not in how
+    assert "KTP" in how
 
 
 async def test_a_tap_on_an_unknown_campaign_says_the_button_is_old(runtime: Runtime) -> None:

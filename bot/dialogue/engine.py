@@ -259,11 +259,13 @@ class Engine:
             if self._taps is not None and text.startswith(TAP_PREFIX):
                 tap = await self._taps.tap(message, turn.contact)  # recorded even while held
                 relayed = replace(message, text=tapped_text(tap))
-                if tap is None or tap.reply:
+                if tap is None or tap.reply or tap.answers_campaign:
                     if await self._held_by_person(turn, relayed, None):
                         return replies
                     if tap is None:  # a campaign since deleted, or a payload typed by hand
                         return [*replies, kb.reply("kampanye_tombol_lama")]
+                    if tap.answers_campaign:
+                        return [*replies, kb.reply("kampanye_tombol_dicatat", pilihan=tap.title)]
                     return [*replies, Reply(tap.reply)]  # staff's own reply to their button
                 text = tap.payload
             # "5" after the menu is its fifth item; inside the pendataan a number is an answer
