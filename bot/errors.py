@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from redis.exceptions import RedisClusterException, RedisError
+
+# What a caller meets while Redis is away (a restart, a pause, a failover): redis-py's RedisError
+# and, on a Redis Cluster, the cluster client's own errors ("cannot be connected", slots not
+# covered while they move), which do not derive from it. Every edge answers these alike.
+REDIS_AWAY: tuple[type[Exception], ...] = (RedisError, RedisClusterException)
+
 
 class TransientError(Exception):
     """Try again later (rate limit, 5xx, timeout); `retry_after` in seconds when known."""
@@ -16,6 +23,10 @@ class TransientError(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+# A failure worth trying again later: Redis away, or a transient error of a platform.
+RETRY_LATER: tuple[type[Exception], ...] = (*REDIS_AWAY, TransientError)
 
 
 class RecipientError(Exception):

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -27,7 +26,7 @@ from bot.app import JAKARTA, Runtime, open_runtime
 from bot.bodylimit import BodyLimit
 from bot.channels import switchboard
 from bot.channels.inbound import SORRY_REPLY
-from bot.errors import BadRequest, TransientError
+from bot.errors import REDIS_AWAY, BadRequest, TransientError
 from bot.messages import IncomingMessage, Reply
 from bot.settings import Settings
 
@@ -135,7 +134,7 @@ def create_app(settings: Settings | None = None, *,
                 kb, model = await pipe.execute()
             checks["knowledge_base"] = "ok" if kb else "missing"
             checks["model"] = "ok" if model else "missing"
-        except RedisError as exc:
+        except REDIS_AWAY as exc:
             log.warning("health: redis %s", exc)
         healthy = all(value == "ok" for value in checks.values())
         body = {"status": "ok" if healthy else "degraded", **checks,
@@ -170,7 +169,7 @@ def create_app(settings: Settings | None = None, *,
                 Route("/health", health, methods=["GET"]),
                 *switchboard.routes(lambda: holder["rt"].channels),
                 admin_site.mount(lambda: holder["rt"])],
-        exception_handlers={BadRequest: bad_request, RedisError: redis_down, TransientError: busy,
-                            Exception: crashed},
+        exception_handlers={BadRequest: bad_request, TransientError: busy, Exception: crashed,
+                            **dict.fromkeys(REDIS_AWAY, redis_down)},
         lifespan=lifespan,
     )

@@ -27,12 +27,11 @@ from enum import StrEnum
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
-from redis.exceptions import RedisError
 
 from bot.admin.audit import AuditLog
 from bot.admin.history import KnowledgeHistory
 from bot.dialogue.policy import INTENT_ACTIONS
-from bot.errors import Invalid
+from bot.errors import REDIS_AWAY, Invalid
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument, missing_core_answers
 from bot.knowledge.guard import document_problems
@@ -157,7 +156,7 @@ class Retrainer:
             self._wanted.clear()
             try:
                 await self._train_latest()
-            except RedisError:  # Redis went away mid-way: the next save asks again
+            except REDIS_AWAY:  # Redis went away mid-way: the next save asks again
                 log.exception("retraining skipped")
             finally:
                 if not self._wanted.is_set():

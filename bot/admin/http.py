@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from redis.exceptions import RedisError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,6 +30,7 @@ from bot.admin.console import Console, open_console
 from bot.admin.sessions import Session
 from bot.app import Runtime
 from bot.errors import (
+    REDIS_AWAY,
     BadRequest,
     Conflict,
     Denied,
@@ -250,5 +250,5 @@ class Site:
     def handlers(self) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
         """The sub-application's exception handlers."""
         return {Refused: self.refused, BadRequest: self.bad_request,
-                RedisError: self.storage_down,
+                **dict.fromkeys(REDIS_AWAY, self.storage_down),
                 HTTPException: self.not_routed}

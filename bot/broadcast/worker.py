@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisClusterException, RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from bot.broadcast.campaigns import FINAL, GROUP, Campaign, CampaignStatus, CampaignStore
 from bot.broadcast.heartbeat import beat
@@ -49,7 +49,7 @@ from bot.channels.base import Wire
 from bot.channels.outbound import Outbox
 from bot.channels.ratelimit import ONE_ATTEMPT, Rate, RateLimiter
 from bot.contacts import Consent, Contact, RedisContactStore
-from bot.errors import ConfigError, RecipientError, TransientError
+from bot.errors import REDIS_AWAY, ConfigError, RecipientError, TransientError
 from bot.keys import WORKER_SEEN_SECONDS, Keys
 from bot.settings import BroadcastConfig
 
@@ -61,12 +61,11 @@ MAX_SLOT_WAIT = 60.0  # longer than this for a rate slot: leave the entry for a 
 HEADROOM = 0.96
 
 
-# What a round meets while a Redis node is away. Besides RedisError: the cluster client's own
-# errors (SlotNotCoveredError while the slots move), and an AttributeError from redis-py's asyncio
-# connection when a command is written on a connection that another task closed because its node
-# died ("'NoneType' object has no attribute 'writelines'", seen in tests/test_failover.py: it
-# killed the worker with exit code 1).
-REDIS_AWAY = (RedisError, RedisClusterException, AttributeError)
+# What a round meets while a Redis node is away: bot.errors.REDIS_AWAY, and an AttributeError
+# from redis-py's asyncio connection when a command is written on a connection that another task
+# closed because its node died ("'NoneType' object has no attribute 'writelines'", seen in
+# tests/test_failover.py: it killed the worker with exit code 1).
+ROUND_AWAY: tuple[type[Exception], ...] = (*REDIS_AWAY, AttributeError)
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,7 @@ class Worker:
                 while not stop.is_set():
                     try:
                         await self._round(tasks, stop)
-                    except REDIS_AWAY as exc:  # a failover or a restart: the sends in hand
+                    except ROUND_AWAY as exc:  # a failover or a restart: the sends in hand
                         # go on, and the next round asks again (the client finds the new master)
                         log.warning("Redis unavailable, trying again: %r", exc)
                         await _wait(stop, self._ctx.config.refresh_seconds)
@@ -239,14 +238,14 @@ class Worker:
     async def _heartbeat(self) -> None:
         """Say this worker is alive, and keep the entries in hand from looking abandoned."""
         while True:
-            with contextlib.suppress(*REDIS_AWAY):
+            with contextlib.suppress(*ROUND_AWAY):
                 await beat(self._ctx.redis, self._ctx.keys, self.consumer, self._ctx.channels)
             await asyncio.sleep(min(self._ctx.config.claim_idle_seconds / 3,
                                     WORKER_SEEN_SECONDS / 4))
             for campaign_id, ids in list(self._held.items()):
                 if not ids:
                     continue
-                with contextlib.suppress(*REDIS_AWAY):  # retired queue, or Redis away a moment
+                with contextlib.suppress(*ROUND_AWAY):  # retired queue, or Redis away a moment
                     await self._ctx.redis.xclaim(self._ctx.keys.campaign_queue(campaign_id),
                                                  GROUP, self.consumer, 0, list(ids),
                                                  justid=True)

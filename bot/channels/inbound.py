@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from starlette.background import BackgroundTasks
 from starlette.responses import JSONResponse, Response
 
@@ -24,7 +23,7 @@ from bot.channels.base import OutboundChannel
 from bot.channels.outbound import Outbox
 from bot.contacts import ContactStore
 from bot.dialogue.state import Conversations
-from bot.errors import RecipientError, TransientError
+from bot.errors import RETRY_LATER, RecipientError, TransientError
 from bot.keys import Keys
 from bot.messages import IncomingMessage, Reply
 
@@ -109,7 +108,7 @@ async def answer(ctx: ChannelContext, channel: OutboundChannel, inbound: Inbound
         else:
             await ctx.conversations.touch(message)  # a photo opens WhatsApp's 24-hour window too
             replies = [ctx.engine.canned(inbound.canned)]
-    except (RedisError, TransientError):
+    except RETRY_LATER:
         if retry_later:
             raise
         log.exception("could not answer %s:%s", message.channel, message.user_id)

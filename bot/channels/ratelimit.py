@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from bot.errors import TransientError
+from bot.errors import REDIS_AWAY, TransientError
 from bot.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -190,7 +189,7 @@ class RateLimiter:
                                                allowance_us, recheck_us])):
                 await self._sleep(wait_ms / 1000)
         except BaseException:  # cancelled while waiting: give the turn up (else it lapses)
-            with contextlib.suppress(RedisError):
+            with contextlib.suppress(*REDIS_AWAY):
                 await self._redis.zrem(waiting, member)
             raise
         try:

@@ -40,7 +40,6 @@ from functools import partial
 from typing import TypeVar, cast
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -85,7 +84,7 @@ from bot.channels.inbound import (
 )
 from bot.channels.ratelimit import REPLY_PACING, Pacing, Rate
 from bot.channels.split import split_text
-from bot.errors import ConfigError, RecipientError, TransientError
+from bot.errors import REDIS_AWAY, RETRY_LATER, ConfigError, RecipientError, TransientError
 from bot.keys import TELEGRAM_UPDATE_SEEN_TTL
 from bot.messages import Button, IncomingMessage, Reply
 
@@ -344,7 +343,7 @@ class TelegramChannel:
         """Give an update's claim back so a redelivery is answered (best effort)."""
         try:
             await self._ctx.redis.delete(self._ctx.keys.inbound_seen(CHANNEL, str(update_id)))
-        except RedisError as exc:  # lapses after CLAIM_SECONDS; taken over on redelivery
+        except REDIS_AWAY as exc:  # lapses after CLAIM_SECONDS; taken over on redelivery
             self._lost_claims.add(update_id)
             log.warning("could not release Telegram update %s: %s", update_id, exc)
 
@@ -426,7 +425,7 @@ async def poll(channel: TelegramChannel, *, long_poll_seconds: int = 30,
         for update in updates:
             try:
                 await _answer_update(channel, update)
-            except (RedisError, TransientError) as exc:  # not acknowledged: asked again
+            except RETRY_LATER as exc:  # not acknowledged: asked again
                 log.warning("update %s not answered yet (%s); retrying in %.0f s",
                             update.update_id, exc, backoff)
                 await asyncio.sleep(backoff)
@@ -453,7 +452,7 @@ async def _answer_update(channel: TelegramChannel, update: Update) -> str:
                 raise
     except Undelivered:
         raise
-    except (RedisError, TransientError):
+    except RETRY_LATER:
         await channel.unclaim(update.update_id)  # Telegram delivers one update at a time
         raise
     if handoff.kind != "duplicate":
@@ -502,7 +501,7 @@ def routes(get_channel: Callable[[], TelegramChannel | None]) -> list[Route]:
         # so an answer cut short by a Redis outage must be a 503 (Telegram retries) instead.
         try:
             kind = await _answer_update(channel, update)
-        except (RedisError, TransientError) as exc:
+        except RETRY_LATER as exc:
             log.warning("Telegram update %s not answered yet: %s", update.update_id, exc)
             return JSONResponse({"error": "temporarily unavailable, retry"}, 503)
         return JSONResponse({"ok": True, "update": kind})

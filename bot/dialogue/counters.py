@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
+from bot.errors import REDIS_AWAY
 from bot.keys import DAILY_COUNTS_TTL, Keys
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class DailyCounters:
                 for key in {key for key, _ in pending}:
                     pipe.expire(key, DAILY_COUNTS_TTL)
                 await pipe.execute()
-        except RedisError as exc:
+        except REDIS_AWAY as exc:
             self._pending.update(pending)
             log.warning("message counters not written yet (%s); retrying", exc)
 
