@@ -78,6 +78,15 @@ def _value(ctx: ActionContext, slot: str) -> str | Reply | None:
     return _phone(ctx)
 
 
+def _occupation_only(ctx: ActionContext) -> str | None:
+    """The occupation when the message names one and nothing else ("nelayan", "aku ojol")."""
+    job = ctx.parse.first("pekerjaan")
+    text = _NAME_PREFIX.sub("", " ".join(ctx.message.text.split())).strip(" .!?").lower()
+    if job is None or ctx.parse.first("wilayah") is not None or job.text.lower() != text:
+        return None
+    return str(job.value)
+
+
 def _missing(state: ConversationState) -> list[str]:
     return [s for s in ORDER if s not in state.slots]
 
@@ -99,6 +108,10 @@ class PendataanAction:
         if state.requested == CONSENT:
             return self._consent(ctx)
         slot = state.requested or "nama"
+        job = _occupation_only(ctx) if slot == "wilayah" else None
+        if job is not None:  # an answer to the question before: not a place
+            return _ask(ctx, state.with_slots(pekerjaan=job), slot,
+                        ctx.kb.text("pendataan_pekerjaan_bukan_wilayah", pekerjaan=job))
         value = _value(ctx, slot)
         if isinstance(value, Reply):
             return _ask(ctx, state, slot, value.text)

@@ -104,6 +104,20 @@ async def test_a_question_inside_the_pendataan_is_answered_and_the_form_resumes(
     assert "0812-3344-556" in done
 
 
+async def test_an_occupation_given_for_the_area_is_not_stored_as_the_area(chat: Chat) -> None:
+    await _start_pendataan(chat)
+    await chat.say("Slamet")
+    await chat.say("petani")
+    again = await chat.say("aku nelayan")  # answers the question before, not "where"
+    assert "Pekerjaan saya catat: nelayan" in again
+    assert "kelurahan dan kecamatan mana?" in again  # (the question itself said just before)
+    assert "nomor hp" in (await chat.say("Kampung Nelayan, Kec. Puger")).lower()
+    done = await chat.say("0812 3344 5566")
+    assert "Wilayah: Kampung Nelayan, Kec. Puger" in done
+    lead = chat.bot.leads.leads[("rest", chat.sender)]
+    assert (lead.pekerjaan, lead.wilayah) == ("nelayan", "Kampung Nelayan, Kec. Puger")
+
+
 @pytest.mark.parametrize("shape", ["0812-3344-5566", "0812.3344.5566", "+62 812 3344 5566",
                                    "6281233445566", "08123344 5566"])
 async def test_phone_shapes_are_accepted_and_stored_normalised(
