@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from bot.embedded_redis import embedded_redis_running, stop_embedded_redis
 from bot.errors import ConfigError, Invalid
 from bot.knowledge.base import KnowledgeBase, load_seed, read_answers_file
 from bot.leads import write_csv
-from bot.messages import IncomingMessage
+from bot.messages import IncomingMessage, Reply
 from bot.nlu.data import load_examples_with_metadata, load_nlu_data
 from bot.nlu.model import train
 from bot.settings import PROJECT_ROOT, Settings, load_config
@@ -67,6 +67,31 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def chat_shown(replies: Sequence[Reply]) -> tuple[list[str], int, list[str]]:
+    """What `chat` prints for a turn, the number of its first button and the buttons' payloads.
+
+    The buttons are numbered after the reply's own numbered list, so "5" after the menu stays
+    its fifth item (the engine's pick), not a button.
+    """
+    first = 1 + max((len(r.choices) for r in replies), default=0)
+    lines: list[str] = []
+    payloads: list[str] = []
+    for reply in replies:
+        lines.append(f"Bot: {reply.text}")
+        for b in reply.buttons:
+            lines.append(f"   [{first + len(payloads)}] {b.title}")
+            payloads.append(b.payload)
+    return lines, first, payloads
+
+
+def chat_pick(line: str, first: int, payloads: Sequence[str]) -> str:
+    """The button's payload for its number; any other line as typed."""
+    number = line.strip()
+    if number.isdigit() and 0 <= int(number) - first < len(payloads):
+        return payloads[int(number) - first]
+    return line
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """A terminal conversation with the bot, like `rasa shell`. Numbers pick a button."""
 
@@ -75,6 +100,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
         if settings.sapa_today:
             print(f"Menjawab seperti pada tanggal {settings.sapa_today.isoformat()} (WIB).")
         buttons: list[str] = []
+        first = 1
         while True:
             try:
                 line = await asyncio.to_thread(input, "Anda: ")
@@ -83,17 +109,12 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
                 return 0
             if line.strip() in ("/keluar", "/exit", "/quit"):
                 return 0
-            if line.strip().isdigit() and 0 < int(line) <= len(buttons):
-                line = buttons[int(line) - 1]
+            line = chat_pick(line, first, buttons)
             if not line.strip():
                 continue
             message = IncomingMessage("cli", args.sender, line, rt.clock())
-            buttons = []
-            for reply in await rt.engine.handle(message):
-                print(f"Bot: {reply.text}")
-                for b in reply.buttons:
-                    buttons.append(b.payload)
-                    print(f"   [{len(buttons)}] {b.title}")
+            lines, first, buttons = chat_shown(await rt.engine.handle(message))
+            print("\n".join(lines))
 
     return asyncio.run(_with_runtime(settings, work))
 

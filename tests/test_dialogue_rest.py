@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from bot.__main__ import chat_pick, chat_shown
 from bot.knowledge.base import KnowledgeBase
 from bot.messages import phone_lines
 from tests.conftest import Conversation, MemoryBot
@@ -229,6 +230,19 @@ async def test_menu_numbers_answer_the_menu(chat: Chat, seed_kb: KnowledgeBase) 
 async def test_a_number_without_a_list_is_not_a_menu_pick(chat: Chat,
                                                           seed_kb: KnowledgeBase) -> None:
     assert await chat.say("5") != text_of(seed_kb, "klaim_umum")
+
+
+async def test_in_the_terminal_chat_menu_numbers_stay_the_menu_and_buttons_follow_it(
+        chat: Chat, seed_kb: KnowledgeBase) -> None:
+    lines, first, buttons = chat_shown(await chat.worker.say("menu"))
+    assert first == 9  # after the menu's 8 items
+    assert "   [9] " + seed_kb.answer("menu").buttons[0].title in lines
+    assert chat_pick("2", first, buttons) == "2"  # the menu's item, not the second button
+    assert await chat.say("2") == text_of(seed_kb, "manfaat_umum")
+    assert chat_pick("9", first, buttons) == seed_kb.answer("menu").buttons[0].payload
+    lines, first, buttons = chat_shown(await chat.worker.say("jkm itu apa"))  # no list
+    assert first == 1
+    assert chat_pick(" 1 ", first, buttons) == buttons[0]
 
 
 # --- 8. tone ------------------------------------------------------------------------------
