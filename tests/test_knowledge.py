@@ -8,7 +8,7 @@ import pytest
 from actions.answers import ONLINE_BY_TOPIC, PROGRAM_ANSWERS
 from actions.registry import registry
 from bot.dialogue.policy import INTENT_ACTIONS
-from bot.knowledge.base import AnswerModel, KnowledgeBase
+from bot.knowledge.base import AnswerModel, KnowledgeBase, KnowledgeDocument
 from bot.messages import phone_lines
 from bot.nlu.data import load_nlu_data
 from bot.settings import PROJECT_ROOT
@@ -184,3 +184,14 @@ def test_every_unit_trains_from_at_least_15_examples(seed_kb: KnowledgeBase) -> 
             if counts.get(u.intent, 0) < 15} == {}
     assert set(counts) - set(INTENT_ACTIONS) <= {a.intent for a in seed_kb.document.answers
                                                  if a.is_retrieval}
+
+
+def test_a_broken_document_is_refused_in_words_staff_read(seed_kb: KnowledgeBase) -> None:
+    document = seed_kb.document.model_dump()
+    document["answers"].append(dict(document["answers"][0]))  # the same id twice
+    with pytest.raises(ValueError, match="dipakai dua kali"):
+        KnowledgeDocument.model_validate(document)
+    document["answers"].pop()
+    document["answers"][0] = {**document["answers"][0], "facts": ["tidak_ada"]}
+    with pytest.raises(ValueError, match="mengutip fakta yang tidak ada: tidak_ada"):
+        KnowledgeDocument.model_validate(document)

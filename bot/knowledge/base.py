@@ -116,35 +116,38 @@ class KnowledgeDocument(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> KnowledgeDocument:
-        for kind, ids in (("answer", [a.id for a in self.answers]),
-                          ("fact", [f.id for f in self.facts]),
-                          ("branch", [b.id for b in self.branches])):
+        # Staff meet these messages (the console, `faq import`): they are in Indonesian.
+        for kind, ids in (("jawaban", [a.id for a in self.answers]),
+                          ("fakta", [f.id for f in self.facts]),
+                          ("kantor", [b.id for b in self.branches])):
             duplicates = sorted({i for i in ids if ids.count(i) > 1})
             if duplicates:
-                raise ValueError(f"duplicate {kind} ids: {', '.join(duplicates)}")
+                raise ValueError(f"ID {kind} dipakai dua kali: {', '.join(duplicates)}")
         known = {f.id for f in self.facts}
         citing: list[AnswerModel | BranchModel] = [*self.answers, *self.branches]
         for item in citing:
             missing = [f for f in item.facts if f not in known]
             if missing:
-                raise ValueError(f"{item.id} cites unknown facts: {', '.join(missing)}")
+                raise ValueError(f"{item.id} mengutip fakta yang tidak ada: {', '.join(missing)}")
         answer_ids = {a.id for a in self.answers}
         for answer in self.answers:
             if answer.next_step and answer.next_step not in answer_ids:
-                raise ValueError(f"{answer.id}: next step {answer.next_step} is no answer")
+                raise ValueError(f"{answer.id}: langkah berikutnya {answer.next_step} "
+                                 "bukan jawaban yang ada")
             if answer.is_faq and len(answer.questions) < 3:
-                raise ValueError(f"FAQ {answer.id} needs at least 3 example questions")
+                raise ValueError(f"FAQ {answer.id} perlu minimal 3 contoh pertanyaan")
         for intent in self.examples:
             if not re.fullmatch(r"[a-z0-9_]+(/[a-z0-9_]+)?", intent) or intent.startswith("faq/"):
-                raise ValueError(f"extra examples need a core or unit intent, not {intent!r}")
+                raise ValueError("contoh tambahan harus untuk intent inti atau unit, "
+                                 f"bukan {intent!r}")
         intents = [a.intent for a in self.answers if a.is_retrieval]
         duplicates = sorted({i for i in intents if intents.count(i) > 1})
         if duplicates:
-            raise ValueError(f"two answers for one intent: {', '.join(duplicates)}")
+            raise ValueError(f"dua jawaban untuk satu intent: {', '.join(duplicates)}")
         overviews = [a.overview_of for a in self.answers if a.overview_of]
         duplicates = sorted({t for t in overviews if overviews.count(t) > 1})
         if duplicates:
-            raise ValueError(f"two overviews for one topic: {', '.join(duplicates)}")
+            raise ValueError(f"dua ringkasan untuk satu topik: {', '.join(duplicates)}")
         return self
 
 
