@@ -413,7 +413,7 @@ def test_try_it_answers_without_touching_conversations(client: TestClient) -> No
     status = client.get("/admin/api/stats").json()
     assert status["messages"] == 0
     page = client.get("/admin/faq", params={"coba": "berapa iuran bpjs tk"})
-    assert "tanya_iuran" in page.text
+    assert "Dipahami sebagai: <strong>Tanya iuran</strong>" in page.text  # staff's words first
 
 
 def test_fact_edit_keeps_fields_the_form_does_not_show(client: TestClient) -> None:

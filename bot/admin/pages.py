@@ -363,7 +363,7 @@ async def faq_list(c: Ctx) -> Response:
     on = what_if_day(c.request.query_params.get("tanggal", ""))
     tried = await c.console.answers.try_text(question, on) if question else None
     return c.render("faq_list.html", answers=search(kb.document.answers, query), q=query,
-                    tried=tried, kb=kb)
+                    tried=tried, kb=kb, intent_name=partial(intent_name, kb=kb))
 
 
 async def _answer_form(c: Ctx, kb: KnowledgeBase, answer_id: str | None, values: dict[str, str],
