@@ -143,12 +143,13 @@ def when_answered(moment: datetime, hours: OfficeHours) -> str:
             f"{day} mulai pukul {opening:%H.%M} WIB.")
 
 
-def branch_for(kb: KnowledgeBase, contact: Contact, default: str) -> str:
+def branch_for(kb: KnowledgeBase, contact: Contact, default: str, said: str | None = None) -> str:
     """The branch whose queue a worker's handoff joins: from the area they gave, else default.
 
-    The same matching as the "kantor cabang" answer (kabupaten first, it is what branches cover).
+    The same matching as the "kantor cabang" answer (kabupaten first, it is what branches cover);
+    `said`: the place named in the conversation ("aku ojol di Genteng"), when no profile has one.
     """
-    for place in (contact.get("kabupaten"), contact.get("wilayah")):
+    for place in (contact.get("kabupaten"), contact.get("wilayah"), said):
         found: list[BranchModel] = branches_for(kb, place) if place else []
         if found:
             return found[0].name
@@ -316,11 +317,15 @@ class Handoffs:
     # -- the worker's side (called by the engine) ------------------------------------------
 
     async def start(self, message: IncomingMessage, contact: Contact,
-                    recent: Sequence[tuple[str, str, str]], reason: str) -> Reply:
-        """Queue the conversation for the worker's branch; the reply says when staff answer."""
+                    recent: Sequence[tuple[str, str, str]], reason: str,
+                    place: str | None = None) -> Reply:
+        """Queue the conversation for the worker's branch; the reply says when staff answer.
+
+        `place`: the area the worker named in the conversation, for a contact without one.
+        """
         now = self._clock()
         kb = self._kb()
-        branch = branch_for(kb, contact, self.config.default_branch)
+        branch = branch_for(kb, contact, self.config.default_branch, place)
         name = contact.get("nama") or contact.get("display_name") or message.display_name or ""
         stamp = now.isoformat(timespec="seconds")
         handoff = await self.store.create(

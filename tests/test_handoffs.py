@@ -208,6 +208,15 @@ async def test_whatsapp_outside_the_window_needs_the_template(runtime: Runtime) 
     assert box.templates == [("628123", Template("balasan_petugas", "id", ("Halo",)))]
 
 
+async def test_the_area_named_in_the_conversation_picks_the_branch(
+        runtime: Runtime, outbox: Outbox) -> None:
+    worker = Conversation(runtime, "5554", "telegram")
+    assert "Rp" in await worker.text("aku tukang ojek nang Blitar, iurane piro")
+    _, handoff_id = await handed_off(runtime, "5554")  # no profile: said in the conversation
+    handoff, _ = await runtime.handoffs.detail(handoff_id)
+    assert handoff.branch == "Kantor Cabang Blitar"
+
+
 async def test_rest_offers_the_pendataan_instead(worker: Conversation,
                                                  seed_kb: KnowledgeBase) -> None:
     answer = await worker.say("mau bicara dengan petugas")

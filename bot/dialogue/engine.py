@@ -52,8 +52,13 @@ class Desk(Protocol):
     """Where conversations handed to staff go (bot/handoffs.py), as the engine sees it."""
 
     async def start(self, message: IncomingMessage, contact: Contact,
-                    recent: Sequence[tuple[str, str, str]], reason: str) -> Reply:
-        """Queue the conversation for staff; the reply tells the worker when they answer."""
+                    recent: Sequence[tuple[str, str, str]], reason: str,
+                    place: str | None = None) -> Reply:
+        """Queue the conversation for staff; the reply tells the worker when they answer.
+
+        `place`: the area the worker named in the conversation (the branch's, if no profile has
+        one).
+        """
 
     async def relay(self, handoff_id: str, message: IncomingMessage) -> bool:
         """Pass a message to the person holding it; False when the handoff has ended."""
@@ -319,7 +324,8 @@ class Engine:
         recent = [(who, text, at) for who, text, at in turn.state.recent]
         stamp = message.received_at.isoformat(timespec="seconds")
         return await self.desk.start(message, turn.contact,
-                                     [*recent, ("pekerja", message.text, stamp)], reason)
+                                     [*recent, ("pekerja", message.text, stamp)], reason,
+                                     turn.state.situation.wilayah)
 
     async def _answer(self, action: Action, ctx: ActionContext) -> ActionResult:
         """Run the action, then what every turn does.
