@@ -20,7 +20,8 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -461,6 +462,24 @@ def page_csrf(client: TestClient, path: str) -> str:
     return match.group(1)
 
 
+# -- Telegram over loopback: `serve` with Telegram on, a Bot API stand-in ---------------------
+
+TG_SECRET = "s3cret-token_for-tests"
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[BotApiStandIn]:
+    async with BotApiStandIn() as api:
+        yield api
+
+
+def telegram_settings(settings: Settings, api: BotApiStandIn,
+                      secret: str | None = TG_SECRET) -> Settings:
+    return settings.model_copy(update={
+        "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_api_base_url": api.base_url,
+        "telegram_webhook_secret": SecretStr(secret) if secret else None})
+
+
 # -- WhatsApp over loopback: `serve` with WhatsApp on, a Graph API stand-in -------------------
 
 WA_DATA = Path(__file__).parent / "data" / "whatsapp"
@@ -495,21 +514,6 @@ def whatsapp_settings(settings: Settings, graph: GraphApiStandIn) -> Settings:
         "whatsapp_api_version": GRAPH_VERSION})
 
 
-@pytest.fixture
-async def wa_served(settings: Settings, graph: GraphApiStandIn, redis_url: str, prefix: str,
-                    model_blob: bytes, trained_model: NLU,
-                    ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime, LocalServer]]:
-    """`serve` with WhatsApp on, and a client posting to it as Meta would."""
-    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
-
-    async def at_test_time(s: Settings) -> Runtime:
-        return await open_runtime(s, clock=lambda: TODAY, model=trained_model)
-
-    async with serve_bot(whatsapp_settings(settings, graph), at_test_time) as (
-            server, rt), httpx.AsyncClient(base_url=server.url) as client:
-        yield client, rt, server
-
-
 async def whatsapp_post(client: httpx.AsyncClient, body: dict[str, Any] | bytes,
                signature: str | None = "sign") -> httpx.Response:
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
@@ -519,6 +523,67 @@ async def whatsapp_post(client: httpx.AsyncClient, body: dict[str, Any] | bytes,
     elif signature is not None:
         headers["X-Hub-Signature-256"] = signature
     return await client.post(WA_URL, content=raw, headers=headers)
+
+
+# -- either channel's `serve` on loopback -------------------------------------------------------
+
+Opener = Callable[[Settings], Awaitable[Runtime]]
+Served = tuple[httpx.AsyncClient, Runtime, LocalServer]
+
+
+@pytest.fixture
+async def published(redis_url: str, prefix: str, model_blob: bytes, trained_model: NLU,
+                    ) -> Opener:
+    """The model published, and how a test opens a runtime on it at test time."""
+    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
+
+    async def at_test_time(settings: Settings) -> Runtime:
+        return await open_runtime(settings, clock=lambda: TODAY, model=trained_model)
+
+    return at_test_time
+
+
+@asynccontextmanager
+async def serving(settings: Settings, opener: Opener) -> AsyncIterator[Served]:
+    """`serve` on loopback with `settings`, and a client posting to it as a platform would."""
+    async with serve_bot(settings, opener) as (server, rt), httpx.AsyncClient(
+            base_url=server.url) as client:
+        yield client, rt, server
+
+
+@pytest.fixture
+async def wa_served(settings: Settings, graph: GraphApiStandIn, published: Opener,
+                    ) -> AsyncIterator[Served]:
+    """`serve` with WhatsApp on, and a client posting to it as Meta would."""
+    async with serving(whatsapp_settings(settings, graph), published) as served:
+        yield served
+
+
+@pytest.fixture
+async def tg_served(settings: Settings, bot_api: BotApiStandIn, published: Opener,
+                    ) -> AsyncIterator[Served]:
+    """`serve` with Telegram on, and a client posting to it as Telegram would."""
+    async with serving(telegram_settings(settings, bot_api), published) as served:
+        yield served
+
+
+# A module whose tests talk to one channel's `serve` defines `served` (as its channel's
+# tg_served or wa_served); these name its parts.
+
+@pytest.fixture
+def client(served: Served) -> httpx.AsyncClient:
+    return served[0]
+
+
+@pytest.fixture
+def rt(served: Served) -> Runtime:
+    return served[1]
+
+
+@pytest.fixture
+def server(served: Served) -> LocalServer:
+    return served[2]
+
 
 # -- processes the tests start -------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from pydantic import SecretStr
 
 from bot.app import Runtime, open_runtime
 from bot.broadcast.campaigns import (
@@ -36,11 +35,16 @@ from bot.errors import Invalid
 from bot.messages import Button, IncomingMessage
 from bot.nlu.model import NLU
 from bot.settings import BroadcastConfig, Settings
-from tests.conftest import Conversation, MemoryBot, add_contact, now, publish_model
+from tests.conftest import (
+    Conversation,
+    MemoryBot,
+    add_contact,
+    now,
+    publish_model,
+    telegram_settings,
+    whatsapp_settings,
+)
 from tests.standins import (
-    BOT_TOKEN,
-    GRAPH_TOKEN,
-    PHONE_NUMBER_ID,
     BotApiStandIn,
     GraphApiStandIn,
 )
@@ -52,34 +56,12 @@ FAST = BroadcastConfig(rates={"telegram": 200.0, "whatsapp": 200.0}, quiet_hours
                        max_attempts=3)
 
 
-def channel_settings(settings: Settings, bot_api: BotApiStandIn,
-                     graph: GraphApiStandIn) -> Settings:
-    """Settings with both channels pointed at the stand-ins."""
-    return settings.model_copy(update={
-        "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_api_base_url": bot_api.base_url,
-        "whatsapp_access_token": SecretStr(GRAPH_TOKEN),
-        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
-        "whatsapp_app_secret": SecretStr("app-secret"),
-        "whatsapp_verify_token": SecretStr("verify"), "whatsapp_api_base_url": graph.url})
-
-
-@pytest.fixture
-async def bot_api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as api:
-        yield api
-
-
-@pytest.fixture
-async def graph() -> AsyncIterator[GraphApiStandIn]:
-    async with GraphApiStandIn() as api:
-        yield api
-
-
 @pytest.fixture
 async def sender(settings: Settings, redis_url: str, model_blob: bytes, trained_model: NLU,
                  bot_api: BotApiStandIn, graph: GraphApiStandIn) -> AsyncIterator[Runtime]:
     await publish_model(redis_url, settings.sapa_key_prefix, model_blob, trained_model.fingerprint)
-    opened = await open_runtime(channel_settings(settings, bot_api, graph), model=trained_model)
+    both = whatsapp_settings(telegram_settings(settings, bot_api), graph)  # both at the stand-ins
+    opened = await open_runtime(both, model=trained_model)
     yield opened
     await opened.close()
 

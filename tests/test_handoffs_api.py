@@ -12,15 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from bot.app import Runtime, open_runtime
-from bot.nlu.model import NLU
 from bot.settings import Settings
-from tests.conftest import PASSWORD, TODAY, add_users, publish_model
-from tests.standins import BOT_TOKEN, BotApiStandIn, LocalServer, serve_bot
+from tests.conftest import PASSWORD, Opener, add_users, telegram_settings
+from tests.conftest import TG_SECRET as SECRET
+from tests.standins import BotApiStandIn, LocalServer, serve_bot
 
-SECRET = "s3cret-token_for-tests"
 CHAT = "5111222333"
 TEXT_UPDATE = json.loads((Path(__file__).parent / "data" / "telegram" / "text.json")
                          .read_text(encoding="utf-8"))
@@ -33,23 +30,14 @@ def text_update(text: str) -> dict[str, Any]:
             "message": {**TEXT_UPDATE["message"], "text": text}}
 
 
-async def at_test_time(settings: Settings) -> Runtime:
-    return await open_runtime(settings, clock=lambda: TODAY)
-
-
 @pytest.fixture
-async def bot(settings: Settings, redis_url: str, prefix: str, model_blob: bytes,
-              trained_model: NLU,
+async def bot(settings: Settings, redis_url: str, prefix: str, bot_api: BotApiStandIn,
+              published: Opener,
               ) -> AsyncIterator[tuple[httpx.AsyncClient, BotApiStandIn, LocalServer]]:
-    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
     await add_users(redis_url, prefix)
-    async with BotApiStandIn() as api:
-        tg = settings.model_copy(update={
-            "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_api_base_url": api.base_url,
-            "telegram_webhook_secret": SecretStr(SECRET)})
-        async with serve_bot(tg, at_test_time) as (server, _), httpx.AsyncClient(
-                base_url=server.url, timeout=10) as client:
-            yield client, api, server
+    async with serve_bot(telegram_settings(settings, bot_api), published) as (
+            server, _), httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        yield client, bot_api, server
 
 
 async def worker_says(client: httpx.AsyncClient, text: str) -> None:

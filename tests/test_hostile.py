@@ -27,19 +27,21 @@ from bot.dialogue.policy import keyword_intent
 from bot.leads import csv_cell
 from bot.settings import Settings
 from bot.web import create_app
-from tests.conftest import TODAY, Conversation, publish_model
+from tests.conftest import TG_SECRET as SECRET
+from tests.conftest import (
+    TODAY,
+    Conversation,
+    publish_model,
+    telegram_settings,
+    whatsapp_post,
+    whatsapp_settings,
+)
 from tests.standins import (
-    BOT_TOKEN,
-    GRAPH_TOKEN,
-    GRAPH_VERSION,
-    PHONE_NUMBER_ID,
     BotApiStandIn,
     GraphApiStandIn,
-    whatsapp_signature,
 )
 
 DATA = Path(__file__).parent / "data"
-SECRET, APP_SECRET, VERIFY = "s3cret-token_for-tests", "0123456789abcdef", "verify-2026"
 REST = "/webhooks/rest/webhook"
 PASSWORD = "kata-sandi-rahasia"
 HUGE = ["gaji rp 20000000000000000000", "gaji " + "9" * 400, "iuran kalau gaji " + "1" * 400,
@@ -58,17 +60,6 @@ async def apis() -> AsyncIterator[tuple[BotApiStandIn, GraphApiStandIn]]:
         yield bot_api, graph
 
 
-def all_on(settings: Settings, bot_api: BotApiStandIn, graph: GraphApiStandIn,
-           **extra: Any) -> Settings:
-    return settings.model_copy(update={
-        "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_api_base_url": bot_api.base_url,
-        "telegram_webhook_secret": SecretStr(SECRET),
-        "whatsapp_access_token": SecretStr(GRAPH_TOKEN),
-        "whatsapp_phone_number_id": PHONE_NUMBER_ID, "whatsapp_app_secret": SecretStr(APP_SECRET),
-        "whatsapp_verify_token": SecretStr(VERIFY), "whatsapp_api_base_url": graph.url,
-        "whatsapp_api_version": GRAPH_VERSION, **extra})
-
-
 @pytest.fixture
 async def served(settings: Settings, apis: tuple[BotApiStandIn, GraphApiStandIn],
                  redis_url: str, prefix: str, model_blob: bytes, trained_model: Any,
@@ -83,7 +74,9 @@ async def served(settings: Settings, apis: tuple[BotApiStandIn, GraphApiStandIn]
             User("ani", "admin", TODAY.isoformat()), await Passwords().hash(PASSWORD))
         return holder["rt"]
 
-    app = create_app(all_on(settings, *apis), runtime=runtime)
+    bot_api, graph = apis
+    app = create_app(whatsapp_settings(telegram_settings(settings, bot_api), graph),
+                     runtime=runtime)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://sapa.test") as client:
         yield client, holder["rt"]
@@ -111,12 +104,6 @@ def telegram_text(text: str, update_id: int, chat_id: int | None = None) -> dict
     return data
 
 
-async def signed(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
-    return await client.post("/webhooks/whatsapp", content=body, headers={
-        "Content-Type": "application/json",
-        "X-Hub-Signature-256": whatsapp_signature(body, APP_SECRET)})
-
-
 async def telegram(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
     return await client.post("/webhooks/telegram", content=body, headers={
         "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET})
@@ -132,7 +119,7 @@ async def test_bad_input_corpus_never_gets_a_500(
     statuses: Counter[int] = Counter()
     for i, text in enumerate(TEXTS):
         probes = [client.post(REST, json={"sender": f"p{i}", "message": text}),
-                  signed(client, orjson.dumps(whatsapp_text(text, f"wamid.p{i}",
+                  whatsapp_post(client, orjson.dumps(whatsapp_text(text, f"wamid.p{i}",
                                                             wa_id=f"62811000{i:04d}"))),
                   telegram(client, orjson.dumps(telegram_text(text, 5000 + i, 7000 + i)))]
         rest, whatsapp, tg = await asyncio.gather(*probes)
@@ -146,7 +133,8 @@ async def test_bad_input_corpus_never_gets_a_500(
                        for c in bot_api.recorder.of("sendMessage")), text
     for body in BODIES:
         for response in await asyncio.gather(
-                client.post(REST, content=body), signed(client, body), telegram(client, body),
+                client.post(REST, content=body), whatsapp_post(client, body),
+                telegram(client, body),
                 client.post("/admin/api/login", content=body),
                 client.post("/admin/login", content=body,
                             headers={"content-type": "application/x-www-form-urlencoded"})):
@@ -161,7 +149,8 @@ async def test_absurd_whatsapp_timestamps_are_answered(
         served: tuple[httpx.AsyncClient, Runtime], apis: tuple[BotApiStandIn, GraphApiStandIn],
         timestamp: str) -> None:
     client, _ = served
-    response = await signed(client, orjson.dumps(whatsapp_text("halo", "wamid.ts", timestamp)))
+    body = orjson.dumps(whatsapp_text("halo", "wamid.ts", timestamp))
+    response = await whatsapp_post(client, body)
     assert response.status_code == 200
     await apis[1].recorder.wait_for("messages")
 
@@ -174,7 +163,7 @@ async def test_a_malformed_item_does_not_cost_the_valid_message_beside_it(
     messages = body["entry"][0]["changes"][0]["value"]["messages"]
     messages.insert(0, {"type": "text", "text": {"body": "no id, no sender"}})
     body["entry"][0]["changes"][0]["value"]["statuses"] = [{"id": 5}]
-    response = await signed(client, orjson.dumps(body))
+    response = await whatsapp_post(client, orjson.dumps(body))
     assert response.status_code == 200
     assert response.json()["messages"] == 1
     assert response.json()["unreadable"] == 2

@@ -19,18 +19,17 @@ from typing import Any
 import httpx
 import pytest
 import redis as sync_redis
-from pydantic import SecretStr
 
 from bot.app import Runtime, open_runtime
 from bot.nlu.model import NLU
 from bot.settings import Settings
 from bot.web import create_app
-from tests.conftest import TODAY, publish_model
-from tests.standins import BOT_TOKEN, BotApiStandIn
+from tests.conftest import TG_SECRET as SECRET
+from tests.conftest import TODAY, publish_model, telegram_settings
+from tests.standins import BotApiStandIn
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REST = "/webhooks/rest/webhook"
-SECRET = "s3cret-token_for-tests"
 DATA = Path(__file__).parent / "data" / "telegram"
 pytestmark = pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="needs redis-server")
 
@@ -95,18 +94,10 @@ def own_redis() -> Iterator[OwnRedis]:
 
 
 @pytest.fixture
-async def bot_api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as api:
-        yield api
-
-
-@pytest.fixture
 async def served(own_redis: OwnRedis, bot_api: BotApiStandIn, model_blob: bytes,
                  trained_model: NLU) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
-    settings = Settings(redis_url=own_redis.url, sapa_key_prefix="sp", redis_timeout_seconds=0.3,
-                        telegram_bot_token=SecretStr(BOT_TOKEN),
-                        telegram_api_base_url=bot_api.base_url,
-                        telegram_webhook_secret=SecretStr(SECRET))
+    settings = telegram_settings(Settings(redis_url=own_redis.url, sapa_key_prefix="sp",
+                                          redis_timeout_seconds=0.3), bot_api)
     await publish_model(own_redis.url, "sp", model_blob, trained_model.fingerprint)
     holder: dict[str, Runtime] = {}
 

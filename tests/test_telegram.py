@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from telegram import Update
 
-from bot.app import Runtime, open_runtime
+from bot.app import Runtime
 from bot.broadcast.ledger import Ledger
 from bot.channels import telegram
 from bot.channels.inbound import LOCATION_REPLY, MEDIA_REPLY, SORRY_REPLY, ChannelContext
@@ -26,13 +24,12 @@ from bot.errors import ConfigError, RecipientError
 from bot.handoffs import Handoff, HandoffMessage
 from bot.knowledge.base import KnowledgeBase
 from bot.messages import Button, IncomingMessage, Reply
-from bot.nlu.model import NLU
 from bot.settings import Settings
-from tests.conftest import TODAY, everything_stored, publish_model
+from tests.conftest import TG_SECRET as SECRET
+from tests.conftest import TODAY, Opener, Served, everything_stored, telegram_settings
 from tests.standins import BOT_TOKEN, BotApiStandIn, LocalServer, serve_bot
 
 DATA = Path(__file__).parent / "data" / "telegram"
-SECRET = "s3cret-token_for-tests"
 CHAT = "5111222333"
 URL = "/webhooks/telegram"
 
@@ -44,53 +41,8 @@ def update(name: str, **changes: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def bot_api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as api:
-        yield api
-
-
-def telegram_settings(settings: Settings, api: BotApiStandIn, secret: str | None) -> Settings:
-    return settings.model_copy(update={
-        "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_api_base_url": api.base_url,
-        "telegram_webhook_secret": SecretStr(secret) if secret else None})
-
-Opener = Callable[[Settings], Awaitable[Runtime]]
-
-
-@pytest.fixture
-async def published(redis_url: str, prefix: str, model_blob: bytes, trained_model: NLU,
-                    ) -> Opener:
-    """The model published, and how a test opens a runtime on it at test time."""
-    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
-
-    async def at_test_time(settings: Settings) -> Runtime:
-        return await open_runtime(settings, clock=lambda: TODAY, model=trained_model)
-
-    return at_test_time
-
-
-@pytest.fixture
-async def served(settings: Settings, bot_api: BotApiStandIn, published: Opener,
-                 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime, LocalServer]]:
-    """`serve` with Telegram on, and a client posting to it as Telegram would."""
-    async with serve_bot(telegram_settings(settings, bot_api, SECRET), published) as (
-            server, rt), httpx.AsyncClient(base_url=server.url) as client:
-        yield client, rt, server
-
-
-@pytest.fixture
-def client(served: tuple[httpx.AsyncClient, Runtime, LocalServer]) -> httpx.AsyncClient:
-    return served[0]
-
-
-@pytest.fixture
-def rt(served: tuple[httpx.AsyncClient, Runtime, LocalServer]) -> Runtime:
-    return served[1]
-
-
-@pytest.fixture
-def server(served: tuple[httpx.AsyncClient, Runtime, LocalServer]) -> LocalServer:
-    return served[2]
+def served(tg_served: Served) -> Served:
+    return tg_served
 
 
 @pytest.fixture

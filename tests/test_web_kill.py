@@ -12,11 +12,9 @@ import sys
 
 import httpx
 import orjson
-import pytest
 
-from bot.nlu.model import NLU
 from bot.settings import PROJECT_ROOT, Settings
-from tests.conftest import SERVING, publish_model
+from tests.conftest import SERVING, Opener
 
 REST = "/webhooks/rest/webhook"
 
@@ -50,14 +48,8 @@ async def serve(settings: Settings, port: int) -> asyncio.subprocess.Process:
     return process
 
 
-@pytest.fixture
-async def published(redis_url: str, prefix: str, model_blob: bytes,
-                    trained_model: NLU) -> None:
-    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
-
-
 async def test_kill_9_mid_traffic_loses_no_conversation(settings: Settings,
-                                                        published: None) -> None:
+                                                        published: Opener) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     first = await serve(settings, port)

@@ -24,6 +24,7 @@ from tests.conftest import (
     TODAY,
     VERIFY_TOKEN,
     WA_ID,
+    Served,
     notification,
 )
 from tests.conftest import WA_URL as URL
@@ -34,19 +35,13 @@ from tests.standins import (
     GRAPH_VERSION,
     PHONE_NUMBER_ID,
     GraphApiStandIn,
-    LocalServer,
     whatsapp_signature,
 )
 
 
 @pytest.fixture
-def client(wa_served: tuple[httpx.AsyncClient, Runtime, LocalServer]) -> httpx.AsyncClient:
-    return wa_served[0]
-
-
-@pytest.fixture
-def rt(wa_served: tuple[httpx.AsyncClient, Runtime, LocalServer]) -> Runtime:
-    return wa_served[1]
+def served(wa_served: Served) -> Served:
+    return wa_served
 
 
 @pytest.fixture
