@@ -31,6 +31,7 @@ from actions.fees import (
     schedule,
 )
 from actions.text import rupiah
+from bot.contacts import ProfileField
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.dialogue.state import Form
 from bot.knowledge.base import KnowledgeBase
@@ -243,8 +244,8 @@ class IuranAction:
         if "penghasilan" not in state.slots and state.situation.penghasilan:
             state = state.with_slots(penghasilan=state.situation.penghasilan)
         job = (str(occupation.value) if occupation else
-               state.situation.pekerjaan or ctx.contact.get("pekerjaan"))
-        profile = {"pekerjaan": job} if occupation and job else {}
+               state.situation.pekerjaan or ctx.contact.get(ProfileField.OCCUPATION))
+        profile = {ProfileField.OCCUPATION: job} if occupation and job else {}
         group = occupation_group(ctx.kb, job)
         today = ctx.now.date()
         if figure is not None and income is None:
@@ -283,7 +284,7 @@ class DiskonAction:
         occupation = ctx.parse.first("pekerjaan")
         period = ctx.parse.first("periode")
         job = (str(occupation.value) if occupation else
-               ctx.state.situation.pekerjaan or ctx.contact.get("pekerjaan"))
+               ctx.state.situation.pekerjaan or ctx.contact.get(ProfileField.OCCUPATION))
         group = occupation_group(ctx.kb, job)
         today = ctx.now.date()
         named = named_month(period.value if period else None, today)

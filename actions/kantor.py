@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from bot.contacts import ProfileField
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.dialogue.state import Form
 from bot.knowledge.base import BranchModel, KnowledgeBase
@@ -42,9 +43,10 @@ class KantorAction:
         entity = ctx.parse.first("wilayah")
         regency = ctx.parse.first("kabupaten")
         place = (str(entity.value) if entity else
-                 ctx.state.situation.wilayah or ctx.contact.get("wilayah"))
-        area = str(regency.value) if regency else ctx.contact.get("kabupaten")
-        profile = {"wilayah": place, "kabupaten": area} if entity and place and area else {}
+                 ctx.state.situation.wilayah or ctx.contact.get(ProfileField.AREA))
+        area = str(regency.value) if regency else ctx.contact.get(ProfileField.REGENCY)
+        profile = {ProfileField.AREA: place, ProfileField.REGENCY: area} \
+            if entity and place and area else {}
         found = branches_for(ctx.kb, area or place) if place else []
         state = replace(ctx.state, topic="kantor", form=None, requested=None)
         if found:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.contacts import Consent
+from bot.contacts import Consent, ProfileField
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.dialogue.state import Offer
 from bot.knowledge.base import KnowledgeBase
@@ -18,10 +18,10 @@ def question(kb: KnowledgeBase) -> Reply:
     return kb.reply("langganan_tanya")
 
 
-def consent_fields(ctx: ActionContext, consent: Consent) -> dict[str, str]:
+def consent_fields(ctx: ActionContext, consent: Consent) -> dict[ProfileField, str]:
     """Consent is stored with its time and channel."""
-    return {"consent": consent, "consent_at": ctx.now.isoformat(),
-            "consent_channel": ctx.message.channel}
+    return {ProfileField.CONSENT: consent, ProfileField.CONSENT_AT: ctx.now.isoformat(),
+            ProfileField.CONSENT_CHANNEL: ctx.message.channel}
 
 
 class LanggananAction:

@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 
 from actions import langganan
-from bot.contacts import Consent
+from bot.contacts import Consent, ProfileField
 from bot.dialogue.action import ActionContext, ActionResult
 from bot.dialogue.state import ConversationState, Form, Offer
 from bot.knowledge.base import KnowledgeBase
@@ -154,7 +154,8 @@ class PendataanAction:
                     created_at=ctx.now.isoformat())
         reply = ctx.kb.reply("pendataan_selesai", nama=lead.nama, pekerjaan=lead.pekerjaan,
                              wilayah=lead.wilayah, telepon=check_phone(lead.telepon).local)
-        profile = {"nama": lead.nama, "pekerjaan": lead.pekerjaan, "wilayah": lead.wilayah}
+        profile = {ProfileField.NAME: lead.nama, ProfileField.OCCUPATION: lead.pekerjaan,
+                   ProfileField.AREA: lead.wilayah}
         if ctx.contact.consent is Consent.OPT_IN:
             return ActionResult((reply,), _closed(state), profile, lead)
         # Being contacted about registration is not the same as receiving broadcasts: ask.

@@ -23,6 +23,33 @@ from redis.asyncio.cluster import RedisCluster
 from bot.keys import Keys
 
 
+class ProfileField(StrEnum):
+    """A profile field, by the name the code reads (`Contact.get`).
+
+    The hash stores each under a shorter name (`STORED_NAMES`); times as integers.
+    """
+
+    CONSENT = "consent"  # a Consent
+    CONSENT_AT = "consent_at"
+    CONSENT_CHANNEL = "consent_channel"
+    CONSENT_SOURCE = "consent_source"  # where an imported list's consent came from
+    NAME = "nama"  # the name the worker or an imported list gave
+    OCCUPATION = "pekerjaan"
+    AREA = "wilayah"  # kelurahan/kecamatan
+    REGENCY = "kabupaten"  # kabupaten/kota
+    TAGS = "tags"  # comma-separated, from imported lists
+    REGISTERED = "terdaftar"  # "ya"/"tidak", from imported lists
+    FIRST_SEEN = "first_seen"
+    LAST_SEEN = "last_seen"
+    LAST_INBOUND = "last_inbound"  # WhatsApp's 24-hour window starts here
+    DISPLAY_NAME = "display_name"  # the platform's
+    UNREACHABLE = "unreachable"  # "blocked", "undeliverable"
+    UNREACHABLE_AT = "unreachable_at"
+    HANDOFF = "handoff"  # the open handoff's id
+    IMPORTED_AT = "imported_at"
+    ENROLLED = "enrolled"  # "1": imported with no other field
+
+
 class Consent(StrEnum):
     """The worker's answer about broadcasts, stored as the profile's `consent` field."""
 
@@ -38,21 +65,27 @@ class Contact:
     user_id: str
     fields: Mapping[str, str] = field(default_factory=dict)
 
-    def get(self, name: str) -> str | None:
+    def get(self, name: ProfileField) -> str | None:
         """One profile field, or None."""
         return self.fields.get(name) or None
 
     @property
+    def name(self) -> str | None:
+        """The name the worker (or an imported list) gave, else the platform's; None."""
+        return self.get(ProfileField.NAME) or self.get(ProfileField.DISPLAY_NAME)
+
+    @property
     def consent(self) -> Consent | None:
         """Whether the worker opted in or out of broadcasts; None when never asked."""
-        stored = self.fields.get("consent")
+        stored = self.fields.get(ProfileField.CONSENT)
         return next((c for c in Consent if c == stored), None)
 
 
 class ContactStore(Protocol):
     """Where contact profiles live."""
 
-    async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
+    async def update(self, channel: str, user_id: str,
+                     values: Mapping[ProfileField, str]) -> None:
         """Set profile fields."""
 
     async def get(self, channel: str, user_id: str) -> Contact | None:
@@ -71,30 +104,30 @@ class ContactStore(Protocol):
 
 # An erased contact's profile keeps only what sending the confirmation reads, this long at most.
 ERASE_GRACE_SECONDS = 600
-SENDING_FIELDS = ("last_inbound",)
+SENDING_FIELDS = (ProfileField.LAST_INBOUND,)
 
 # There is one profile per contact, millions of them, so the hash stores each field under a
 # short name and each time as an integer (a listpack holds 1761930000 in 5 bytes, its ISO form
-# in 26): 408 -> 264 bytes for an imported contact. The names on the left are the ones the code
-# reads (`Contact.get`); a field not listed is stored under its own name.
-STORED_NAMES = {
-    "consent": "c", "consent_at": "ca", "consent_channel": "cc", "consent_source": "cs",
-    "nama": "n", "pekerjaan": "p", "wilayah": "w", "kabupaten": "k", "tags": "t",
-    "terdaftar": "r", "first_seen": "fs", "last_seen": "ls", "last_inbound": "li",
-    "display_name": "d", "unreachable": "u", "unreachable_at": "ua", "handoff": "h",
-    "imported_at": "ia", "enrolled": "e"}
+# in 26): 408 -> 264 bytes for an imported contact.
+_F = ProfileField
+STORED_NAMES: dict[ProfileField, str] = {
+    _F.CONSENT: "c", _F.CONSENT_AT: "ca", _F.CONSENT_CHANNEL: "cc", _F.CONSENT_SOURCE: "cs",
+    _F.NAME: "n", _F.OCCUPATION: "p", _F.AREA: "w", _F.REGENCY: "k", _F.TAGS: "t",
+    _F.REGISTERED: "r", _F.FIRST_SEEN: "fs", _F.LAST_SEEN: "ls", _F.LAST_INBOUND: "li",
+    _F.DISPLAY_NAME: "d", _F.UNREACHABLE: "u", _F.UNREACHABLE_AT: "ua", _F.HANDOFF: "h",
+    _F.IMPORTED_AT: "ia", _F.ENROLLED: "e"}
 _PROFILE_NAMES = {short: name for name, short in STORED_NAMES.items()}
-_TIME_FIELDS = frozenset({"consent_at", "first_seen", "last_seen", "last_inbound",
-                          "unreachable_at", "imported_at"})
+_TIME_FIELDS = frozenset({_F.CONSENT_AT, _F.FIRST_SEEN, _F.LAST_SEEN, _F.LAST_INBOUND,
+                          _F.UNREACHABLE_AT, _F.IMPORTED_AT})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # The times the bot writes are Jakarta's; a time in another zone is stored as written.
 _ZONE = ZoneInfo("Asia/Jakarta")
 
 
-def stored_name(name: str) -> str:
+def stored_name(name: ProfileField) -> str:
     """The name a profile field has in the hash."""
-    return STORED_NAMES.get(name, name)
+    return STORED_NAMES[name]
 
 
 def _profile_time(stored: str) -> str:
@@ -120,23 +153,27 @@ def _stored_time(value: str) -> str:
     return stored if _profile_time(stored) == value else value
 
 
-def stored_value(name: str, value: str) -> str:
+def stored_value(name: ProfileField, value: str) -> str:
     """A profile field's value as the hash stores it."""
     return _stored_time(value) if name in _TIME_FIELDS else value
 
 
-def stored_fields(values: Mapping[str, str]) -> dict[str, str]:
+def stored_fields(values: Mapping[ProfileField, str]) -> dict[str, str]:
     """Profile fields as the hash stores them."""
     return {stored_name(name): stored_value(name, value) for name, value in values.items()}
 
 
 def profile_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Profile fields as the code reads them, from the hash's name, value pairs."""
-    fields = {}
+    """Profile fields as the code reads them, from the hash's name, value pairs.
+
+    A name the hash holds and `STORED_NAMES` does not know (written by an older release) is
+    kept under that name.
+    """
+    fields: dict[str, str] = {}
     for short, value in pairs:
-        name = _PROFILE_NAMES.get(short, short)
-        fields[name] = _profile_time(value) if name in _TIME_FIELDS and value.isdigit() \
-            else value
+        name = _PROFILE_NAMES.get(short)
+        fields[name or short] = _profile_time(value) if name in _TIME_FIELDS and \
+            value.isdigit() else value
     return fields
 
 # KEYS[1]: the profile; ARGV: ttl, the fields to keep...
@@ -160,7 +197,7 @@ SHARDS_PER_READ = 32
 
 # Fields that mean the worker gave data (or a choice to remember, like an opt-out): a profile
 # with none of them is anonymous, lives only as long as a conversation and is not indexed.
-DATA_FIELDS = ("consent", "nama", "pekerjaan", "wilayah", "imported_at")
+DATA_FIELDS = (_F.CONSENT, _F.NAME, _F.OCCUPATION, _F.AREA, _F.IMPORTED_AT)
 
 # KEYS: profiles; ARGV: the fields wanted (none: all, as name, value, name, value ...).
 _GET_MANY = """
@@ -195,7 +232,8 @@ class RedisContactStore:
         self._get_many = redis.register_script(_GET_MANY)
         self._keep_only = redis.register_script(_KEEP_ONLY)
 
-    async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
+    async def update(self, channel: str, user_id: str,
+                     values: Mapping[ProfileField, str]) -> None:
         """Set profile fields; data given makes the profile long-lived and indexes it."""
         if not values:
             return
@@ -225,8 +263,8 @@ class RedisContactStore:
         """Record that messages cannot reach a known contact ("blocked", "undeliverable")."""
         await self._mark_unreachable(
             keys=[self._keys.profile(channel, user_id)],
-            args=[x for pair in stored_fields({"unreachable": reason,
-                                               "unreachable_at": at.isoformat()}).items()
+            args=[x for pair in stored_fields({_F.UNREACHABLE: reason,
+                                               _F.UNREACHABLE_AT: at.isoformat()}).items()
                   for x in pair])
 
     async def keep_only_for_sending(self, channel: str, user_id: str) -> None:
@@ -237,14 +275,15 @@ class RedisContactStore:
             self._unindex(pipe, channel, user_id)
             await pipe.execute()
 
-    async def enrol(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
+    async def enrol(self, channel: str, user_id: str,
+                    values: Mapping[ProfileField, str]) -> None:
         """Create or complete a profile from an imported list.
 
         The contact is indexed (an imported list is data given) and expires like any profile.
         """
         key = self._keys.profile(channel, user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, mapping=stored_fields(values or {"enrolled": "1"}))
+            pipe.hset(key, mapping=stored_fields(values or {_F.ENROLLED: "1"}))
             pipe.expire(key, self._ttl)
             self._index(pipe, channel, user_id)
             await pipe.execute()
@@ -260,7 +299,7 @@ class RedisContactStore:
             pipe.srem(shard, user_id)
 
     async def scan(self, batch: int = 1000,
-                   fields: tuple[str, ...] = ()) -> AsyncIterator[list[Contact]]:
+                   fields: tuple[ProfileField, ...] = ()) -> AsyncIterator[list[Contact]]:
         """Every indexed contact, a batch of profiles at a time (only `fields`, if given).
 
         The shards are read a few dozen at a time in one pipeline (most hold a few hundred
@@ -308,7 +347,8 @@ class RedisContactStore:
                     self._index(pipe, channel, user_id)
                 await pipe.execute()
 
-    async def draw(self, count: int, fields: tuple[str, ...] = ()) -> tuple[int, list[Contact]]:
+    async def draw(self, count: int,
+                   fields: tuple[ProfileField, ...] = ()) -> tuple[int, list[Contact]]:
         """`count` contacts drawn at random (only `fields`), and how many the index holds.
 
         Every contact when the index holds no more than `count`; fewer than `count` when
@@ -340,7 +380,7 @@ class RedisContactStore:
         return size, [contact for contact in found if contact is not None]
 
     async def get_many(self, contact_ids: list[str],
-                       fields: tuple[str, ...] = ()) -> list[Contact | None]:
+                       fields: tuple[ProfileField, ...] = ()) -> list[Contact | None]:
         """Profiles of `channel:user_id` ids (only `fields`, if given), None for unknown ones.
 
         One script call rather than a pipeline: redis-py packs each pipelined command in

@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from actions.kantor import branches_for
 from bot.admin.audit import AuditLog
 from bot.channels.base import OutboundChannel, Template
-from bot.contacts import Contact, ContactStore
+from bot.contacts import Contact, ContactStore, ProfileField
 from bot.errors import (
     ConfigError,
     Conflict,
@@ -149,7 +149,7 @@ def branch_for(kb: KnowledgeBase, contact: Contact, default: str, said: str | No
     The same matching as the "kantor cabang" answer (kabupaten first, it is what branches cover);
     `said`: the place named in the conversation ("aku ojol di Genteng"), when no profile has one.
     """
-    for place in (contact.get("kabupaten"), contact.get("wilayah"), said):
+    for place in (contact.get(ProfileField.REGENCY), contact.get(ProfileField.AREA), said):
         found: list[BranchModel] = branches_for(kb, place) if place else []
         if found:
             return found[0].name
@@ -326,13 +326,14 @@ class Handoffs:
         now = self._clock()
         kb = self._kb()
         branch = branch_for(kb, contact, self.config.default_branch, place)
-        name = contact.get("nama") or contact.get("display_name") or message.display_name or ""
+        name = contact.name or message.display_name or ""
         stamp = now.isoformat(timespec="seconds")
         handoff = await self.store.create(
             Handoff("", message.channel, message.user_id, name, branch, reason, "open",
                     stamp, stamp),
             [HandoffMessage(who, mask_nik(text), at) for who, text, at in recent])
-        await self._contacts.update(message.channel, message.user_id, {"handoff": handoff.id})
+        await self._contacts.update(message.channel, message.user_id,
+                                    {ProfileField.HANDOFF: handoff.id})
         await self._audit.record(now, SYSTEM, "percakapan.baru", f"#{handoff.id}",
                                  f"{branch}; {reason}")
         self._notify_staff(handoff)
@@ -493,8 +494,8 @@ class Handoffs:
 
     async def _release(self, channel: str, user_id: str, handoff_id: str) -> None:
         contact = await self._contacts.get(channel, user_id)
-        if contact is not None and contact.get("handoff") == handoff_id:
-            await self._contacts.update(channel, user_id, {"handoff": ""})
+        if contact is not None and contact.get(ProfileField.HANDOFF) == handoff_id:
+            await self._contacts.update(channel, user_id, {ProfileField.HANDOFF: ""})
 
     async def _send(self, handoff: Handoff, text: str) -> None:
         """Deliver on the worker's channel; WhatsApp outside 24 hours needs the template."""

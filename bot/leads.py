@@ -11,11 +11,26 @@ import re
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol, TextIO, cast
 
 from redis.asyncio import Redis
 
 from bot.keys import LEAD_RETENTION_DAYS, Keys
+
+
+class LeadStatus(StrEnum):
+    """Staff's follow-up of a lead, stored (and exported as the CSV's `status`) as staff read it."""
+
+    NEW = "baru"
+    CONTACTED = "dihubungi"
+    REGISTERED = "terdaftar"
+    UNREACHABLE = "tidak bisa dihubungi"
+
+    @classmethod
+    def read(cls, stored: str) -> LeadStatus | None:
+        """The status a stored or submitted word names, or None."""
+        return next((s for s in cls if s == stored), None)
 
 
 @dataclass(frozen=True)
@@ -30,17 +45,16 @@ class Lead:
     telepon: str
     consent_at: str
     created_at: str
-    # Staff's follow-up: one of LEAD_STATUSES, who set it and when, and who should call.
-    status: str = "baru"
+    # Staff's follow-up: its status, who set it and when, and who should call.
+    status: LeadStatus = LeadStatus.NEW
     status_by: str = ""
     status_at: str = ""
     petugas: str = ""
 
 
 LEAD_COLUMNS = tuple(f.name for f in fields(Lead))
-LEAD_STATUSES = ("baru", "dihubungi", "terdaftar", "tidak bisa dihubungi")
-CONTACTED = frozenset({"dihubungi", "terdaftar"})  # staff reached the worker
-REGISTERED = "terdaftar"
+TEXT_COLUMNS = tuple(name for name in LEAD_COLUMNS if name != "status")
+CONTACTED = frozenset({LeadStatus.CONTACTED, LeadStatus.REGISTERED})  # staff reached the worker
 FOLLOW_UP = ("status", "status_by", "status_at", "petugas")
 
 
@@ -121,8 +135,8 @@ class RedisLeadStore:
                 key = self._keys.lead(channel, user_id)
                 raw = await cast(Awaitable[dict[str, str]], self._redis.hgetall(key))
                 if raw:
-                    values = {c: raw.get(c, "") for c in LEAD_COLUMNS}
-                    yield Lead(**{**values, "status": values["status"] or "baru"})
+                    yield Lead(status=LeadStatus.read(raw.get("status", "")) or LeadStatus.NEW,
+                               **{c: raw.get(c, "") for c in TEXT_COLUMNS})
                 else:
                     gone.append(contact_id)
             if gone:  # expired: the index forgets them too

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from bot.contacts import SENDING_FIELDS, Contact, ContactStore
+from bot.contacts import SENDING_FIELDS, Contact, ContactStore, ProfileField
 from bot.dialogue.engine import Fallbacks, Tally, inbox_text
 from bot.dialogue.flood import BusyNotices
 from bot.dialogue.state import Conversations, ConversationState, Turn
@@ -35,10 +35,11 @@ class MemoryContacts:
     def __init__(self) -> None:
         self.profiles: dict[Who, dict[str, str]] = {}
 
-    async def update(self, channel: str, user_id: str, values: Mapping[str, str]) -> None:
+    async def update(self, channel: str, user_id: str,
+                     values: Mapping[ProfileField, str]) -> None:
         """Set profile fields."""
         if values:
-            self.profiles.setdefault((channel, user_id), {}).update(values)
+            self.profiles.setdefault((channel, user_id), {}).update(values.items())
 
     async def get(self, channel: str, user_id: str) -> Contact | None:
         """A profile, or None for an unknown contact."""
@@ -54,12 +55,13 @@ class MemoryContacts:
         """Record that messages cannot reach a known contact (an unknown one stays unknown)."""
         fields = self.profiles.get((channel, user_id))
         if fields is not None:
-            fields.update(unreachable=reason, unreachable_at=at.isoformat())
+            fields[ProfileField.UNREACHABLE] = reason
+            fields[ProfileField.UNREACHABLE_AT] = at.isoformat()
 
     async def keep_only_for_sending(self, channel: str, user_id: str) -> None:
         """Strip a profile to what a reply needs (the 24-hour window)."""
         fields = self.profiles.get((channel, user_id), {})
-        kept = {name: fields[name] for name in SENDING_FIELDS if name in fields}
+        kept: dict[str, str] = {name: fields[name] for name in SENDING_FIELDS if name in fields}
         if kept:
             self.profiles[(channel, user_id)] = kept
         else:
@@ -97,12 +99,12 @@ class MemoryConversations:
         who = (message.channel, message.user_id)
         seen = message.received_at.isoformat()
         fields = self.contacts.profiles.setdefault(who, {})
-        fields.setdefault("first_seen", seen)
-        fields.update(last_seen=seen, last_inbound=seen)
+        fields.setdefault(ProfileField.FIRST_SEEN, seen)
+        fields[ProfileField.LAST_SEEN] = fields[ProfileField.LAST_INBOUND] = seen
         if message.display_name:
-            fields["display_name"] = message.display_name
-        fields.pop("unreachable", None)
-        fields.pop("unreachable_at", None)
+            fields[ProfileField.DISPLAY_NAME] = message.display_name
+        fields.pop(ProfileField.UNREACHABLE, None)
+        fields.pop(ProfileField.UNREACHABLE_AT, None)
         return Contact(*who, dict(fields))
 
     async def load(self, channel: str, user_id: str) -> ConversationState:

@@ -126,7 +126,8 @@ async def test_nik_is_never_stored_or_echoed(runtime: Runtime) -> None:
     replies = await worker.text(f"nik saya {nik} sudah terdaftar belum")
     assert nik not in replies
     assert "NIK" in replies
-    binary = {runtime.keys.model_blob()}
+    binary = {runtime.keys.model_blob(), *(runtime.keys.kb_snapshot(v.version)
+                                           for v in await runtime.history.versions())}
     keys = [k async for k in runtime.redis.scan_iter(match=f"{runtime.keys.prefix}:*")
             if k not in binary]
     for key in keys:

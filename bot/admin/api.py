@@ -29,6 +29,7 @@ from bot.admin.inbox import STREAM_ID
 from bot.admin.leads import LeadFilter
 from bot.admin.pages import period
 from bot.broadcast.campaigns import Campaign
+from bot.contacts import ProfileField
 from bot.errors import BadRequest, Invalid
 from bot.handoffs import MAX_REPLY, Handoff
 
@@ -420,8 +421,10 @@ async def campaign_preview(c: Ctx) -> Response:
     return ok({"total": found.total, "reachable": reachable, "estimated": found.estimated,
                "by_channel": found.by_channel,
                "outside_window": found.outside_window,
-               "sample": [{"channel": s.channel, "name": s.get("nama") or s.get("display_name"),
-                           "pekerjaan": s.get("pekerjaan"), "wilayah": s.get("wilayah")}
+               "sample": [{"channel": s.channel,
+                           "name": s.name,
+                           "pekerjaan": s.get(ProfileField.OCCUPATION),
+                           "wilayah": s.get(ProfileField.AREA)}
                           for s in found.sample],
                "name": shown.name, "whatsapp": _bubbles(shown.whatsapp),
                "telegram": _bubbles(shown.telegram),

@@ -21,7 +21,7 @@ from bot.contacts import ContactStore
 from bot.dialogue.state import Conversations
 from bot.erasure import Eraser
 from bot.errors import Invalid, NotFound
-from bot.leads import CONTACTED, LEAD_STATUSES, REGISTERED, Lead, RedisLeadStore
+from bot.leads import CONTACTED, Lead, LeadStatus, RedisLeadStore
 from bot.nlu.places import PlaceGazetteer
 
 _KEL = r"\b(?:kelurahan|kel|desa|ds)\b"
@@ -120,7 +120,7 @@ def lead_funnel(leads: Iterable[Lead], since: date) -> dict[str, int]:
     """Leads left since `since`, those staff reached, and those that registered."""
     recent = [lead for lead in leads if datetime.fromisoformat(lead.created_at).date() >= since]
     return {"leads": len(recent), "contacted": sum(lead.status in CONTACTED for lead in recent),
-            "registered": sum(lead.status == REGISTERED for lead in recent)}
+            "registered": sum(lead.status == LeadStatus.REGISTERED for lead in recent)}
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def by_area(leads: Iterable[Lead], gazetteer: PlaceGazetteer) -> list[AreaRow]:
         key = (where.kecamatan or UNKNOWN_AREA, where.kelurahan)
         counts[key] += 1
         contacted[key] += lead.status in CONTACTED
-        registered[key] += lead.status == REGISTERED
+        registered[key] += lead.status == LeadStatus.REGISTERED
     rows = []
     for (kecamatan, kelurahan), n in counts.most_common():
         kec_code, kel_code = area_codes(gazetteer, kecamatan, kelurahan)
@@ -209,16 +209,17 @@ class Leads:
     async def follow_up(self, user: str, channel: str, user_id: str, status: str,
                         petugas: str | None = None) -> None:
         """Record staff's follow-up of a lead: its status (who, when) and who should call."""
-        if status not in LEAD_STATUSES:
-            raise Invalid({"status": "Pilih salah satu: " + ", ".join(LEAD_STATUSES) + "."})
-        values = {"status": status, "status_by": user,
+        chosen = LeadStatus.read(status)
+        if chosen is None:
+            raise Invalid({"status": "Pilih salah satu: " + ", ".join(LeadStatus) + "."})
+        values = {"status": chosen.value, "status_by": user,
                   "status_at": self._clock().isoformat(timespec="seconds")}
         if petugas is not None:
             values["petugas"] = petugas.strip()[:64]
         if not await self._store.follow_up(channel, user_id, values):
             raise NotFound("Data ini sudah tidak ada.")
         await self._audit.record(self._clock(), user, "prospek.status",
-                                 contact_ref(channel, user_id), status)
+                                 contact_ref(channel, user_id), chosen)
 
     async def delete(self, user: str, channel: str, user_id: str) -> None:
         """Honour a deletion request: the lead, the contact's profile and conversation, and all.

@@ -52,7 +52,7 @@ from bot.broadcast.segments import BROADCAST_CHANNELS, Preview
 from bot.errors import BadRequest, Conflict, Denied, Invalid, Unavailable
 from bot.handoffs import STATUS_NAMES
 from bot.knowledge.base import KnowledgeBase
-from bot.leads import LEAD_STATUSES, write_csv
+from bot.leads import LeadStatus, write_csv
 
 FLASH = {
     "saved": "Tersimpan. Model dilatih ulang di latar belakang; bot menjawab dengan versi baru "
@@ -193,9 +193,9 @@ async def leads(c: Ctx) -> Response:
         where = LeadFilter.from_query(c.request.query_params)
     except Invalid as exc:
         return c.render("leads.html", leads=[], where=LeadFilter(), errors=exc.fields, status=422,
-                        statuses=LEAD_STATUSES, links=phone_links)
+                        statuses=tuple(LeadStatus), links=phone_links)
     return c.render("leads.html", leads=await c.console.leads.newest(where), where=where, errors={},
-                    statuses=LEAD_STATUSES, links=phone_links)
+                    statuses=tuple(LeadStatus), links=phone_links)
 
 
 def csv_download(name: str, write: Callable[[TextIO], Awaitable[Any]]) -> Response:

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from bot.admin import api, pages
 from bot.admin.http import PREFIX, STATIC, Handler, PublicHandler, SecurityHeaders, Site
 from bot.app import Runtime
+from bot.contacts import ProfileField
 
 PUBLIC: list[tuple[str, str, PublicHandler]] = [
     ("GET", "/login", pages.show_login),
@@ -115,6 +116,7 @@ def mount(runtime: Callable[[], Runtime]) -> Mount:
     """The console at /admin, on the runtime the web app opened."""
     site = Site(runtime)
     site.templates.globals["flash_messages"] = pages.FLASH
+    site.templates.globals["field"] = ProfileField  # templates read a contact by field name
     routes: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     routes += [Route(path, site.public(handler), methods=[method])
                for method, path, handler in PUBLIC]

@@ -110,7 +110,7 @@ def personalise(text: str, contact: Contact) -> str:
     The name is the one the worker gave (pendataan, an imported list), else their profile name,
     else "Bapak/Ibu".
     """
-    name = contact.get("nama") or contact.get("display_name") or NAME_FALLBACK
+    name = contact.name or NAME_FALLBACK
     return text.replace("{nama}", name)
 
 

@@ -20,11 +20,13 @@ from datetime import date, datetime, time
 
 from bot.broadcast.campaigns import JAKARTA
 from bot.broadcast.segments import tag_set, tags_of
-from bot.contacts import Consent, RedisContactStore
+from bot.contacts import Consent, ProfileField, RedisContactStore
 
 CHANNEL = "whatsapp"
 YES = {"ya", "y", "yes", "setuju", "bersedia", "1", "true"}
-TEXT_FIELDS = ("nama", "pekerjaan", "wilayah", "kabupaten")
+# The list's columns have the profile's names (README, "Importing contacts").
+TEXT_FIELDS = (ProfileField.NAME, ProfileField.OCCUPATION, ProfileField.AREA,
+               ProfileField.REGENCY)
 _NOT_DIGITS = re.compile(r"\D")
 
 
@@ -74,7 +76,7 @@ async def import_contacts(contacts: RedisContactStore, rows: Iterable[Mapping[st
         except ValueError:
             result.invalid.append((line, "tanggal_persetujuan must be YYYY-MM-DD"))
             continue
-        terdaftar = row.get("terdaftar", "").lower()
+        terdaftar = row.get(ProfileField.REGISTERED, "").lower()
         if terdaftar and terdaftar not in ("ya", "tidak"):
             result.invalid.append((line, "terdaftar must be ya or tidak"))
             continue
@@ -83,14 +85,15 @@ async def import_contacts(contacts: RedisContactStore, rows: Iterable[Mapping[st
         values = {name: row[name] for name in TEXT_FIELDS
                   if row.get(name) and not known.get(name)}
         if terdaftar:
-            values["terdaftar"] = terdaftar
-        tags = (tags_of(existing) if existing else set()) | tag_set(row.get("tags", ""))
+            values[ProfileField.REGISTERED] = terdaftar
+        tags = (tags_of(existing) if existing else set()) | tag_set(row.get(ProfileField.TAGS, ""))
         if tags:
-            values["tags"] = ",".join(sorted(tags))
-        if not known.get("consent"):
-            values.update(consent=Consent.OPT_IN, consent_at=consented.isoformat(),
-                          consent_channel="import",
-                          consent_source=row.get("sumber") or source)
+            values[ProfileField.TAGS] = ",".join(sorted(tags))
+        if not known.get(ProfileField.CONSENT):
+            values.update({ProfileField.CONSENT: Consent.OPT_IN,
+                           ProfileField.CONSENT_AT: consented.isoformat(),
+                           ProfileField.CONSENT_CHANNEL: "import",
+                           ProfileField.CONSENT_SOURCE: row.get("sumber") or source})
         elif existing is not None and existing.consent is Consent.OPT_OUT:
             result.kept_opt_out += 1
         await contacts.enrol(CHANNEL, user_id, values)

@@ -21,9 +21,9 @@ from redis.asyncio import Redis
 from bot.broadcast.campaigns import Campaign, CampaignStatus, CampaignStore
 from bot.broadcast.ledger import QUEUED, SENT, STATES, Entry, Ledger
 from bot.channels.delivery import RANKS
-from bot.contacts import Consent, Contact, RedisContactStore
+from bot.contacts import Consent, Contact, ProfileField, RedisContactStore
 from bot.keys import Keys
-from bot.leads import CONTACTED, REGISTERED, csv_cell
+from bot.leads import CONTACTED, LeadStatus, csv_cell
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Summary:
         self.opted_out_after += row.opted_out_after == "yes"
         self.leads += row.lead_after == "yes"
         self.contacted += row.lead_status in CONTACTED
-        self.registered += row.lead_status == REGISTERED
+        self.registered += row.lead_status == LeadStatus.REGISTERED
         if row.button:
             self.taps[row.button] += 1
 
@@ -119,10 +119,10 @@ def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: st
     status = STATES[entry.state]
     if entry.state == QUEUED and campaign.status == CampaignStatus.CANCELLED:
         status = "cancelled"
-    replied = contact is not None and _after(contact.get("last_inbound"), entry.at)
+    replied = contact is not None and _after(contact.get(ProfileField.LAST_INBOUND), entry.at)
     opted_out = contact is not None and contact.consent is Consent.OPT_OUT and \
-        _after(contact.get("consent_at"), entry.at)
-    name = (contact.get("nama") or contact.get("display_name") or "") if contact else ""
+        _after(contact.get(ProfileField.CONSENT_AT), entry.at)
+    name = (contact.name or "") if contact else ""
     sent = entry.state == SENT
     lead_at, lead_status = lead
     lead_after = sent and _after(lead_at, entry.at)
@@ -130,7 +130,7 @@ def _row(campaign: Campaign, entry: Entry, contact: Contact | None, delivery: st
                entry.detail if sent else "", entry.message_id, entry.at,
                delivery, "yes" if replied and sent else "", "yes" if opted_out and sent else "",
                "yes" if lead_after else "", tapped or "",
-               (lead_status or "baru") if lead_after else "")
+               (lead_status or LeadStatus.NEW) if lead_after else "")
 
 
 async def rows(redis: Redis, keys: Keys, ledger: Ledger, contacts: RedisContactStore,

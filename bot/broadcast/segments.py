@@ -19,19 +19,20 @@ from typing import Any
 
 from bot.channels.outbound import within_window
 from bot.channels.whatsapp import WINDOW
-from bot.contacts import Consent, Contact, RedisContactStore
+from bot.contacts import Consent, Contact, ProfileField, RedisContactStore
 
 BROADCAST_CHANNELS = ("telegram", "whatsapp")
 # The profile fields `Segment.matches` reads: a segment scan fetches only these.
-SEGMENT_FIELDS = ("consent", "pekerjaan", "wilayah", "kabupaten", "tags", "terdaftar",
-                  "last_seen")
+SEGMENT_FIELDS = (ProfileField.CONSENT, ProfileField.OCCUPATION, ProfileField.AREA,
+                  ProfileField.REGENCY, ProfileField.TAGS, ProfileField.REGISTERED,
+                  ProfileField.LAST_SEEN)
 SAMPLE_SIZE = 5
 YES = frozenset({"ya", "y", "yes", "1", "true"})
 
 
 def tags_of(contact: Contact) -> set[str]:
     """A contact's tags (stored comma-separated)."""
-    return {t for t in (contact.get("tags") or "").split(",") if t}
+    return {t for t in (contact.get(ProfileField.TAGS) or "").split(",") if t}
 
 
 def tag_set(text: str) -> set[str]:
@@ -74,19 +75,20 @@ class Segment:
             return False
         if self.opted_in is not None and (contact.consent is Consent.OPT_IN) != self.opted_in:
             return False
-        if self.pekerjaan and not _contains_any(contact.get("pekerjaan"), self.pekerjaan):
+        if self.pekerjaan and not _contains_any(contact.get(ProfileField.OCCUPATION),
+                                                self.pekerjaan):
             return False
-        if self.wilayah and not _contains_any(contact.get("wilayah"), self.wilayah):
+        if self.wilayah and not _contains_any(contact.get(ProfileField.AREA), self.wilayah):
             return False
-        if self.kabupaten and not _contains_any(contact.get("kabupaten"), self.kabupaten):
+        if self.kabupaten and not _contains_any(contact.get(ProfileField.REGENCY), self.kabupaten):
             return False
         if self.tags and not tags_of(contact) & set(self.tags):
             return False
         if self.registered is not None and \
-                contact.get("terdaftar") != ("ya" if self.registered else "tidak"):
+                contact.get(ProfileField.REGISTERED) != ("ya" if self.registered else "tidak"):
             return False
         if self.active_within_days is not None:
-            seen = contact.get("last_seen")
+            seen = contact.get(ProfileField.LAST_SEEN)
             if seen is None or \
                     now - datetime.fromisoformat(seen) > timedelta(days=self.active_within_days):
                 return False
@@ -113,7 +115,7 @@ class Segment:
 
 
 async def members(contacts: RedisContactStore, segment: Segment, now: datetime,
-                  more_fields: tuple[str, ...] = ()) -> AsyncIterator[list[Contact]]:
+                  more_fields: tuple[ProfileField, ...] = ()) -> AsyncIterator[list[Contact]]:
     """The segment's contacts, a batch at a time, streamed from the registry.
 
     Each has the fields segments read, plus `more_fields`.
@@ -125,7 +127,7 @@ async def members(contacts: RedisContactStore, segment: Segment, now: datetime,
 
 
 # What a preview shows besides: the 24-hour window, and the name for a personalised sample.
-PREVIEW_FIELDS = ("last_inbound", "nama", "display_name")
+PREVIEW_FIELDS = (ProfileField.LAST_INBOUND, ProfileField.NAME, ProfileField.DISPLAY_NAME)
 
 
 def outside_window(contact: Contact, now: datetime) -> bool:

@@ -48,7 +48,7 @@ from bot.broadcast.segments import members
 from bot.channels.base import Wire
 from bot.channels.outbound import Outbox
 from bot.channels.ratelimit import ONE_ATTEMPT, Rate, RateLimiter
-from bot.contacts import Consent, Contact, RedisContactStore
+from bot.contacts import Consent, Contact, ProfileField, RedisContactStore
 from bot.errors import REDIS_AWAY, ConfigError, RecipientError, TransientError
 from bot.keys import WORKER_SEEN_SECONDS, Keys
 from bot.settings import BroadcastConfig
@@ -88,7 +88,7 @@ def skip_reason(contact: Contact | None) -> str | None:
         return "deleted"  # the worker asked us to forget their data
     if contact.consent is not Consent.OPT_IN:
         return "opted_out"
-    return contact.get("unreachable")  # "blocked", "undeliverable"
+    return contact.get(ProfileField.UNREACHABLE)  # "blocked", "undeliverable"
 
 
 async def enqueue_campaign(contacts: RedisContactStore, ledger: Ledger, campaign: Campaign,

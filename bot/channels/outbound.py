@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from bot.channels.base import Template, Wire
 from bot.channels.ratelimit import REPLY_PACING, Pacing, RateLimiter, retry_transient
-from bot.contacts import Contact, ContactStore
+from bot.contacts import Contact, ContactStore, ProfileField
 from bot.errors import RecipientError
 from bot.messages import Reply
 
@@ -38,7 +38,7 @@ UNREACHABLE = ("blocked", "undeliverable")
 
 def within_window(contact: Contact | None, window: timedelta, now: datetime) -> bool:
     """Whether the contact wrote less than `window` ago (a free-form message may go)."""
-    last = contact.get("last_inbound") if contact else None
+    last = contact.get(ProfileField.LAST_INBOUND) if contact else None
     return last is not None and now - datetime.fromisoformat(last) < window
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from bot.contacts import Contact
+from bot.contacts import Contact, ProfileField
 from bot.dialogue.state import ConversationState
 from bot.knowledge.base import KnowledgeBase
 from bot.leads import Lead
@@ -44,7 +44,7 @@ class ActionResult:
 
     replies: tuple[Reply, ...]
     state: ConversationState
-    profile: Mapping[str, str] = field(default_factory=dict)
+    profile: Mapping[ProfileField, str] = field(default_factory=dict)
     lead: Lead | None = None
     forget: bool = False
     needs_person: bool = False

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from bot.contacts import Consent, Contact, ContactStore
+from bot.contacts import Consent, Contact, ContactStore, ProfileField
 from bot.dialogue.action import Action, ActionContext, ActionResult, FormAction
 from bot.dialogue.choices import picked
 from bot.dialogue.flood import BusyNotices, FloodGate
@@ -76,7 +76,7 @@ class TurnBusy(TransientError):
 
 def consented(contact: Contact) -> bool:
     """Whether the worker agreed to share personal data (broadcasts, or a pendataan lead)."""
-    return contact.consent is Consent.OPT_IN or contact.get("nama") is not None
+    return contact.consent is Consent.OPT_IN or contact.get(ProfileField.NAME) is not None
 
 
 def inbox_text(parse: ParseResult, contact: Contact) -> str:
@@ -305,7 +305,7 @@ class Engine:
 
         `parse` is None for a campaign button with its own reply: no opt-out, only a tap.
         """
-        held = turn.contact.get("handoff")
+        held = turn.contact.get(ProfileField.HANDOFF)
         if not held or self.desk is None:
             return False
         if parse is not None and parse.intent.name in WHILE_HELD and \

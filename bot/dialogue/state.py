@@ -18,7 +18,14 @@ from typing import Any, Protocol, TypeVar
 import orjson
 from redis.asyncio import Redis
 
-from bot.contacts import DATA_FIELDS, Contact, profile_fields, stored_fields, stored_name
+from bot.contacts import (
+    DATA_FIELDS,
+    Contact,
+    ProfileField,
+    profile_fields,
+    stored_fields,
+    stored_name,
+)
 from bot.errors import TransientError
 from bot.keys import Keys
 from bot.messages import IncomingMessage
@@ -200,9 +207,9 @@ local extra = false
 if #KEYS > 1 then extra = redis.call('GET', KEYS[2]) end
 return {redis.call('HGETALL', KEYS[1]), extra}
 """.replace("DATA_FIELDS", ", ".join(f"'{stored_name(name)}'" for name in DATA_FIELDS)).replace(
-    "FIRST_SEEN", stored_name("first_seen")).replace(
-    "UNREACHABLE_AT", stored_name("unreachable_at")).replace(
-    "UNREACHABLE", stored_name("unreachable"))
+    "FIRST_SEEN", stored_name(ProfileField.FIRST_SEEN)).replace(
+    "UNREACHABLE_AT", stored_name(ProfileField.UNREACHABLE_AT)).replace(
+    "UNREACHABLE", stored_name(ProfileField.UNREACHABLE))
 
 # KEYS[1]: the turn, KEYS[2]: the state; ARGV: holder token, state JSON ('' to keep), ttl.
 # The turn is deleted only by its holder: one that outlived TURN_MS must not end another's.
@@ -283,14 +290,15 @@ class RedisConversations:
 
     async def _touch_keys(self, message: IncomingMessage, keys: list[str],
                           token: str = "") -> tuple[Contact, str | None] | None:
-        written = {"last_seen": message.received_at.isoformat(),
-                   "last_inbound": message.received_at.isoformat()}
+        written = {ProfileField.LAST_SEEN: message.received_at.isoformat(),
+                   ProfileField.LAST_INBOUND: message.received_at.isoformat()}
         if message.display_name:
-            written["display_name"] = message.display_name
+            written[ProfileField.DISPLAY_NAME] = message.display_name
         stored = stored_fields(written)
         # The channel and the user id are in the profile's key: not stored again in the hash.
-        args = [stored[stored_name("last_seen")], str(self._profile_ttl), token, str(self.TURN_MS),
-                str(self._anonymous_ttl), *(x for pair in stored.items() for x in pair)]
+        args = [stored[stored_name(ProfileField.LAST_SEEN)], str(self._profile_ttl), token,
+                str(self.TURN_MS), str(self._anonymous_ttl),
+                *(x for pair in stored.items() for x in pair)]
         # The contacts index is not touched: a sender enters it when they give data
         # (bot/contacts.py), so an anonymous one leaves nothing behind their profile.
         touched = await self._touch(keys=keys, args=args)
