@@ -460,6 +460,18 @@ def test_inbox_groups_unanswered_messages_and_escapes_them(inbox_client: TestCli
     assert "Jadikan FAQ baru" not in page.text  # staff may only mark as handled
 
 
+def test_inbox_shows_the_model_s_guess_by_its_indonesian_name(
+        inbox_client: TestClient) -> None:
+    client = inbox_client
+    client.post(REST, json={"sender": "w9", "message": "harga cabe hari ini"})
+    login(client, "budi")
+    page = client.get("/admin/inbox").text
+    guess = re.search(r"tebakan model: ([^<]+)<", page)
+    assert guess
+    assert "_" not in guess.group(1)  # "Di luar topik", not out_of_scope
+    assert guess.group(1).strip()[0].isupper()
+
+
 def test_inbox_group_becomes_examples_of_an_intent(inbox_client: TestClient,
                                                    retrains: list[int]) -> None:
     client, text = inbox_client, "piye carane melu bpjs"

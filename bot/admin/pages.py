@@ -164,7 +164,8 @@ async def inbox(c: Ctx) -> Response:
     groups, older = await c.console.inbox.groups(
         before if re.match(STREAM_ID, before) else None)
     return c.render("inbox.html", groups=groups, older=older,
-                    intents=[(i, intent_name(i, kb)) for i in c.console.inbox.intents(kb)])
+                    intents=[(i, intent_name(i, kb)) for i in c.console.inbox.intents(kb)],
+                    guess_names={g.guess: intent_name(g.guess, kb) for g in groups if g.guess})
 
 
 async def inbox_handled(c: Ctx) -> Response:
