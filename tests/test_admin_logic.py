@@ -348,10 +348,10 @@ def test_send_time_is_now_or_a_time_to_come() -> None:
             send_time(typed, TODAY)
 
 
-def test_bubbles_are_what_each_adapter_sends() -> None:
+def test_bubbles_are_what_each_adapter_sends(seed_kb: KnowledgeBase) -> None:
     contact = Contact("telegram", "1", {"nama": "Siti & <Ani>"})
     long_title = Message("Halo {nama}, *FGD* Sabtu", (Button("Saya pasti datang ke FGD", "/ya"),))
-    shown = preview_message(long_title, contact)
+    shown = preview_message(long_title, contact, seed_kb)
     assert shown.name == "Siti & <Ani>"
     wa, tg = shown.whatsapp[0], shown.telegram[0]
     assert wa.html.startswith("Halo Siti &amp; &lt;Ani&gt;, <b>FGD</b> Sabtu")
@@ -359,7 +359,7 @@ def test_bubbles_are_what_each_adapter_sends() -> None:
     assert tg.html == shown.telegram[0].html
     assert tg.rows == (("Saya pasti datang ke FGD",),)
     many = Message("x " * 600, tuple(Button(f"Pilihan {i}", f"/p{i}") for i in range(4)))
-    shown = preview_message(many, None)
+    shown = preview_message(many, None, seed_kb)
     assert shown.name == "Bapak/Ibu"
     assert [b.rows for b in shown.whatsapp] == [(), (("Lihat pilihan",),)]  # text, then a list
     assert shown.whatsapp[1].html == "Silakan pilih:"

@@ -349,6 +349,7 @@ async def test_polling_answers_updates_and_moves_the_offset(
     commands = bot_api.recorder.of("setMyCommands")[0].params["commands"]
     assert [c["command"] for c in commands] == ["start", "menu", "iuran", "manfaat", "daftar",
                                                 "berhenti"]
+    assert commands[1]["description"] == "Menu utama"  # texts.yml telegram_perintah_menu
 
 
 async def test_polling_keeps_an_answer_telegram_did_not_take_and_sends_it_next_time(

@@ -15,7 +15,13 @@ from bot.channels.base import Template
 from bot.channels.inbound import LOCATION_REPLY, MEDIA_REPLY, ChannelContext
 from bot.channels.ratelimit import Pacing
 from bot.channels.switchboard import describe
-from bot.channels.whatsapp import WhatsAppChannel, WhatsAppConfig, graph_error
+from bot.channels.whatsapp import (
+    ListLabels,
+    WhatsAppChannel,
+    WhatsAppConfig,
+    graph_error,
+    render,
+)
 from bot.errors import ConfigError, RecipientError, TransientError
 from bot.messages import Button, Reply
 from bot.settings import Settings
@@ -309,6 +315,18 @@ async def test_a_wrong_token_is_a_config_error(channel: WhatsAppChannel,
     graph.token = "EAAG-rotated"
     with pytest.raises(ConfigError):
         await channel.send(WA_ID, [Reply("Halo")])
+
+
+def test_a_list_is_labelled_with_the_knowledge_bases_words() -> None:
+    """An admin's words for the list (texts.yml wa_*) are what WhatsApp gets, cut to its limits."""
+    labels = ListLabels("Buka daftar pilihan di sini", "Mau yang mana", "Pilih salah satu ya:")
+    many = tuple(Button(f"Pilihan {i}", f"/p{i}") for i in range(4))
+    text, chooser = render(Reply("x" * 1100, many), labels)
+    assert text["type"] == "text"
+    action = chooser["interactive"]["action"]
+    assert chooser["interactive"]["body"]["text"] == "Pilih salah satu ya:"
+    assert (action["button"], action["sections"][0]["title"]) == (
+        "Buka daftar pilihan…", "Mau yang mana")
 
 
 def test_missing_settings_turn_the_channel_off(settings: Settings) -> None:

@@ -416,7 +416,7 @@ async def campaign_preview(c: Ctx) -> Response:
     found = await c.console.campaigns.preview(entered.segment(),
                                               exact=c.request.query_params.get("exact") == "1")
     sample = found.sample[0] if found.sample else None
-    shown = preview_message(entered.message(), sample)
+    shown = preview_message(entered.message(), sample, await c.console.answers.knowledge())
     reachable = found.total - (0 if shown.template else found.outside_window)
     return ok({"total": found.total, "reachable": reachable, "estimated": found.estimated,
                "by_channel": found.by_channel,

@@ -18,6 +18,7 @@ from bot.broadcast.campaigns import Message, personalise
 from bot.channels import telegram, whatsapp
 from bot.channels.base import Template
 from bot.contacts import Contact
+from bot.knowledge.base import KnowledgeBase
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,12 @@ def _whatsapp_bubble(message: dict[str, Any]) -> Bubble:
                   tuple(row["title"] for section in action["sections"] for row in section["rows"]))
 
 
-def preview_message(message: Message, contact: Contact | None) -> MessagePreview:
-    """How `message` reaches `contact` (None: a contact without a name) on each platform."""
+def preview_message(message: Message, contact: Contact | None,
+                    kb: KnowledgeBase) -> MessagePreview:
+    """How `message` reaches `contact` (None: a contact without a name) on each platform.
+
+    `kb`: the knowledge base whose texts label what the adapters add (a WhatsApp list).
+    """
     someone = contact or Contact("", "")
     reply = message.reply(someone)
     on_telegram = []
@@ -69,5 +74,6 @@ def preview_message(message: Message, contact: Contact | None) -> MessagePreview
         on_telegram.append(Bubble(Markup(telegram.to_html(piece)),  # the HTML the Bot API gets
                                   tuple(tuple(b.text for b in row) for row in rows)))
     return MessagePreview(personalise("{nama}", someone),
-                          tuple(_whatsapp_bubble(m) for m in whatsapp.render(reply)),
+                          tuple(_whatsapp_bubble(m) for m in whatsapp.render(
+                              reply, whatsapp.ListLabels.read(kb.text))),
                           tuple(on_telegram), message.template_for(someone))

@@ -262,7 +262,8 @@ async def _campaign_form(c: Ctx, values: Mapping[str, str], errors: dict[str, st
     sample = found.sample[0] if found and found.sample else None
     return c.render("campaign_form.html", status, values=values, errors=errors, found=found,
                     live_budget=LIVE_BUDGET,
-                    shown=preview_message(message, sample) if message else None,
+                    shown=preview_message(message, sample, await c.console.answers.knowledge())
+                    if message else None,
                     channels=BROADCAST_CHANNELS, max_name=MAX_NAME,
                     max_buttons=broadcast.MAX_BUTTONS,
                     max_title=broadcast.MAX_BUTTON_TITLE, max_text=broadcast.MAX_TEXT)
@@ -297,7 +298,8 @@ async def _campaign_page(c: Ctx, errors: dict[str, str] | None = None,
     detail = await campaigns.detail(c.request.path_params["campaign_id"])
     return c.render("campaign.html", status, detail=detail, counts=detail.counts(), bars=BARS,
                     status_text=status_text(detail.campaign, c.console.clock()),
-                    shown=preview_message(detail.campaign.message, None),
+                    shown=preview_message(detail.campaign.message, None,
+                                          await c.console.answers.knowledge()),
                     report=await campaigns.first_rows(detail.campaign, REPORT_ROWS),
                     report_rows=REPORT_ROWS, errors=errors or {}, values=c.form)
 

@@ -97,16 +97,17 @@ CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
-# The command menu: command, description shown in Telegram's menu, payload the engine knows.
+# The command menu: command, payload the engine knows. What Telegram shows beside a command is
+# the text telegram_perintah_<command> (texts.yml).
 COMMANDS = (
-    ("start", "Mulai", "/start"),
-    ("menu", "Menu utama", "/menu"),
-    ("iuran", "Berapa iuran BPJS Ketenagakerjaan?", "/tanya_iuran"),
-    ("manfaat", "Manfaat dan perlindungan", "/tanya_manfaat"),
-    ("daftar", "Cara daftar", "/cara_daftar"),
-    ("berhenti", "Berhenti menerima info", "/berhenti_langganan"),
+    ("start", "/start"),
+    ("menu", "/menu"),
+    ("iuran", "/tanya_iuran"),
+    ("manfaat", "/tanya_manfaat"),
+    ("daftar", "/cara_daftar"),
+    ("berhenti", "/berhenti_langganan"),
 )
-PAYLOADS = {command: payload for command, _, payload in COMMANDS}
+PAYLOADS = dict(COMMANDS)
 # What set-webhook and poll ask Telegram for; anything else that arrives is ignored.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 MEDIA = ("voice", "audio", "photo", "video", "video_note", "document", "sticker", "animation")
@@ -391,7 +392,9 @@ class TelegramChannel:
 
     async def set_commands(self) -> None:
         """Publish the command menu (/start, /menu, /iuran ...)."""
-        await self.bot.set_my_commands([BotCommand(c, d) for c, d, _ in COMMANDS])
+        await self.bot.set_my_commands([
+            BotCommand(c, self._ctx.engine.canned(f"telegram_perintah_{c}").text)
+            for c, _ in COMMANDS])
 
     async def close(self) -> None:
         """Close the HTTP connections."""

@@ -69,8 +69,6 @@ TEXT_LIMIT = 4096
 INTERACTIVE_BODY_LIMIT = 1024
 MAX_BUTTONS, BUTTON_TITLE_LIMIT = 3, 20
 MAX_ROWS, ROW_TITLE_LIMIT, ROW_DESCRIPTION_LIMIT = 10, 24, 72
-LIST_BUTTON = "Lihat pilihan"
-CHOOSE = "Silakan pilih:"
 PER_NUMBER = Rate(80, 1.0, burst=10)  # Cloud API default throughput per business number
 IGNORED_TYPES = {"reaction", "system"}
 # Graph API error codes by what to do (developers.facebook.com/docs/whatsapp/cloud-api/support/
@@ -271,7 +269,25 @@ def _text_message(body: str) -> dict[str, Any]:
     return {"type": "text", "text": {"body": body, "preview_url": False}}
 
 
-def _interactive(body: str, buttons: Sequence[Button]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ListLabels:
+    """The words around a list of buttons (texts.yml wa_tombol_daftar, wa_judul_daftar, wa_pilih).
+
+    `button` opens the list, `section` heads it, `choose` is the body above it when the answer
+    went first as plain messages.
+    """
+
+    button: str
+    section: str
+    choose: str
+
+    @staticmethod
+    def read(text: Callable[[str], str]) -> ListLabels:
+        """The labels from the knowledge base's texts (`text`: an answer id to its text)."""
+        return ListLabels(text("wa_tombol_daftar"), text("wa_judul_daftar"), text("wa_pilih"))
+
+
+def _interactive(body: str, buttons: Sequence[Button], labels: ListLabels) -> dict[str, Any]:
     unique = list({b.payload: b for b in buttons}.values())  # Meta refuses duplicate ids
     if len(unique) <= MAX_BUTTONS:
         action: dict[str, Any] = {"buttons": [
@@ -289,25 +305,27 @@ def _interactive(body: str, buttons: Sequence[Button]) -> dict[str, Any]:
             if len(b.title) > ROW_TITLE_LIMIT:
                 row["description"] = _shorten(b.title, ROW_DESCRIPTION_LIMIT)
             rows.append(row)
-        action = {"button": LIST_BUTTON, "sections": [{"title": "Pilihan", "rows": rows}]}
+        action = {"button": _shorten(labels.button, BUTTON_TITLE_LIMIT),
+                  "sections": [{"title": _shorten(labels.section, ROW_TITLE_LIMIT),
+                                "rows": rows}]}
         kind = "list"
     return {"type": "interactive",
             "interactive": {"type": kind, "body": {"text": body}, "action": action}}
 
 
-def render(reply: Reply) -> list[dict[str, Any]]:
+def render(reply: Reply, labels: ListLabels) -> list[dict[str, Any]]:
     """One reply as Cloud API messages: text pieces, then the buttons as buttons or a list.
 
     An interactive body holds 1024 characters; a longer text goes first as plain messages and
-    the buttons follow under a short "Silakan pilih:".
+    the buttons follow under a short `labels.choose` ("Silakan pilih:").
     """
     if not reply.buttons:
         return [_text_message(piece) for piece in split_text(reply.text, TEXT_LIMIT)]
     text = reply.text.strip()
     if text and len(text) <= INTERACTIVE_BODY_LIMIT:
-        return [_interactive(text, reply.buttons)]
+        return [_interactive(text, reply.buttons, labels)]
     lead = [_text_message(piece) for piece in split_text(text, TEXT_LIMIT)]
-    return [*lead, _interactive(CHOOSE, reply.buttons)]
+    return [*lead, _interactive(labels.choose, reply.buttons, labels)]
 
 
 def template_message(template: Template) -> dict[str, Any]:
@@ -429,7 +447,8 @@ class WhatsAppChannel:
 
     def render(self, reply: Reply) -> list[dict[str, Any]]:
         """A reply as Cloud API messages (see the module function `render`)."""
-        return render(reply)
+        return render(reply, ListLabels.read(lambda answer_id: self._ctx.engine.canned(
+            answer_id).text))
 
     def template(self, template: Template) -> dict[str, Any]:
         """A template as a Cloud API message."""
