@@ -41,6 +41,7 @@ import bot.app as app_module
 from actions.registry import registry
 from bot.admin.accounts import RedisUserStore, User
 from bot.app import JAKARTA, Runtime, connect_redis, open_runtime
+from bot.broadcast.cli import WORKER_READY
 from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import Ledger
 from bot.dialogue.engine import Engine
@@ -328,16 +329,22 @@ def worker_config(tmp_path: Path, rate: float = 30.0) -> Path:
 
 async def spawn_worker(settings: Settings, config: Path, bot_api: BotApiStandIn, *,
                        drain: bool = False) -> asyncio.subprocess.Process:
-    """`python -m bot worker` on the Telegram stand-in (`drain`: it exits once nothing is left
-    to send, so a test waits for the process instead of polling the campaign)."""
+    """`python -m bot worker` on the Telegram stand-in, once it says it is heard (its first
+    heartbeat written: staff can start campaigns). `drain`: it exits once nothing is left to
+    send, so a test waits for the process instead of polling the campaign (and not for the
+    line: a worker with nothing to do may finish before its first heartbeat)."""
     env = {**os.environ, "REDIS_URL": settings.redis_url or "",
            "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
            "SAPA_KEY_PREFIX": settings.sapa_key_prefix, "SAPA_CONFIG": str(config),
            "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": bot_api.base_url}
-    return await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "worker", *(["--drain"] if drain else []), env=env,
         cwd=PROJECT_ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        stdout=asyncio.subprocess.DEVNULL if drain else asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL)
+    if process.stdout is not None:
+        await wait_for_line(process, process.stdout, WORKER_READY.encode())
+    return process
 
 
 async def assert_each_recipient_once(bot_api: BotApiStandIn, ledger: Ledger, campaign_id: str,
@@ -588,6 +595,23 @@ def server(served: Served) -> LocalServer:
 # -- processes the tests start -------------------------------------------------------------------
 
 SERVING = b"Uvicorn running on"  # what `python -m bot serve` logs once it accepts requests
+READERS: set[asyncio.Task[bytes]] = set()  # read on what the started processes write
+
+
+async def wait_for_line(process: asyncio.subprocess.Process, output: asyncio.StreamReader,
+                        needle: bytes) -> None:
+    """Wait until `output` (of `process`) has a line holding `needle`: `await_line` in an event
+    loop. The rest is read on in the background, so a full pipe never stalls the process.
+    Raises if it exits first."""
+    async for line in output:
+        if needle in line:
+            break
+    else:
+        raise RuntimeError(f"the process exited ({await process.wait()}) before saying "
+                           f"{needle!r}")
+    reader = asyncio.create_task(output.read())
+    READERS.add(reader)
+    reader.add_done_callback(READERS.discard)
 
 
 def await_line(process: subprocess.Popen[bytes], needle: bytes,

@@ -24,6 +24,7 @@ from bot.broadcast.campaigns import (
     QuietHours,
     tap_payload,
 )
+from bot.broadcast.heartbeat import sending_channels
 from bot.broadcast.imports import import_contacts, whatsapp_id
 from bot.broadcast.ledger import Ledger
 from bot.broadcast.report import progress, write_report
@@ -74,6 +75,17 @@ async def run_until_settled(sender: Runtime, campaign_id: str, *, config: Broadc
     async with asyncio.timeout(30):
         await Worker(ctx, "test-worker").run(asyncio.Event(), drain=True)
     return await CampaignStore(sender.redis, sender.keys).require(campaign_id)
+
+
+async def test_a_worker_is_ready_once_staff_can_see_it(sender: Runtime) -> None:
+    # `python -m bot worker` prints its ready line here: the heartbeat is in Redis by then.
+    stop, ready = asyncio.Event(), asyncio.Event()
+    working = asyncio.create_task(Worker(sender.sending, "test-worker").run(stop,
+                                                                         ready=ready.set))
+    await ready.wait()
+    assert await sending_channels(sender.redis, sender.keys) == {"telegram", "whatsapp"}
+    stop.set()
+    await working
 
 
 async def create(sender: Runtime, message: Message, segment: Segment | None = None,

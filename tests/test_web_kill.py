@@ -14,7 +14,7 @@ import httpx
 import orjson
 
 from bot.settings import PROJECT_ROOT, Settings
-from tests.conftest import SERVING, Opener
+from tests.conftest import SERVING, Opener, wait_for_line
 
 REST = "/webhooks/rest/webhook"
 
@@ -25,9 +25,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-DRAINS: set[asyncio.Task[bytes]] = set()  # output readers of the serve processes
-
-
 async def serve(settings: Settings, port: int) -> asyncio.subprocess.Process:
     env = {**os.environ, "REDIS_URL": settings.redis_url or "",
            "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
@@ -36,15 +33,7 @@ async def serve(settings: Settings, port: int) -> asyncio.subprocess.Process:
         sys.executable, "-m", "bot", "serve", "--port", str(port), env=env, cwd=PROJECT_ROOT,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     assert process.stderr is not None
-    async for line in process.stderr:  # uvicorn logs to stderr
-        if SERVING in line:
-            break
-    else:
-        raise RuntimeError(f"serve exited ({await process.wait()}) before serving")
-    # Keep reading what it logs, so a full pipe never stalls it.
-    drain = asyncio.create_task(process.stderr.read())
-    DRAINS.add(drain)
-    drain.add_done_callback(DRAINS.discard)
+    await wait_for_line(process, process.stderr, SERVING)  # uvicorn logs to stderr
     return process
 
 

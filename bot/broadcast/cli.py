@@ -207,6 +207,9 @@ def cmd_contacts_import(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+WORKER_READY = "broadcast worker"  # the start of the line a worker prints once it is heard
+
+
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Send campaigns until SIGTERM or Ctrl-C, then finish the sends in hand.
 
@@ -222,10 +225,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         worker = Worker(rt.sending)
-        print(f"broadcast worker {worker.consumer}: channels "
-              f"{', '.join(sorted(rt.sending.channels))}; rates "
-              f"{rt.config.broadcast.rates} per second, shared by all workers", flush=True)
-        await worker.run(stop, drain=args.drain)
+
+        def ready() -> None:  # said once staff can see the worker (tests wait for this line)
+            print(f"{WORKER_READY} {worker.consumer}: channels "
+                  f"{', '.join(sorted(rt.sending.channels))}; rates "
+                  f"{rt.config.broadcast.rates} per second, shared by all workers", flush=True)
+
+        await worker.run(stop, drain=args.drain, ready=ready)
         return 0
 
     return _run(settings, work)

@@ -131,15 +131,17 @@ class Worker:
         self._stop = asyncio.Event()
         self._drain = False
 
-    async def run(self, stop: asyncio.Event, *, drain: bool = False) -> None:
+    async def run(self, stop: asyncio.Event, *, drain: bool = False,
+                  ready: Callable[[], None] = lambda: None) -> None:
         """Work until `stop` is set, then finish the sends in hand.
 
         `drain`: also stop once no campaign can be sent now and no send is in hand (every
-        running campaign finished, or held by quiet hours or a later start).
+        running campaign finished, or held by quiet hours or a later start). `ready` is called
+        once the first heartbeat is written: from then on staff can start campaigns.
         """
         self._stop = stop
         self._drain = drain
-        heartbeat = asyncio.create_task(self._heartbeat())
+        heartbeat = asyncio.create_task(self._heartbeat(ready))
         try:
             async with asyncio.TaskGroup() as tasks:
                 while not stop.is_set():
@@ -235,11 +237,15 @@ class Worker:
                      len(found))
         return found
 
-    async def _heartbeat(self) -> None:
-        """Say this worker is alive, and keep the entries in hand from looking abandoned."""
+    async def _heartbeat(self, ready: Callable[[], None]) -> None:
+        """Say this worker is alive (`ready` once it first is), keep entries in hand claimed."""
+        heard = False
         while True:
             with contextlib.suppress(*ROUND_AWAY):
                 await beat(self._ctx.redis, self._ctx.keys, self.consumer, self._ctx.channels)
+                if not heard:
+                    heard = True
+                    ready()
             await asyncio.sleep(min(self._ctx.config.claim_idle_seconds / 3,
                                     WORKER_SEEN_SECONDS / 4))
             for campaign_id, ids in list(self._held.items()):
