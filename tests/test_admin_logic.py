@@ -677,7 +677,8 @@ async def test_daily_counters_by_channel_and_intent(redis: Redis, prefix: str) -
     counters.count(DAY - timedelta(days=2), "rest", "nlu_fallback")
     assert [d.messages for d in await counters.days(DAY, 3)] == [0, 0, 0]  # not written yet
     flusher = asyncio.create_task(counters.run(interval=60))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one pass of the loop, no time: the flusher reaches its first wait
+    # (a task cancelled before its first step never runs its `finally`)
     flusher.cancel()  # stopping writes what is left
     await asyncio.gather(flusher, return_exceptions=True)
     days = await counters.days(DAY, 3)

@@ -48,12 +48,15 @@ async def test_kill_9_mid_traffic_loses_no_conversation(settings: Settings,
                 assert (await client.post(REST, json={"sender": "budi", "message": text})
                         ).status_code == 200
 
+            answered = asyncio.Event()
+
             async def chatter(i: int) -> None:
                 with contextlib.suppress(httpx.TransportError):  # in flight when it died
                     await client.post(REST, json={"sender": f"w{i}", "message": "iuran ojol"})
+                    answered.set()
 
             burst = [asyncio.create_task(chatter(i)) for i in range(60)]
-            await asyncio.sleep(0)  # the requests are on their way
+            await answered.wait()  # the burst reached the process: kill it mid-burst
             first.send_signal(signal.SIGKILL)
             await first.wait()
             await asyncio.gather(*burst)
