@@ -279,7 +279,7 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
     handoffs.outbound = channels.outbound
     handoffs.staff_chat = (settings.telegram_staff_chat_id or "").strip() or None
     sending = SendingContext(redis, keys, contacts, channels.outbound(), limiter, outbox,
-                             config.broadcast, clock)
+                             config.broadcast, clock, lambda text: knowledge.current.text(text))
 
     def serve_model(trained: NLU) -> None:
         """This process answers with a just-trained model at once."""

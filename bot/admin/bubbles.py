@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bot.broadcast.campaigns import Message, personalise
+from bot.broadcast.campaigns import Message, Wording, personalise
 from bot.channels import telegram, whatsapp
 from bot.channels.base import Template
 from bot.contacts import Contact
@@ -64,16 +64,18 @@ def preview_message(message: Message, contact: Contact | None,
                     kb: KnowledgeBase) -> MessagePreview:
     """How `message` reaches `contact` (None: a contact without a name) on each platform.
 
-    `kb`: the knowledge base whose texts label what the adapters add (a WhatsApp list).
+    `kb`: the knowledge base whose texts word what the bot adds (the opt-out footer, a name
+    for one not given, a WhatsApp list's labels).
     """
     someone = contact or Contact("", "")
-    reply = message.reply(someone)
+    wording = Wording.read(kb.text)
+    reply = message.reply(someone, wording)
     on_telegram = []
     for piece, markup in telegram.render(reply):
         rows = markup.inline_keyboard if markup else ()
         on_telegram.append(Bubble(Markup(telegram.to_html(piece)),  # the HTML the Bot API gets
                                   tuple(tuple(b.text for b in row) for row in rows)))
-    return MessagePreview(personalise("{nama}", someone),
+    return MessagePreview(personalise("{nama}", someone, wording.no_name),
                           tuple(_whatsapp_bubble(m) for m in whatsapp.render(
                               reply, whatsapp.ListLabels.read(kb.text))),
-                          tuple(on_telegram), message.template_for(someone))
+                          tuple(on_telegram), message.template_for(someone, wording))

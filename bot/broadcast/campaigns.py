@@ -12,6 +12,7 @@ in before its time). Times are Asia/Jakarta (WIB); quiet hours hold sends back u
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -34,8 +35,6 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 MAX_TEXT = 900  # a WhatsApp interactive body holds 1024: room for a name and the footer
 MAX_BUTTONS, MAX_BUTTON_TITLE = whatsapp.MAX_BUTTONS, whatsapp.BUTTON_TITLE_LIMIT  # reply buttons
 MAX_PAYLOAD_BYTES = telegram.CALLBACK_DATA_LIMIT
-FOOTER = "\n\nBalas *stop* jika tidak ingin menerima info seperti ini lagi."
-NAME_FALLBACK = "Bapak/Ibu"
 GROUP = "workers"  # the consumer group every worker joins
 
 
@@ -57,6 +56,23 @@ FINAL = (CampaignStatus.DONE, CampaignStatus.CANCELLED)  # nothing is sent any m
 
 
 @dataclass(frozen=True)
+class Wording:
+    """What a broadcast adds to staff's text, in the knowledge base's words (texts.yml).
+
+    `footer` goes under every message (kampanye_berhenti, how to opt out); `no_name` is
+    `{nama}` for a contact who gave no name (kampanye_tanpa_nama).
+    """
+
+    footer: str
+    no_name: str
+
+    @staticmethod
+    def read(text: Callable[[str], str]) -> Wording:
+        """The words from the knowledge base's texts (`text`: an answer id to its text)."""
+        return Wording(text("kampanye_berhenti"), text("kampanye_tanpa_nama"))
+
+
+@dataclass(frozen=True)
 class Message:
     """Text with optional buttons; `{nama}` becomes the contact's name.
 
@@ -69,7 +85,7 @@ class Message:
     template: Template | None = None
     answers: tuple[str, ...] = ()  # the reply each button gets when tapped ("" for none)
 
-    def reply(self, contact: Contact, campaign_id: str = "") -> Reply:
+    def reply(self, contact: Contact, wording: Wording, campaign_id: str = "") -> Reply:
         """The personalised message for one contact, with the opt-out footer.
 
         Sent for a campaign, each button carries the campaign and its place, so the tap is
@@ -77,18 +93,19 @@ class Message:
         """
         buttons = self.buttons if not campaign_id else tuple(
             Button(b.title, tap_payload(campaign_id, i)) for i, b in enumerate(self.buttons))
-        return Reply(personalise(self.text, contact) + FOOTER, buttons)
+        return Reply(f"{personalise(self.text, contact, wording.no_name)}\n\n{wording.footer}",
+                     buttons)
 
     def answer(self, index: int) -> str:
         """The reply staff gave the button at `index` ("" for none)."""
         return self.answers[index] if index < len(self.answers) else ""
 
-    def template_for(self, contact: Contact) -> Template | None:
+    def template_for(self, contact: Contact, wording: Wording) -> Template | None:
         """The personalised template for one contact, if the campaign has one."""
         if self.template is None:
             return None
         return replace(self.template, parameters=tuple(
-            personalise(p, contact) for p in self.template.parameters))
+            personalise(p, contact, wording.no_name) for p in self.template.parameters))
 
 
 def tap_payload(campaign_id: str, index: int) -> str:
@@ -104,14 +121,13 @@ def parse_tap(text: str) -> tuple[str, int] | None:
     return (campaign_id, int(index)) if campaign_id and index.isdigit() else None
 
 
-def personalise(text: str, contact: Contact) -> str:
+def personalise(text: str, contact: Contact, no_name: str) -> str:
     """Put the contact's name in for `{nama}`; other braces stay as typed.
 
     The name is the one the worker gave (pendataan, an imported list), else their profile name,
-    else "Bapak/Ibu".
+    else `no_name` ("Bapak/Ibu", `Wording.no_name`).
     """
-    name = contact.name or NAME_FALLBACK
-    return text.replace("{nama}", name)
+    return text.replace("{nama}", contact.name or no_name)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from bot.broadcast.campaigns import (
     CampaignStore,
     Message,
     QuietHours,
+    Wording,
     button,
     wib,
 )
@@ -117,9 +118,10 @@ async def _preview(rt: Runtime, campaign: Campaign) -> None:
                 else "will be skipped (no template given)")
         print(f"  {found.outside_window:,} WhatsApp contacts have not written in 24 hours and "
               f"{fate}")
+    wording = Wording.read(rt.knowledge.current.text)
     for contact in found.sample:
         print(f"  e.g. {contact.channel}:{contact.user_id} -> "
-              f"{campaign.message.reply(contact).text.splitlines()[0][:80]!r}")
+              f"{campaign.message.reply(contact, wording).text.splitlines()[0][:80]!r}")
 
 
 def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ class RedisCampaignTaps:
         self._campaigns = CampaignStore(redis, keys)
         self._record = redis.register_script(_RECORD)
 
-    async def tap(self, message: IncomingMessage, contact: Contact) -> Tap | None:
+    async def tap(self, message: IncomingMessage, contact: Contact, no_name: str) -> Tap | None:
         """Record the tap and return its reply; None when the text is no known campaign button."""
         found = parse_tap(message.text)
         campaign = await self._campaigns.get(found[0]) if found else None
@@ -45,4 +45,5 @@ class RedisCampaignTaps:
                                  self._keys.campaign_taps(campaign.id)],
                            args=[f"{message.channel}:{message.user_id}", button.title])
         answer = campaign.message.answer(index)
-        return Tap(personalise(answer, contact) if answer else "", button.payload, button.title)
+        return Tap(personalise(answer, contact, no_name) if answer else "", button.payload,
+                   button.title)

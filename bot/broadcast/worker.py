@@ -41,7 +41,14 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from bot.broadcast.campaigns import FINAL, GROUP, Campaign, CampaignStatus, CampaignStore
+from bot.broadcast.campaigns import (
+    FINAL,
+    GROUP,
+    Campaign,
+    CampaignStatus,
+    CampaignStore,
+    Wording,
+)
 from bot.broadcast.heartbeat import beat
 from bot.broadcast.ledger import QUEUED, Ledger, Outcome, failed, retry, sent, skipped
 from bot.broadcast.segments import members
@@ -80,6 +87,7 @@ class SendingContext:
     outbox: Outbox
     config: BroadcastConfig
     clock: Callable[[], datetime]
+    texts: Callable[[str], str]  # the current knowledge base's texts, by answer id
 
 
 def skip_reason(contact: Contact | None) -> str | None:
@@ -322,14 +330,15 @@ class Worker:
         reason = skip_reason(contact)
         if reason is not None or contact is None:
             return skipped(clock(), reason or "deleted"), 0
+        wording = Wording.read(self._ctx.texts)
         try:
             try:
                 ids = await outbox.send(channel, user_id,
-                                        [campaign.message.reply(contact, campaign.id)],
+                                        [campaign.message.reply(contact, wording, campaign.id)],
                                         pacing=ONE_ATTEMPT, contact=contact)
                 return sent(clock(), "text", ids[0]), 0
             except RecipientError as exc:
-                template = campaign.message.template_for(contact)
+                template = campaign.message.template_for(contact, wording)
                 if exc.reason != "outside_window" or template is None:
                     raise
                 message_id = await outbox.send_template(channel, user_id, template,

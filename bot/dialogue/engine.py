@@ -148,8 +148,11 @@ class FallbackLog:
 class CampaignTaps(Protocol):
     """Campaign buttons (`/kampanye:<id>:<n>` payloads): record the tap, give its reply."""
 
-    async def tap(self, message: IncomingMessage, contact: Contact) -> Tap | None:
-        """The tap's reply and payload, recorded; None for an unknown campaign or button."""
+    async def tap(self, message: IncomingMessage, contact: Contact, no_name: str) -> Tap | None:
+        """The tap's reply and payload, recorded; None for an unknown campaign or button.
+
+        `no_name`: `{nama}` in the reply for a contact who gave no name.
+        """
 
 
 def tapped_text(tap: Tap | None) -> str:
@@ -262,7 +265,8 @@ class Engine:
             text = message.text
             relayed = message  # what staff see when a person holds the conversation
             if self._taps is not None and text.startswith(TAP_PREFIX):
-                tap = await self._taps.tap(message, turn.contact)  # recorded even while held
+                tap = await self._taps.tap(message, turn.contact,  # recorded even while held
+                                           kb.text("kampanye_tanpa_nama"))
                 relayed = replace(message, text=tapped_text(tap))
                 if tap is None or tap.reply or tap.answers_campaign:
                     if await self._held_by_person(turn, relayed, None):
