@@ -23,10 +23,8 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -34,25 +32,16 @@ from pathlib import Path
 
 import httpx
 import orjson
-import redis
 from redis.asyncio import Redis as AsyncRedis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.rest_load import post_rest
+from bench.rest_load import post_rest, rss_mb, trained_serve
 from bot.admin.inbox import UnansweredStore, group
 from bot.keys import Keys
 from bot.knowledge.store import RedisModelStore
 
 BODY_MB, CLIENTS = 50, 8
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def _chunks(total: int) -> AsyncIterator[bytes]:
@@ -197,20 +186,10 @@ def main() -> None:
            "WHATSAPP_ACCESS_TOKEN": "x", "WHATSAPP_PHONE_NUMBER_ID": "1",
            "WHATSAPP_APP_SECRET": "x", "WHATSAPP_VERIFY_TOKEN": "x",
            "WHATSAPP_API_BASE_URL": "http://127.0.0.1:9"}
-    subprocess.run([sys.executable, "-m", "bot", "nlu", "train"], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(args.port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{args.port}"
     rows: list[tuple[str, str]] = []
     load_before = os.getloadavg()
-    try:
-        for _ in range(1200):
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with trained_serve(env, args.port) as server:
+        base = f"http://127.0.0.1:{args.port}"
         if "oversized" in parts:
             idle, peak, statuses = asyncio.run(oversized(base, server.pid))
             rows += [("server RSS idle", f"{idle:.0f} MB"),
@@ -229,12 +208,6 @@ def main() -> None:
             read, grouped, page = asyncio.run(inbox_page(url, prefix))
             rows.append((f"inbox page of {page} from 100,000 entries",
                          f"read {read * 1000:.1f} ms, grouped {grouped * 1000:.0f} ms"))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        client = redis.Redis.from_url(url)
-        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-            client.delete(key)
     load_after = os.getloadavg()
     rows.append(("load average (1, 5, 15 min) before / after",
                  f"{' '.join(f'{x:.2f}' for x in load_before)} / "

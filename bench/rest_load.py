@@ -22,6 +22,8 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import orjson
 import redis
@@ -105,6 +107,33 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+@contextmanager
+def trained_serve(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m bot serve` on `port` once it answers, with REDIS_URL and SAPA_KEY_PREFIX from
+    `env`; on leaving, it is stopped and every key under the prefix deleted.
+
+    As in production, the model is trained and published once; the server only loads it.
+    """
+    subprocess.run([sys.executable, "-m", "bot", "nlu", "train"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(1200):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield server
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        client = redis.Redis.from_url(env["REDIS_URL"])
+        for key in client.scan_iter(match=f"{env['SAPA_KEY_PREFIX']}:*", count=1000):
+            client.delete(key)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
@@ -115,30 +144,13 @@ def main() -> None:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
     prefix = f"spbench-{uuid.uuid4().hex[:6]}"
     env = {**os.environ, "REDIS_URL": redis_url, "SAPA_KEY_PREFIX": prefix}
-    # As in production, the model is trained and published once; the server only loads it.
-    subprocess.run([sys.executable, "-m", "bot", "nlu", "train"], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(args.port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with trained_serve(env, args.port) as server:
         asyncio.run(saturate(args.port, 2, args.connections))  # warm-up
         cpu_before = cpu_seconds(server.pid)
         ok, failed = asyncio.run(saturate(args.port, args.seconds, args.connections))
         cpu_per_message = (cpu_seconds(server.pid) - cpu_before) / max(ok + failed, 1)
         latencies = sorted(asyncio.run(fixed_rate(args.port, args.seconds, args.rate, 16)))
         memory = rss_mb(server.pid)
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
-        client = redis.Redis.from_url(redis_url)
-        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-            client.delete(key)
     p = statistics.quantiles(latencies, n=100)
     print("| metric | value |\n|---|---|")
     print(f"| throughput, {args.connections} connections, {args.seconds:.0f} s | "
