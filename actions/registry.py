@@ -38,6 +38,7 @@ def registry() -> dict[str, Action]:
         AnswerAction("utter_telat_bayar", "telat_bayar", topic="bayar"),
         AnswerAction("utter_cek_saldo", "cek_saldo", topic="saldo"),
         AnswerAction("action_tanya_maksud", "tanya_maksud"),
+        AnswerAction("action_anggota", "anggota_dicatat"),
         ProgramAnswerAction("action_manfaat", "manfaat", topic="manfaat"),
         ProgramAnswerAction("action_klaim", "klaim", topic="klaim"),
         MenuAction(),

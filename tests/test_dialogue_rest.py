@@ -84,6 +84,18 @@ async def test_a_member_is_not_offered_the_pendataan(chat: Chat, seed_kb: Knowle
     assert offer not in await chat.say("/cara_daftar")
 
 
+
+@pytest.mark.parametrize("told", ["sy udah terdaftar jd peserta kok",
+                                  "aku tukang becak, wis melu bpjs tk"])
+async def test_a_member_who_says_so_is_not_told_how_to_join(
+        chat: Chat, seed_kb: KnowledgeBase, told: str) -> None:
+    reply = await chat.say(told)
+    assert reply == text_of(seed_kb, "anggota_dicatat")
+    assert "Daftar cukup" not in reply
+    asked = await chat.say("aku udah jadi peserta, klaim jkk gimana?")  # a question: answered
+    assert asked != text_of(seed_kb, "anggota_dicatat")
+    assert "kecelakaan" in asked.lower()
+
 # --- 5. forms that hold -------------------------------------------------------------------
 
 async def _start_pendataan(chat: Chat) -> None:

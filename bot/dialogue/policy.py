@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from bot.dialogue.situation import membership
 from bot.dialogue.state import ConversationState, Form, Offer
 from bot.messages import ParseResult
 from bot.nlu.entities import visible
@@ -120,9 +121,10 @@ _CONTACT_ME = re.compile(
     r"\b(?:di\s?hubungi|dihubungin|hubungi\s+(?:saya|aku|sy|kula)|(?:telp|telpon|telepon|"
     r"tlp|telfon)\s+(?:saya|aku|sy)|di\s?(?:telp|telpon|telepon|tlp|telfon)|dikontak|"
     r"(?:kontak|kabari|hubungi)\s+(?:aku|saya))\b")
+# ("kok" asks "why" before something, "kok belum cair?"; at the end it insists: "udah kok")
 _QUESTION = re.compile(
     r"\?|\b(?:berapa|brp|piro|pira|gimana|gmn|bagaimana|piye|kapan|apa|apakah|opo|dimana|"
-    r"endi|bisa\s+gak|iso\s+ta|kok)\b")
+    r"endi|bisa\s+gak|iso\s+ta|kok\b(?!\W*$))\b")
 # "trus aku kudu piye", "terus harus gimana", "lha sy hrs ngapain": what to do after that answer.
 _WHAT_NOW = re.compile(
     r"^(?:(?:trus|terus|trs|lalu|njuk|lha|lah|terus|truz|trz|lha\s+terus)\s+)?"
@@ -133,6 +135,9 @@ STEP_ACTION = "action_langkah"
 ASK_BACK_ACTION = "action_tanya_maksud"  # "trus aku kudu piye" with no step to give
 TOPIC_ACTION = "action_topic"  # the worker picks a unit from its topic's overview
 UNIT_ACTION = "action_unit"  # a unit's answer, read from the knowledge base
+MEMBER_ACTION = "action_anggota"  # "aku wis dadi peserta" said, nothing asked
+# What "aku wis dadi peserta" alone is read as: a statement, or a question about joining.
+MEMBER_TOLD_INTENTS = {"inform", "kepesertaan/bisa_ikut", "tanya_kepesertaan", FALLBACK_INTENT}
 CONTACT_INTENTS = {"minta_petugas", "minta_didata", "inform", FALLBACK_INTENT}
 
 # Follow-ups: the last topic, the entity that continues it, and the action.
@@ -256,6 +261,9 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
             return action
     if state.form == Form.IURAN and parse.first("uang"):
         return "action_iuran"
+    if intent in MEMBER_TOLD_INTENTS and membership(parse.text) and \
+            not _QUESTION.search(parse.text.lower()):
+        return MEMBER_ACTION
     if intent == "inform":
         for entity, action in VALUE_ACTIONS:
             if parse.first(entity):

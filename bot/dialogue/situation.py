@@ -15,7 +15,7 @@ from bot.messages import ParseResult
 
 _SUBJECT = r"(?:sudah|udah|sdh|udh|wis|wes|dah|sudh)"
 _NOT_YET = r"(?:belum|blm|blom|durung|urung|gak|ga|gk|nggak|tidak|tdk|ora|ndak)"
-_MEMBER = (r"(?:jadi\s+|dadi\s+|di)?(?:peserta|terdaftar|ndaftar|daftar|ikut|melu|anggota|"
+_MEMBER = (r"(?:jadi\s+|jd\s+|dadi\s+|di)?(?:peserta|terdaftar|ndaftar|daftar|ikut|melu|anggota|"
            r"punya\s+kartu|nduwe\s+kartu|gadhah\s+kartu)")
 _IS_MEMBER = re.compile(rf"\b{_SUBJECT}\s+{_MEMBER}\b")
 _NOT_MEMBER = re.compile(rf"\b{_NOT_YET}\s+(?:pernah\s+)?{_MEMBER}\b")
