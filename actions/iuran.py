@@ -37,10 +37,15 @@ from bot.dialogue.state import Form
 from bot.knowledge.base import KnowledgeBase
 from bot.messages import Button, Reply
 
-BUTTONS = (Button("Cara daftar", "/cara_daftar"), Button("Cara bayar", "/cara_bayar"),
-           Button("Manfaatnya apa?", "/tanya_manfaat"))
+# An occupation of each group, asked again through a button ("Saya ojol"): the NLU's value.
+EXAMPLE_OCCUPATION = {"transport": "ojol", "lainnya": "pedagang"}
 LOWEST = "lowest_bracket_nominal"
 CLOSED_TO_BPU = ("JP", "JKP")  # fact bpu_jp_jkp_not_available
+
+
+def next_steps(kb: KnowledgeBase) -> tuple[Button, ...]:
+    """The buttons under an answer about contributions (texts.yml iuran_langkah)."""
+    return kb.reply("iuran_langkah").buttons
 
 
 def group_words(kb: KnowledgeBase, group: str) -> str:
@@ -142,7 +147,7 @@ def fee_reply(kb: KnowledgeBase, today: date, income: int, group: str | None,
         lines += _period_lines(kb, group, income, first, n)
         if not fee.exact:
             lines.append(kb.text("iuran_perkiraan_cek"))
-        return Reply("\n".join(lines), BUTTONS)
+        return Reply("\n".join(lines), next_steps(kb))
     if n > 1 and group_rule_differs(kb, first, n):
         lines.append(_head(kb, fee, _months(kb, n, first, why)))
         for g in GROUPS:
@@ -150,12 +155,13 @@ def fee_reply(kb: KnowledgeBase, today: date, income: int, group: str | None,
             lines.append(kb.text("iuran_total_kelompok", kelompok=group_words(kb, g).capitalize(),
                                  total=rupiah(plan.total())))
         lines.append(kb.text("iuran_sebut_pekerjaan"))
-        return Reply("\n".join(lines), (Button("Saya ojol", _ask("ojol", income, n)),
-                                        Button("Saya pedagang", _ask("pedagang", income, n))))
+        return Reply("\n".join(lines), tuple(
+            Button(kb.text(f"iuran_tombol_{g}"), _ask(EXAMPLE_OCCUPATION[g], income, n))
+            for g in GROUPS))
     if n > 1:  # no group, but every group pays the same in these months
         lines.append(_head(kb, fee, _months(kb, n, first, why)))
         lines += _period_lines(kb, GROUPS[0], income, first, n)
-        return Reply("\n".join(lines), BUTTONS)
+        return Reply("\n".join(lines), next_steps(kb))
     lines.append(_head(kb, fee, f", {first.long()}" if named else ""))
     lines.append(kb.text("iuran_normal", iuran=rupiah(fee.base)))
     # with no group known, a month's discount is shown as theirs only if every group has it
@@ -169,7 +175,7 @@ def fee_reply(kb: KnowledgeBase, today: date, income: int, group: str | None,
     lines.append(kb.text("iuran_dengan_jht", iuran=rupiah(due + fee.jht)))
     if not fee.exact:
         lines.append(kb.text("iuran_perkiraan_cek"))
-    return Reply("\n".join(lines), BUTTONS)
+    return Reply("\n".join(lines), next_steps(kb))
 
 
 def _ask(occupation: str, income: int, months: int) -> str:
@@ -187,7 +193,7 @@ def cheapest_reply(kb: KnowledgeBase, today: date, group: str | None,
         *discount_note(kb, first_month(kb, today), group, occupation, fee),
         kb.text("iuran_tanya_penghasilan"),
     ]
-    return Reply("\n".join(lines), BUTTONS)
+    return Reply("\n".join(lines), next_steps(kb))
 
 
 def figure_reply(kb: KnowledgeBase, today: date, amount: int, group: str | None,
@@ -210,7 +216,7 @@ def figure_reply(kb: KnowledgeBase, today: date, amount: int, group: str | None,
         lines = [kb.text("iuran_angka_asing")]
     lines.append(kb.text("iuran_termurah_singkat", iuran=rupiah(fee.base)))
     lines += discount_note(kb, first, group, occupation, fee)
-    return Reply("\n".join(lines), BUTTONS)
+    return Reply("\n".join(lines), next_steps(kb))
 
 
 def named_month(value: str | int | None, today: date) -> Month | None:
@@ -301,5 +307,5 @@ class DiskonAction:
             percent = _percent(discounts(ctx.kb)[GROUPS[0]].percent)
             lines = [ctx.kb.text("diskon_sudah_berakhir", persen=percent, iuran=rupiah(fee.base))]
         lines.append(ctx.kb.text("diskon_siapa"))
-        return ActionResult((Reply("\n".join(lines), BUTTONS),), state)
+        return ActionResult((Reply("\n".join(lines), next_steps(ctx.kb)),), state)
 

@@ -10,7 +10,7 @@ message is at most a few KB, and console forms (FAQ edits, CSV imports) under 2 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +24,7 @@ ROUTE_LIMITS: tuple[tuple[str, int], ...] = (
     ("/admin", 2 * MB),
 )
 DEFAULT_LIMIT = 64 * KB
-TOO_LARGE_TEXT = "Maaf, pesan terlalu panjang. Silakan kirim pesan yang lebih singkat."
+TOO_LARGE_REPLY = "pesan_terlalu_panjang"  # what the worker reads (texts.yml)
 
 
 def limit_for(path: str, limits: Sequence[tuple[str, int]] = ROUTE_LIMITS) -> int:
@@ -33,10 +33,16 @@ def limit_for(path: str, limits: Sequence[tuple[str, int]] = ROUTE_LIMITS) -> in
 
 
 class BodyLimit:
-    """Reads each request body up to its route's limit before the app sees it; 413 beyond."""
+    """Reads each request body up to its route's limit before the app sees it; 413 beyond.
 
-    def __init__(self, app: ASGIApp, limits: Sequence[tuple[str, int]] = ROUTE_LIMITS) -> None:
+    `too_large` gives the worker's words for a refusal (the knowledge base's TOO_LARGE_REPLY),
+    read when one is sent.
+    """
+
+    def __init__(self, app: ASGIApp, too_large: Callable[[], str],
+                 limits: Sequence[tuple[str, int]] = ROUTE_LIMITS) -> None:
         self.app = app
+        self._too_large = too_large
         self._limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,10 +54,10 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await _refuse(send, 400, "invalid Content-Length")
+                await self._refuse(send, 400, "invalid Content-Length")
                 return
             if int(declared) > limit:
-                await _refuse(send, 413, f"body larger than {limit} bytes")
+                await self._refuse(send, 413, f"body larger than {limit} bytes")
                 return
         chunks: list[bytes] = []
         size = 0
@@ -62,12 +68,20 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _refuse(send, 413, f"body larger than {limit} bytes")
+                await self._refuse(send, 413, f"body larger than {limit} bytes")
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _refuse(self, send: Send, status: int, error: str) -> None:
+        body = orjson.dumps({"error": error, "text": self._too_large()})
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -82,12 +96,3 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
-
-
-async def _refuse(send: Send, status: int, error: str) -> None:
-    body = orjson.dumps({"error": error, "text": TOO_LARGE_TEXT})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})

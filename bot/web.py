@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from bot.admin import site as admin_site
 from bot.app import JAKARTA, Runtime, open_runtime
-from bot.bodylimit import BodyLimit
+from bot.bodylimit import TOO_LARGE_REPLY, BodyLimit
 from bot.channels import switchboard
 from bot.channels.inbound import SORRY_REPLY
 from bot.errors import REDIS_AWAY, BadRequest, TransientError
@@ -164,7 +164,8 @@ def create_app(settings: Settings | None = None, *,
         return json_response({"error": "internal error", "text": apology()}, 500)
 
     return Starlette(
-        middleware=[Middleware(BodyLimit)],
+        middleware=[Middleware(BodyLimit, too_large=lambda: holder["rt"].knowledge.current.text(
+            TOO_LARGE_REPLY))],
         routes=[Route("/webhooks/rest/webhook", rest_webhook, methods=["POST"]),
                 Route("/health", health, methods=["GET"]),
                 *switchboard.routes(lambda: holder["rt"].channels),
