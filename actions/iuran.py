@@ -249,8 +249,7 @@ class IuranAction:
         state = state.with_slots(**{k: e.value for k, e in given.items() if e is not None})
         if "penghasilan" not in state.slots and state.situation.penghasilan:
             state = state.with_slots(penghasilan=state.situation.penghasilan)
-        job = (str(occupation.value) if occupation else
-               state.situation.pekerjaan or ctx.contact.get(ProfileField.OCCUPATION))
+        job = ctx.told(ProfileField.OCCUPATION)
         profile = {ProfileField.OCCUPATION: job} if occupation and job else {}
         group = occupation_group(ctx.kb, job)
         today = ctx.now.date()
@@ -287,10 +286,8 @@ class DiskonAction:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Say whether the discount is in force, for whom and until when."""
-        occupation = ctx.parse.first("pekerjaan")
         period = ctx.parse.first("periode")
-        job = (str(occupation.value) if occupation else
-               ctx.state.situation.pekerjaan or ctx.contact.get(ProfileField.OCCUPATION))
+        job = ctx.told(ProfileField.OCCUPATION)
         group = occupation_group(ctx.kb, job)
         today = ctx.now.date()
         named = named_month(period.value if period else None, today)

@@ -41,10 +41,7 @@ class KantorAction:
     async def run(self, ctx: ActionContext) -> ActionResult:
         """List matching offices, or ask where the worker lives."""
         entity = ctx.parse.first("wilayah")
-        regency = ctx.parse.first("kabupaten")
-        place = (str(entity.value) if entity else
-                 ctx.state.situation.wilayah or ctx.contact.get(ProfileField.AREA))
-        area = str(regency.value) if regency else ctx.contact.get(ProfileField.REGENCY)
+        place, area = ctx.told(ProfileField.AREA), ctx.told(ProfileField.REGENCY)
         profile = {ProfileField.AREA: place, ProfileField.REGENCY: area} \
             if entity and place and area else {}
         found = branches_for(ctx.kb, area or place) if place else []

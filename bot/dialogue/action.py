@@ -29,6 +29,18 @@ class ActionContext:
     kb: KnowledgeBase
     now: datetime
 
+    def told(self, name: ProfileField) -> str | None:
+        """What the worker told of `name`: in this message, else earlier, else in the profile.
+
+        For pekerjaan, wilayah and kabupaten (the entities named as the profile fields).
+        """
+        said = self.parse.first(name.value)
+        if said:
+            return str(said.value)
+        earlier = {ProfileField.OCCUPATION: self.state.situation.pekerjaan,
+                   ProfileField.AREA: self.state.situation.wilayah}.get(name)
+        return earlier or self.contact.get(name)
+
 
 @dataclass(frozen=True)
 class ActionResult:
