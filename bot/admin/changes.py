@@ -194,6 +194,7 @@ class Retrainer:
 
 # Who the audit and the history name for what a release writes at start-up.
 SYSTEM_USER = "system"
+WRITE_LOCK_SECONDS = 30
 
 
 class KnowledgeWrites:
@@ -245,7 +246,8 @@ class KnowledgeWrites:
         kb = await self._store.load()
         if kb is not None and not missing_core_answers(kb.document, seed):
             return kb  # the usual start: nothing to write, no lock taken
-        async with self._lock():
+        # A start waits out even a dead holder's lock: failing here would stop the process.
+        async with self._lock(wait=WRITE_LOCK_SECONDS + 10):
             kb = await self._store.load()  # an admin may have saved while this waited
             if kb is None:
                 edited = Edited(seed, "isi awal")
@@ -259,8 +261,10 @@ class KnowledgeWrites:
         log.info("stored the texts this release brings (version %s)", saved.version)
         return saved
 
-    def _lock(self) -> Lock:
-        return self._redis.lock(self._keys.kb_write_lock(), timeout=30, blocking_timeout=10)
+    def _lock(self, wait: float = 10) -> Lock:
+        """The write lock, held 30 s at most (a holder that died lets go by then)."""
+        return self._redis.lock(self._keys.kb_write_lock(), timeout=WRITE_LOCK_SECONDS,
+                                blocking_timeout=wait)
 
     async def _save(self, kb: KnowledgeBase | None, edited: Edited, user: str,
                     action: str) -> KnowledgeBase:
