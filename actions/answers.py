@@ -127,16 +127,17 @@ class DetailAction:
 class ProgramAnswerAction:
     """Benefits or claims of one program (`manfaat_jht`, `klaim_jkk`), or the overview."""
 
-    def __init__(self, name: str, prefix: str, topic: str) -> None:
+    def __init__(self, name: str, prefix: str, topic: str, follows: bool = False) -> None:
         self.name = name
         self.prefix = prefix
         self.topic = topic
+        self.follows = follows  # always about the last turn's program (a follow-up question)
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Use the program in the message, else the one from the last turn if it was asked for."""
         entity = ctx.parse.first("program")
         program = str(entity.value) if entity else None
-        if program is None and ctx.parse.intent.name == "inform":
+        if program is None and (self.follows or ctx.parse.intent.name == "inform"):
             program = ctx.state.slots.get("program")
         answer_id = f"{self.prefix}_{program.lower()}" if program in PROGRAM_ANSWERS else None
         if answer_id is None or not ctx.kb.has_answer(answer_id):

@@ -41,6 +41,7 @@ def registry() -> dict[str, Action]:
         AnswerAction("action_anggota", "anggota_dicatat"),
         ProgramAnswerAction("action_manfaat", "manfaat", topic="manfaat"),
         ProgramAnswerAction("action_klaim", "klaim", topic="klaim"),
+        ProgramAnswerAction("action_klaim_syarat", "klaim", topic="klaim", follows=True),
         MenuAction(),
         FallbackAction(),
         UnitAction(),

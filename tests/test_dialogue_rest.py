@@ -96,6 +96,19 @@ async def test_a_member_who_says_so_is_not_told_how_to_join(
     assert asked != text_of(seed_kb, "anggota_dicatat")
     assert "kecelakaan" in asked.lower()
 
+
+@pytest.mark.parametrize(("before", "claim"), [
+    ("suamiku meninggal kecelakaan kerja, santunannya brp", "klaim_jkk"),
+    ("jkm itu santunan apa", "klaim_jkm"),
+    ("jht bisa dicairkan kapan", "klaim_jht"),
+])
+async def test_requirements_after_a_program_are_that_claim_s_documents(
+        chat: Chat, seed_kb: KnowledgeBase, before: str, claim: str) -> None:
+    await chat.say(before)
+    assert await chat.say("syarat e apa wae") == text_of(seed_kb, claim)
+    # asked about registering, it is still registration's
+    assert text_of(seed_kb, "daftar_syarat") in await chat.say("syarat ndaftar apa aja")
+
 # --- 5. forms that hold -------------------------------------------------------------------
 
 async def _start_pendataan(chat: Chat) -> None:

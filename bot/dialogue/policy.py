@@ -135,6 +135,10 @@ STEP_ACTION = "action_langkah"
 ASK_BACK_ACTION = "action_tanya_maksud"  # "trus aku kudu piye" with no step to give
 TOPIC_ACTION = "action_topic"  # the worker picks a unit from its topic's overview
 UNIT_ACTION = "action_unit"  # a unit's answer, read from the knowledge base
+# "syarate opo" right after a program's benefit or claim asks for that claim's documents.
+CLAIM_DOCUMENTS_ACTION = "action_klaim_syarat"
+CLAIM_TOPICS = {"manfaat", "klaim"}
+_REGISTERING = re.compile(r"\b(?:n?daftar|mendaftar|gabung|ikut|melu|jadi|dadi|jd)\b")
 MEMBER_ACTION = "action_anggota"  # "aku wis dadi peserta" said, nothing asked
 # What "aku wis dadi peserta" alone is read as: a statement, or a question about joining.
 MEMBER_TOLD_INTENTS = {"inform", "kepesertaan/bisa_ikut", "tanya_kepesertaan", FALLBACK_INTENT}
@@ -156,7 +160,8 @@ VALUE_ACTIONS = (("uang", "action_iuran"), ("nominal", "action_iuran"),
 def action_names() -> set[str]:
     """Every action name this table can pick: the engine checks them against its registry."""
     return {FALLBACK_ACTION, CANCEL_ACTION, INCOME_ACTION, STEP_ACTION, TOPIC_ACTION,
-            UNIT_ACTION, ASK_BACK_ACTION, *INTENT_ACTIONS.values(), *FORM_ACTIONS.values(),
+            UNIT_ACTION, ASK_BACK_ACTION, MEMBER_ACTION, CLAIM_DOCUMENTS_ACTION,
+            *INTENT_ACTIONS.values(), *FORM_ACTIONS.values(),
             *LEAVES_FORM,
             *UNIT_ACTIONS.values(), *OFFER_YES.values(),
             *(action for _, action in FOLLOW_UPS.values()),
@@ -268,6 +273,9 @@ def next_action(state: ConversationState, parse: ParseResult) -> str:
         for entity, action in VALUE_ACTIONS:
             if parse.first(entity):
                 return action
+    if intent == "daftar/syarat" and state.topic in CLAIM_TOPICS and \
+            state.slots.get("program") and not _REGISTERING.search(parse.text.lower()):
+        return CLAIM_DOCUMENTS_ACTION
     if unclear_topic(parse):
         return TOPIC_ACTION
     if "/" in intent:
