@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+import httpx
 import orjson
 import uvicorn
 from starlette.applications import Starlette
@@ -366,19 +367,37 @@ def whatsapp_signature(body: bytes, app_secret: str) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@asynccontextmanager
-async def serve_bot(settings: Settings,
-                    open_test_runtime: Callable[[Settings], Any] = open_runtime,
-                    ) -> AsyncIterator[tuple[LocalServer, Runtime]]:
-    """The bot's web app on loopback, and the runtime it opened (for looking into Redis)."""
+def _bot_app(settings: Settings, open_test_runtime: Callable[[Settings], Any],
+             opened: list[Runtime]) -> Starlette:
+    """The bot's web app, putting the runtime it opens in `opened` (for looking into Redis)."""
     from bot.web import create_app
-
-    opened: list[Runtime] = []
 
     async def runtime(s: Settings) -> Runtime:
         rt: Runtime = await open_test_runtime(s)
         opened.append(rt)
         return rt
 
-    async with LocalServer(create_app(settings, runtime=runtime)) as server:
+    return create_app(settings, runtime=runtime)
+
+
+@asynccontextmanager
+async def serve_bot(settings: Settings,
+                    open_test_runtime: Callable[[Settings], Any] = open_runtime,
+                    ) -> AsyncIterator[tuple[LocalServer, Runtime]]:
+    """The bot's web app on loopback, and the runtime it opened."""
+    opened: list[Runtime] = []
+    async with LocalServer(_bot_app(settings, open_test_runtime, opened)) as server:
         yield server, opened[0]
+
+
+@asynccontextmanager
+async def bot_in_process(settings: Settings,
+                         open_test_runtime: Callable[[Settings], Any] = open_runtime,
+                         ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+    """The bot's web app in this process, a client reaching it through httpx's ASGI transport
+    (no socket), and the runtime it opened."""
+    opened: list[Runtime] = []
+    app = _bot_app(settings, open_test_runtime, opened)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://sapa.test") as client:
+        yield client, opened[0]

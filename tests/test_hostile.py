@@ -20,26 +20,22 @@ import pytest
 from pydantic import SecretStr
 
 from bot.admin.accounts import Passwords, RedisUserStore, User
-from bot.app import Runtime, open_runtime
+from bot.app import Runtime
 from bot.bodylimit import ROUTE_LIMITS, limit_for
 from bot.dialogue.flood import BUSY_NOTICE_TTL, FLOOD_BURST, FLOOD_INTERVAL, MAX_WAITING, FloodGate
 from bot.dialogue.policy import keyword_intent
 from bot.leads import csv_cell
 from bot.settings import Settings
-from bot.web import create_app
 from tests.conftest import TG_SECRET as SECRET
 from tests.conftest import (
     TODAY,
     Conversation,
-    publish_model,
+    Opener,
     telegram_settings,
     whatsapp_post,
     whatsapp_settings,
 )
-from tests.standins import (
-    BotApiStandIn,
-    GraphApiStandIn,
-)
+from tests.standins import BotApiStandIn, GraphApiStandIn, bot_in_process
 
 DATA = Path(__file__).parent / "data"
 REST = "/webhooks/rest/webhook"
@@ -62,24 +58,19 @@ async def apis() -> AsyncIterator[tuple[BotApiStandIn, GraphApiStandIn]]:
 
 @pytest.fixture
 async def served(settings: Settings, apis: tuple[BotApiStandIn, GraphApiStandIn],
-                 redis_url: str, prefix: str, model_blob: bytes, trained_model: Any,
-                 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+                 published: Opener) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     """The whole app with every channel on, over httpx's in-process ASGI transport."""
-    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
-    holder: dict[str, Runtime] = {}
 
     async def runtime(s: Settings) -> Runtime:
-        holder["rt"] = await open_runtime(s, clock=lambda: TODAY)
-        await RedisUserStore(holder["rt"].redis, holder["rt"].keys).save(
+        rt = await published(s)
+        await RedisUserStore(rt.redis, rt.keys).save(
             User("ani", "admin", TODAY.isoformat()), await Passwords().hash(PASSWORD))
-        return holder["rt"]
+        return rt
 
     bot_api, graph = apis
-    app = create_app(whatsapp_settings(telegram_settings(settings, bot_api), graph),
-                     runtime=runtime)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://sapa.test") as client:
-        yield client, holder["rt"]
+    async with bot_in_process(whatsapp_settings(telegram_settings(settings, bot_api), graph),
+                              runtime) as served:
+        yield served
 
 
 def whatsapp_text(text: str, message_id: str, timestamp: Any = None,
@@ -211,14 +202,9 @@ async def test_huge_amounts_in_chat_and_the_console_try_box(
         assert tried.status_code in (200, 422), (text, tried.status_code)
 
 
-async def test_rest_token_is_required_when_set(
-        settings: Settings, apis: tuple[BotApiStandIn, GraphApiStandIn], redis_url: str,
-        prefix: str, model_blob: bytes, trained_model: Any) -> None:
-    await publish_model(redis_url, prefix, model_blob, trained_model.fingerprint)
-    app = create_app(settings.model_copy(update={"rest_channel_token": SecretStr("t0ken")}),
-                     runtime=lambda s: open_runtime(s, clock=lambda: TODAY))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://sapa.test") as client:
+async def test_rest_token_is_required_when_set(settings: Settings, published: Opener) -> None:
+    async with bot_in_process(settings.model_copy(update={
+            "rest_channel_token": SecretStr("t0ken")}), published) as (client, _):
         body = {"sender": "budi", "message": "halo"}
         for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "t0ken"},
                         {"Authorization": "Basic t0ken"}):

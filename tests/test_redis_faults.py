@@ -23,10 +23,9 @@ import redis as sync_redis
 from bot.app import Runtime, open_runtime
 from bot.nlu.model import NLU
 from bot.settings import Settings
-from bot.web import create_app
 from tests.conftest import TG_SECRET as SECRET
 from tests.conftest import TODAY, publish_model, telegram_settings
-from tests.standins import BotApiStandIn
+from tests.standins import BotApiStandIn, bot_in_process
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REST = "/webhooks/rest/webhook"
@@ -99,16 +98,8 @@ async def served(own_redis: OwnRedis, bot_api: BotApiStandIn, model_blob: bytes,
     settings = telegram_settings(Settings(redis_url=own_redis.url, sapa_key_prefix="sp",
                                           redis_timeout_seconds=0.3), bot_api)
     await publish_model(own_redis.url, "sp", model_blob, trained_model.fingerprint)
-    holder: dict[str, Runtime] = {}
-
-    async def runtime(s: Settings) -> Runtime:
-        holder["rt"] = await open_runtime(s, clock=lambda: TODAY)
-        return holder["rt"]
-
-    app = create_app(settings, runtime=runtime)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://sapa.test") as client:
-        yield client, holder["rt"]
+    async with bot_in_process(settings, lambda s: open_runtime(s, clock=lambda: TODAY)) as served:
+        yield served
 
 
 def telegram_update(update_id: int, text: str) -> bytes:
