@@ -109,6 +109,13 @@ async def test_requirements_after_a_program_are_that_claim_s_documents(
     # asked about registering, it is still registration's
     assert text_of(seed_kb, "daftar_syarat") in await chat.say("syarat ndaftar apa aja")
 
+
+async def test_registering_in_jmo_that_fails_gets_help_and_the_offer_to_be_called(
+        chat: Chat, seed_kb: KnowledgeBase) -> None:
+    reply = await chat.say("sy mau daftar bpjs tk di jmo tapi gagal terus")
+    assert text_of(seed_kb, "jmo_tidak_bisa_login") in reply
+    assert "Tinggalkan nama dan nomor HP" in reply  # REST: staff call back instead
+
 # --- 5. forms that hold -------------------------------------------------------------------
 
 async def _start_pendataan(chat: Chat) -> None:
