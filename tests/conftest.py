@@ -327,21 +327,27 @@ def worker_config(tmp_path: Path, rate: float = 30.0) -> Path:
     return path
 
 
+async def spawn_bot(settings: Settings, *args: str, stdout: int, stderr: int,
+                    **env: str) -> asyncio.subprocess.Process:
+    """`python -m bot ARGS` on this test's Redis and key prefix, with `env` added."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr,
+        env={**os.environ, "REDIS_URL": settings.redis_url or "",
+             "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
+             "SAPA_KEY_PREFIX": settings.sapa_key_prefix, **env})
+
+
 async def spawn_worker(settings: Settings, config: Path, bot_api: BotApiStandIn, *,
                        drain: bool = False) -> asyncio.subprocess.Process:
     """`python -m bot worker` on the Telegram stand-in, once it says it is heard (its first
     heartbeat written: staff can start campaigns). `drain`: it exits once nothing is left to
     send, so a test waits for the process instead of polling the campaign (and not for the
     line: a worker with nothing to do may finish before its first heartbeat)."""
-    env = {**os.environ, "REDIS_URL": settings.redis_url or "",
-           "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
-           "SAPA_KEY_PREFIX": settings.sapa_key_prefix, "SAPA_CONFIG": str(config),
-           "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": bot_api.base_url}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "worker", *(["--drain"] if drain else []), env=env,
-        cwd=PROJECT_ROOT,
+    process = await spawn_bot(
+        settings, "worker", *(["--drain"] if drain else []),
         stdout=asyncio.subprocess.DEVNULL if drain else asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL)
+        stderr=asyncio.subprocess.DEVNULL, SAPA_CONFIG=str(config),
+        TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_BASE_URL=bot_api.base_url)
     if process.stdout is not None:
         await wait_for_line(process, process.stdout, WORKER_READY.encode())
     return process

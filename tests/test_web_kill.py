@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
-import sys
 
 import httpx
 import orjson
 
-from bot.settings import PROJECT_ROOT, Settings
-from tests.conftest import SERVING, Opener, wait_for_line
+from bot.settings import Settings
+from tests.conftest import SERVING, Opener, spawn_bot, wait_for_line
 
 REST = "/webhooks/rest/webhook"
 
@@ -26,12 +24,8 @@ def free_port() -> int:
 
 
 async def serve(settings: Settings, port: int) -> asyncio.subprocess.Process:
-    env = {**os.environ, "REDIS_URL": settings.redis_url or "",
-           "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
-           "SAPA_KEY_PREFIX": settings.sapa_key_prefix}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--port", str(port), env=env, cwd=PROJECT_ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    process = await spawn_bot(settings, "serve", "--port", str(port),
+                              stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     assert process.stderr is not None
     await wait_for_line(process, process.stderr, SERVING)  # uvicorn logs to stderr
     return process
