@@ -152,16 +152,21 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     trained_at_start: bool = False  # the published model was older: this start made a new one
 
-    def follow_changes(self) -> None:
-        """Start polling Redis so new FAQs and models reach this process without a restart."""
+    def follow_changes(self, *, answering: bool = True) -> None:
+        """Start polling Redis so new FAQs and models reach this process without a restart.
+
+        `answering`: the process answers workers (serve, telegram poll), so it also follows the
+        model and hands idle handoffs back; a broadcast worker only follows the texts it sends.
+        """
         interval = self.config.knowledge.reload_interval_seconds
-        self.tasks += [
-            asyncio.create_task(self.knowledge.follow(
-                self.knowledge_store.version, self.knowledge_store.load, interval)),
-            asyncio.create_task(self.nlu.follow(
-                self.model_store.version, self.model_store.load, interval)),
-            asyncio.create_task(self.handoffs.follow(HANDOFF_SWEEP_SECONDS)),
-        ]
+        self.tasks.append(asyncio.create_task(self.knowledge.follow(
+            self.knowledge_store.version, self.knowledge_store.load, interval)))
+        if answering:
+            self.tasks += [
+                asyncio.create_task(self.nlu.follow(
+                    self.model_store.version, self.model_store.load, interval)),
+                asyncio.create_task(self.handoffs.follow(HANDOFF_SWEEP_SECONDS)),
+            ]
 
     async def close(self) -> None:
         """Stop background tasks and close connections."""

@@ -27,3 +27,17 @@ async def test_saved_faq_is_answered_without_restart(runtime: Runtime) -> None:
     await asyncio.wait_for(runtime.nlu.moved_from(before), timeout=60)
     text = await Conversation(runtime, "pasar").text("kapan ada sosialisasi bpjs di pasar saya")
     assert "Jadwal sosialisasi" in text
+
+
+async def test_a_broadcast_worker_follows_the_texts_it_sends(runtime: Runtime) -> None:
+    tasks = len(runtime.tasks)
+    runtime.follow_changes(answering=False)  # as `python -m bot worker` does
+    assert len(runtime.tasks) == tasks + 1  # the knowledge base only: no model, no handoffs
+    before = runtime.knowledge.version
+    document = runtime.knowledge.current.document
+    footer = "Balas BERHENTI kalau tidak mau dikirimi lagi."
+    answers = [a.model_copy(update={"text": footer}) if a.id == "kampanye_berhenti" else a
+               for a in document.answers]
+    await runtime.knowledge_store.save(document.model_copy(update={"answers": answers}))
+    await asyncio.wait_for(runtime.knowledge.moved_from(before), timeout=60)
+    assert runtime.sending.texts("kampanye_berhenti") == footer

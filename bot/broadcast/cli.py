@@ -226,6 +226,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        rt.follow_changes(answering=False)  # a footer staff edit reaches the next sends
         worker = Worker(rt.sending)
 
         def ready() -> None:  # said once staff can see the worker (tests wait for this line)
