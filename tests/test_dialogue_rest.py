@@ -116,6 +116,15 @@ async def test_registering_in_jmo_that_fails_gets_help_and_the_offer_to_be_calle
     assert text_of(seed_kb, "jmo_tidak_bisa_login") in reply
     assert "Tinggalkan nama dan nomor HP" in reply  # REST: staff call back instead
 
+
+async def test_a_damaged_motorbike_is_not_said_to_be_covered(
+        chat: Chat, seed_kb: KnowledgeBase) -> None:
+    reply = await chat.say("aku kurir, tabrakan pas antar barang, motorku rusak parah, diganti?")
+    assert not reply.startswith("Ya,")
+    assert reply == text_of(seed_kb, "motor_rusak")
+    # the accident itself still is
+    assert (await chat.say("kalo jatuh pas lagi ngojek ditanggung?")).startswith("Ya, ditanggung")
+
 # --- 5. forms that hold -------------------------------------------------------------------
 
 async def _start_pendataan(chat: Chat) -> None:
