@@ -59,7 +59,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     embedded = not settings.redis_url and not embedded_redis_running(settings.sapa_data_dir)
     try:
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
-                    access_log=False, loop="uvloop", http="httptools")
+                    access_log=False, loop="uvloop", http="httptools",
+                    timeout_graceful_shutdown=30)  # a stop finishes answers in hand, never hangs
     finally:
         if embedded:
             stop_embedded_redis(settings.sapa_data_dir)

@@ -61,6 +61,8 @@ from bot.nlu.model import NLU, fingerprint, train
 from bot.settings import BotConfig, Settings, load_config
 
 log = logging.getLogger(__name__)
+
+CLOSE_SECONDS = 10  # how long a stopping process waits for its background tasks
 JAKARTA = ZoneInfo("Asia/Jakarta")
 HANDOFF_SWEEP_SECONDS = 30.0  # how often idle handoffs are looked for (idle times are minutes)
 
@@ -169,10 +171,18 @@ class Runtime:
             ]
 
     async def close(self) -> None:
-        """Stop background tasks and close connections."""
+        """Stop background tasks and close connections.
+
+        A task that does not stop within CLOSE_SECONDS of being cancelled (a last flush
+        waiting on a Redis that went away) is logged and left: a stop never hangs.
+        """
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            _, stuck = await asyncio.wait(self.tasks, timeout=CLOSE_SECONDS)
+            for task in stuck:
+                log.warning("background task %s did not stop within %d s", task.get_name(),
+                            CLOSE_SECONDS)
         await self.channels.close()
         await self.redis.aclose()
         await self.redis_bytes.aclose()

@@ -93,8 +93,10 @@ class LocalServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        # A request still open at the end of a test is cut after 10 s instead of holding the
+        # server's shutdown (and the test) until pytest's timeout.
         config = uvicorn.Config(self._in_flight, log_level="warning", access_log=False,
-                                lifespan="auto")
+                                lifespan="auto", timeout_graceful_shutdown=10)
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         ready = asyncio.create_task(self._server.ready.wait())
