@@ -137,7 +137,6 @@ class Worker:
         self._cursors: dict[str, str] = {}  # XAUTOCLAIM position per campaign
         self._next_reclaim = 0.0
         self._stop = asyncio.Event()
-        self._drain = False
 
     async def run(self, stop: asyncio.Event, *, drain: bool = False,
                   ready: Callable[[], None] = lambda: None) -> None:
@@ -148,13 +147,12 @@ class Worker:
         once the first heartbeat is written: from then on staff can start campaigns.
         """
         self._stop = stop
-        self._drain = drain
         heartbeat = asyncio.create_task(self._heartbeat(ready))
         try:
             async with asyncio.TaskGroup() as tasks:
                 while not stop.is_set():
                     try:
-                        await self._round(tasks, stop)
+                        await self._round(tasks, stop, drain)
                     except ROUND_AWAY as exc:  # a failover or a restart: the sends in hand
                         # go on, and the next round asks again (the client finds the new master)
                         log.warning("Redis unavailable, trying again: %r", exc)
@@ -164,11 +162,11 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
 
-    async def _round(self, tasks: asyncio.TaskGroup, stop: asyncio.Event) -> None:
+    async def _round(self, tasks: asyncio.TaskGroup, stop: asyncio.Event, drain: bool) -> None:
         config = self._ctx.config
         queues = await self._sendable()
         if not queues:
-            if self._drain and not self._busy:
+            if drain and not self._busy:
                 stop.set()
                 return
             await _wait(stop, config.refresh_seconds)

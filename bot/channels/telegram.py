@@ -439,8 +439,9 @@ async def poll(channel: TelegramChannel, *, long_poll_seconds: int = 30,
 async def _answer_update(channel: TelegramChannel, update: Update) -> str:
     """Claim, answer and confirm one update; returns its kind.
 
-    Raises RedisError or TransientError, with the claim given back, when the answer could not
-    be made: the update must then stay unacknowledged so Telegram delivers it again. Raises
+    Raises one of RETRY_LATER (Redis away, a transient error), with the claim given back, when
+    the answer could not be made: the update must then stay unacknowledged so Telegram delivers
+    it again. Raises
     `Undelivered`, the claim kept, when the answer was made but Telegram did not take it: the
     replies are kept and the redelivery sends them (an update is acknowledged only once its
     answer is sent or kept).
