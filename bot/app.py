@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 CLOSE_SECONDS = 10  # how long a stopping process waits for its background tasks
 JAKARTA = ZoneInfo("Asia/Jakarta")
 HANDOFF_SWEEP_SECONDS = 30.0  # how often idle handoffs are looked for (idle times are minutes)
+# How often each answering process asks whether the daily contacts sweep is due (a SET NX).
+CONTACT_SWEEP_CHECK_SECONDS = 600.0
 
 
 def jakarta_now() -> datetime:
@@ -158,7 +160,8 @@ class Runtime:
         """Start polling Redis so new FAQs and models reach this process without a restart.
 
         `answering`: the process answers workers (serve, telegram poll), so it also follows the
-        model and hands idle handoffs back; a broadcast worker only follows the texts it sends.
+        model, hands idle handoffs back and takes its turn at the daily contacts sweep; a
+        broadcast worker only follows the texts it sends.
         """
         interval = self.config.knowledge.reload_interval_seconds
         self.tasks.append(asyncio.create_task(self.knowledge.follow(
@@ -168,6 +171,8 @@ class Runtime:
                 asyncio.create_task(self.nlu.follow(
                     self.model_store.version, self.model_store.load, interval)),
                 asyncio.create_task(self.handoffs.follow(HANDOFF_SWEEP_SECONDS)),
+                asyncio.create_task(self.contacts.follow_retention(
+                    self.clock, CONTACT_SWEEP_CHECK_SECONDS)),
             ]
 
     async def close(self) -> None:
@@ -272,7 +277,6 @@ async def open_runtime(settings: Settings, *, clock: Callable[[], datetime] | No
     leads = RedisLeadStore(redis, keys, config.dialogue.lead_retention_days)
     conversations = RedisConversations(
         redis, keys, state_ttl_seconds=config.dialogue.session_ttl_minutes * 60,
-        profile_ttl_seconds=config.dialogue.profile_ttl_days * 86400,
         anonymous_ttl_seconds=config.dialogue.anonymous_profile_ttl_minutes * 60)
     counters = DailyCounters(redis, keys)
     handoff_store = HandoffStore(redis, keys)

@@ -10,7 +10,9 @@ which owns a message's turn.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -20,7 +22,9 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from bot.keys import Keys
+from bot.keys import CONTACT_SWEEP_EVERY, Keys
+
+log = logging.getLogger(__name__)
 
 
 class ProfileField(StrEnum):
@@ -46,8 +50,7 @@ class ProfileField(StrEnum):
     UNREACHABLE = "unreachable"  # "blocked", "undeliverable"
     UNREACHABLE_AT = "unreachable_at"
     HANDOFF = "handoff"  # the open handoff's id
-    IMPORTED_AT = "imported_at"
-    ENROLLED = "enrolled"  # "1": imported with no other field
+    IMPORTED_AT = "imported_at"  # the last import that listed the contact
 
 
 class Consent(StrEnum):
@@ -115,8 +118,17 @@ STORED_NAMES: dict[ProfileField, str] = {
     _F.NAME: "n", _F.OCCUPATION: "p", _F.AREA: "w", _F.REGENCY: "k", _F.TAGS: "t",
     _F.REGISTERED: "r", _F.FIRST_SEEN: "fs", _F.LAST_SEEN: "ls", _F.LAST_INBOUND: "li",
     _F.DISPLAY_NAME: "d", _F.UNREACHABLE: "u", _F.UNREACHABLE_AT: "ua", _F.HANDOFF: "h",
-    _F.IMPORTED_AT: "ia", _F.ENROLLED: "e"}
+    _F.IMPORTED_AT: "ia"}
 _PROFILE_NAMES = {short: name for name, short in STORED_NAMES.items()}
+# A field with a fixed vocabulary stores each word as a one-character code (a listpack holds
+# "1" in 2 bytes, "opt_in" in 8); a stored value that is not a code (written by an older
+# release) is read as it is.
+STORED_CODES: dict[ProfileField, dict[str, str]] = {
+    _F.CONSENT: {"opt_in": "1", "opt_out": "0"},
+    _F.REGISTERED: {"ya": "1", "tidak": "0"},
+    _F.CONSENT_CHANNEL: {"whatsapp": "w", "telegram": "t", "import": "i"}}
+_CODE_WORDS = {name: {code: word for word, code in codes.items()}
+               for name, codes in STORED_CODES.items()}
 _TIME_FIELDS = frozenset({_F.CONSENT_AT, _F.FIRST_SEEN, _F.LAST_SEEN, _F.LAST_INBOUND,
                           _F.UNREACHABLE_AT, _F.IMPORTED_AT})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -130,14 +142,18 @@ def stored_name(name: ProfileField) -> str:
     return STORED_NAMES[name]
 
 
-def _profile_time(stored: str) -> str:
-    """An ISO time in Jakarta from its stored integer.
+def _stored_micros(stored: str) -> int:
+    """Microseconds since the epoch from a stored time.
 
     Whole seconds, or microseconds when it has them (seconds stay below 10**12 until 33658).
     """
     number = int(stored)
-    micros = number * 1_000_000 if number < 10**12 else number
-    return (_EPOCH + micros * _MICROSECOND).astimezone(_ZONE).isoformat()
+    return number * 1_000_000 if number < 10**12 else number
+
+
+def _profile_time(stored: str) -> str:
+    """An ISO time in Jakarta from its stored integer."""
+    return (_EPOCH + _stored_micros(stored) * _MICROSECOND).astimezone(_ZONE).isoformat()
 
 
 def _stored_time(value: str) -> str:
@@ -155,7 +171,16 @@ def _stored_time(value: str) -> str:
 
 def stored_value(name: ProfileField, value: str) -> str:
     """A profile field's value as the hash stores it."""
-    return _stored_time(value) if name in _TIME_FIELDS else value
+    if name in _TIME_FIELDS:
+        return _stored_time(value)
+    return STORED_CODES.get(name, {}).get(value, value)
+
+
+def _read_value(name: ProfileField, value: str) -> str:
+    """A profile field's value as the code reads it, from the hash's."""
+    if name in _TIME_FIELDS:
+        return _profile_time(value) if value.isdigit() else value
+    return _CODE_WORDS.get(name, {}).get(value, value)
 
 
 def stored_fields(values: Mapping[ProfileField, str]) -> dict[str, str]:
@@ -172,8 +197,10 @@ def profile_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for short, value in pairs:
         name = _PROFILE_NAMES.get(short)
-        fields[name or short] = _profile_time(value) if name in _TIME_FIELDS and \
-            value.isdigit() else value
+        if name is None:
+            fields[short] = value
+        else:
+            fields[name] = _read_value(name, value)
     return fields
 
 # KEYS[1]: the profile; ARGV: ttl, the fields to keep...
@@ -190,6 +217,34 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]
 # ARGV: field, value pairs.
 _MARK_UNREACHABLE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+"""
+
+# What keeps a profile that gave data: a message (last seen) or an import.
+ACTIVITY_FIELDS = (_F.LAST_SEEN, _F.IMPORTED_AT)
+
+# Deletes a profile that gave data (no TTL) and saw no activity since the cutoff; checked here,
+# atomically, so a message that arrived after the sweep read the profile keeps it. A profile
+# with no activity time (none is written without one) gets the retention as a TTL instead.
+# KEYS[1]: the profile; ARGV: cutoff (epoch seconds), retention seconds, ACTIVITY_FIELDS...
+_FORGET_IDLE = """
+if redis.call('TTL', KEYS[1]) ~= -1 then return 0 end
+local latest = nil
+for _, value in ipairs(redis.call('HMGET', KEYS[1], unpack(ARGV, 3))) do
+  local seen = value and tonumber(value)
+  if seen then
+    if seen >= 1e12 then seen = seen / 1e6 end
+    if not latest or seen > latest then latest = seen end
+  end
+end
+if not latest then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+if latest < tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
 """
 
 # Index shards read in one pipeline by a scan.
@@ -215,6 +270,11 @@ class RedisContactStore:
 
     Only the channels a broadcast reaches (Telegram, WhatsApp) are indexed: nothing else reads it.
 
+    A profile that gave data has no TTL: `sweep` deletes it `retention_seconds` after its last
+    message or import, once a day. Millions of profiles each with a TTL would cost each an
+    entry in Redis's expiry table (about 40 bytes, a tenth of a contact); an anonymous profile
+    keeps its short TTL.
+
     A sender enters the index when their profile gets one of DATA_FIELDS (`update`, `enrol`),
     never by writing: an anonymous sender's profile expires with the conversation and leaves
     no index entry behind. A profile and its index entry live in different slots (the
@@ -224,13 +284,14 @@ class RedisContactStore:
     them from the index (`forget_stale`).
     """
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, retention_seconds: int) -> None:
         self._redis = redis
         self._keys = keys
-        self._ttl = ttl_seconds
+        self._retention = retention_seconds
         self._mark_unreachable = redis.register_script(_MARK_UNREACHABLE)
         self._get_many = redis.register_script(_GET_MANY)
         self._keep_only = redis.register_script(_KEEP_ONLY)
+        self._forget_idle = redis.register_script(_FORGET_IDLE)
 
     async def update(self, channel: str, user_id: str,
                      values: Mapping[ProfileField, str]) -> None:
@@ -241,7 +302,7 @@ class RedisContactStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(key, mapping=stored_fields(values))
             if any(name in values for name in DATA_FIELDS):
-                pipe.expire(key, self._ttl)
+                pipe.persist(key)  # kept until `sweep` finds it idle
                 self._index(pipe, channel, user_id)
             await pipe.execute()
 
@@ -275,18 +336,77 @@ class RedisContactStore:
             self._unindex(pipe, channel, user_id)
             await pipe.execute()
 
-    async def enrol(self, channel: str, user_id: str,
-                    values: Mapping[ProfileField, str]) -> None:
-        """Create or complete a profile from an imported list.
+    async def enrol(self, channel: str, user_id: str, values: Mapping[ProfileField, str],
+                    at: datetime) -> None:
+        """Create or complete a profile from a list imported `at`.
 
-        The contact is indexed (an imported list is data given) and expires like any profile.
+        The contact is indexed (an imported list is data given) and kept the retention from
+        `at`, or from a later message.
         """
         key = self._keys.profile(channel, user_id)
+        stamped = {**values, _F.IMPORTED_AT: at.isoformat(timespec="seconds")}
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, mapping=stored_fields(values or {_F.ENROLLED: "1"}))
-            pipe.expire(key, self._ttl)
+            pipe.hset(key, mapping=stored_fields(stamped))
+            pipe.persist(key)  # kept until `sweep` finds it idle
             self._index(pipe, channel, user_id)
             await pipe.execute()
+
+    async def sweep_when_due(self, now: datetime) -> int | None:
+        """`sweep`, unless a process took the turn within CONTACT_SWEEP_EVERY; None then."""
+        if not await self._redis.set(self._keys.contacts_sweep(), now.isoformat(), nx=True,
+                                     ex=CONTACT_SWEEP_EVERY):
+            return None
+        return await self.sweep(now)
+
+    async def sweep(self, now: datetime, batch: int = 1000) -> int:
+        """Delete the profiles idle for the retention (no message, no import); how many.
+
+        Every profile is found by SCAN on every master, not through the index, so one that
+        lost its index entry (a process died between the two writes) is swept too. Only the
+        idle ones are checked again, and deleted, one script each; their index entries go
+        after them.
+        """
+        cutoff = now.timestamp() - self._retention
+        removed = 0
+        page: list[str] = []
+        async for key in self._redis.scan_iter(match=self._keys.profiles(), count=batch,
+                                               _type="hash"):
+            page.append(key)
+            if len(page) == batch:
+                removed += await self._sweep_page(page, cutoff)
+                page = []
+        return removed + await self._sweep_page(page, cutoff)
+
+    async def follow_retention(self, clock: Callable[[], datetime], check_seconds: float) -> None:
+        """Try `sweep_when_due` every `check_seconds`, for as long as the process runs."""
+        while True:
+            try:
+                removed = await self.sweep_when_due(clock())
+                if removed:
+                    log.info("contacts sweep: %d idle profiles deleted", removed)
+            except Exception:  # a Redis hiccup: the next try, or another process, sweeps
+                log.exception("contacts sweep failed")
+            await asyncio.sleep(check_seconds)
+
+    async def _sweep_page(self, keys: list[str], cutoff: float) -> int:
+        names = [stored_name(name) for name in ACTIVITY_FIELDS]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hmget(key, names)
+            seen = await pipe.execute()
+        gone = []
+        for key, times in zip(keys, seen, strict=True):
+            latest = max((_stored_micros(t) / 1e6 for t in times if t and t.isdigit()),
+                         default=None)
+            if (latest is None or latest < cutoff) and await self._forget_idle(
+                    keys=[key], args=[cutoff, self._retention, *names]):
+                gone.append(key)
+        if gone:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in gone:
+                    self._unindex(pipe, *self._keys.profile_owner(key))
+                await pipe.execute()
+        return len(gone)
 
     def _index(self, pipe: Any, channel: str, user_id: str) -> None:
         shard = self._keys.contacts_shard(channel, user_id)

@@ -6,8 +6,10 @@ MULTI or a multi-key command must stay within one slot, so keys that change toge
 
 - a contact's state, turn, profile and lead: `{c:<channel>:<id>}` (Telegram and WhatsApp
   shortened to `t` and `w`, see CHANNEL_TAGS), one slot per contact.
-  State: the idle TTL; turn: a lock of milliseconds; profile: the profile TTL (the anonymous
-  one until the worker gives data), renewed by each message; lead:
+  State: the idle TTL; turn: a lock of milliseconds; profile: the anonymous TTL, renewed by
+  each message, until the worker gives data; then none: the contacts sweep (CONTACT_SWEEP_EVERY)
+  deletes it `dialogue.profile_ttl_days` after its last message or import (a TTL would cost
+  each of millions of profiles an entry in Redis's expiry table); lead:
   `dialogue.lead_retention_days` (config.yml), renewed when the worker updates it. The
   contact's other keys share the tag so erasure finds each by name: the flood notice, the
   per-chat send pacing (seconds), unsent replies (TELEGRAM_UPDATE_SEEN_TTL), and the indexes
@@ -16,6 +18,7 @@ MULTI or a multi-key command must stay within one slot, so keys that change toge
   `{ci:<channel tag>:<n>}`, of the user ids of contacts who gave data (an anonymous sender is
   never indexed); an entry goes with its profile (deleted together; readers drop entries whose
   profile expired). No TTL: an entry lives as long as its profile.
+- the contacts sweep's turn: `contacts:sweep`, untagged, one key, CONTACT_SWEEP_EVERY.
 - leads index: `{leads}`; an entry goes with its lead (readers drop entries whose lead expired).
 - knowledge base (document, version, history, snapshots, write lock): `{kb}`. The current
   document has no TTL (it is the live KB); history keeps the last KB_HISTORY_KEEP versions.
@@ -61,6 +64,7 @@ SERVER_ARGS = ("--set-max-intset-entries", "8192")
 # Contact keys are the most numerous: one profile per contact, so a few bytes of key are worth
 # saving (a key of up to 28 characters takes a 32-byte allocation, up to 44 a 48-byte one).
 CHANNEL_TAGS = {"telegram": "t", "whatsapp": "w"}
+_CHANNELS_BY_TAG = {tag: channel for channel, tag in CHANNEL_TAGS.items()}
 # Channels whose contacts are indexed: the ones a broadcast can reach (bot/broadcast/segments.py).
 INDEXED_CHANNELS = tuple(CHANNEL_TAGS)
 
@@ -85,6 +89,19 @@ class Keys:
     def profile(self, channel: str, user_id: str) -> str:
         """Contact profile hash: first/last seen, occupation, area, consent (short names)."""
         return f"{self._contact(channel, user_id)}:p"
+
+    def profiles(self) -> str:
+        """A SCAN pattern that matches every contact profile (and no other key)."""
+        return f"{self.prefix}:{{c:*}}:p"
+
+    def profile_owner(self, key: str) -> tuple[str, str]:
+        """The channel and user id of a contact profile's key."""
+        tag, _, user_id = key[len(self.prefix) + 4:-3].partition(":")
+        return _CHANNELS_BY_TAG.get(tag, tag), user_id
+
+    def contacts_sweep(self) -> str:
+        """Held by the process that sweeps expired contact profiles, until the next sweep is due."""
+        return f"{self.prefix}:contacts:sweep"
 
     def lead(self, channel: str, user_id: str) -> str:
         """Registration-interest (pendataan) record of one contact, a hash."""
@@ -305,6 +322,9 @@ KB_HISTORY_KEEP = 100  # knowledge-base versions kept for diff and rollback.
 # (dialogue.lead_retention_days): long enough to export the report and follow the leads up.
 OUTCOME_DAYS = 90
 LEAD_RETENTION_DAYS = 365
+# Contact profiles that gave data are swept this often (by one process, whichever takes the
+# turn), so one is deleted at most this long after `dialogue.profile_ttl_days`.
+CONTACT_SWEEP_EVERY = 86400
 
 # Handoffs to staff.
 HANDOFF_KEEP_DAYS = 90  # a closed handoff's messages are kept this long, then expire.

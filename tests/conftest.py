@@ -193,6 +193,14 @@ def settings(redis_url: str, redis_kind: str, prefix: str, config_path: Path) ->
                     sapa_key_prefix=prefix, sapa_config=config_path)
 
 
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    """A client of this test's Redis (the cluster client on a cluster), as processes make it."""
+    client = connect_redis(settings)
+    yield client
+    await client.aclose()
+
+
 async def publish_model(redis_url: str, prefix: str, blob: bytes, fingerprint: str) -> None:
     """Put a trained model where `open_runtime` looks, as `nlu train` would."""
     client = connect_redis(Settings(redis_url=redis_url, redis_cluster=is_cluster(redis_url)),

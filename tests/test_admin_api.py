@@ -642,7 +642,7 @@ async def _add_contacts(settings: Settings, contacts: list[tuple[str, str, dict[
     keys = Keys(settings.sapa_key_prefix)
     store = RedisContactStore(redis, keys, 86400)
     conversations = RedisConversations(redis, keys, state_ttl_seconds=3600,
-                                       profile_ttl_seconds=86400)
+                                       anonymous_ttl_seconds=3600)
     for channel, user_id, profile in contacts:
         seen = TODAY - timedelta(hours=1)
         await conversations.touch(IncomingMessage(channel, user_id, "halo", seen))
@@ -850,7 +850,7 @@ async def _play_worker(settings: Settings, campaign_id: str) -> None:
     reader, leaver = "6281300000001", "6281300000002"
     await DeliveryStatuses(redis, keys, "whatsapp").record(
         DeliveryStatus(f"wamid.whatsapp:{reader}", "read", LATER, reader))
-    await RedisConversations(redis, keys, state_ttl_seconds=3600, profile_ttl_seconds=86400).touch(
+    await RedisConversations(redis, keys, state_ttl_seconds=3600, anonymous_ttl_seconds=3600).touch(
         IncomingMessage("whatsapp", reader, "saya datang", LATER))
     leads = RedisLeadStore(redis, keys)
     await leads.save(Lead("whatsapp", reader, "Sri", "pedagang", "Kec. Genteng", reader,

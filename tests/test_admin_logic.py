@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import pickle
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -79,13 +78,6 @@ from tests.conftest import TODAY
 pytestmark = pytest.mark.redis_cluster  # Redis operations: on a cluster too
 
 DAY = date(2026, 11, 21)
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = connect_redis(settings)
-    yield client
-    await client.aclose()
 
 
 # -- editor ----------------------------------------------------------------------------------
@@ -390,7 +382,7 @@ async def test_campaign_totals_are_walked_again_when_sends_move_on(
     keys = Keys(prefix)
     contacts = RedisContactStore(redis, keys, 86400)
     conversations = RedisConversations(redis, keys, state_ttl_seconds=3600,
-                                       profile_ttl_seconds=86400)
+                                       anonymous_ttl_seconds=3600)
     for user in ("6281", "6282"):
         await conversations.touch(IncomingMessage("whatsapp", user, "halo", TODAY))
         await contacts.update("whatsapp", user, {"consent": "opt_in"})
@@ -770,6 +762,17 @@ def test_profile_times_are_stored_as_integers_and_read_back_as_written() -> None
     assert stored == {"ca": "1793466000", "ls": "1793581200250000",
                       "fs": "2026-11-02T01:00:00+00:00", "n": "2026-11-01T00:00:00+07:00"}
     assert profile_fields(stored.items()) == written
+
+
+def test_fixed_words_are_stored_as_codes_and_an_older_release_s_words_still_read() -> None:
+    written = {"consent": "opt_in", "terdaftar": "tidak", "consent_channel": "import",
+               "pekerjaan": "ya"}
+    stored = stored_fields(written)
+    assert stored == {"c": "1", "r": "0", "cc": "i", "p": "ya"}
+    assert profile_fields(stored.items()) == written
+    older = {"c": "opt_out", "r": "ya", "cc": "whatsapp"}
+    assert profile_fields(older.items()) == {"consent": "opt_out", "terdaftar": "ya",
+                                             "consent_channel": "whatsapp"}
 
 
 async def test_leads_are_kept_for_their_retention_and_the_index_with_them(

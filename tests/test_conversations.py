@@ -228,7 +228,7 @@ async def test_corrupted_state_starts_fresh(bot: MemoryBot, worker: Conversation
 @pytest.mark.redis_cluster
 async def test_a_second_message_of_one_sender_waits_for_the_first(runtime: Runtime) -> None:
     conversations = RedisConversations(runtime.redis, runtime.keys, state_ttl_seconds=3600,
-                                       profile_ttl_seconds=86400)
+                                       anonymous_ttl_seconds=3600)
     message = IncomingMessage("rest", "628222", "halo", TODAY)
     first = await conversations.open(message)
     # a save by the first would otherwise be overwritten
@@ -244,7 +244,7 @@ async def test_a_second_message_of_one_sender_waits_for_the_first(runtime: Runti
 
 async def test_a_turn_its_process_never_ended_expires(runtime: Runtime) -> None:
     conversations = RedisConversations(runtime.redis, runtime.keys, state_ttl_seconds=3600,
-                                       profile_ttl_seconds=86400)
+                                       anonymous_ttl_seconds=3600)
     conversations.TURN_MS = 300
     message = IncomingMessage("rest", "628333", "halo", TODAY)
     await conversations.open(message)  # its process "dies": never closed

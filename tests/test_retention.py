@@ -30,9 +30,13 @@ async def test_a_sender_who_gave_data_is_kept(runtime: Runtime) -> None:
                  "081234567890"):
         await worker.say(text)
     key = runtime.keys.profile("rest", "giver")
-    assert await runtime.redis.ttl(key) > runtime.config.dialogue.anonymous_profile_ttl_minutes * 60
-    await worker.say("halo")  # a later message keeps the long life
-    assert await runtime.redis.ttl(key) > 86400
+    assert await runtime.redis.ttl(key) == -1  # the contacts sweep keeps it while active
+    await worker.say("halo")
+    assert await runtime.redis.ttl(key) == -1
+    retention = timedelta(days=runtime.config.dialogue.profile_ttl_days)
+    assert await runtime.contacts.sweep(TODAY + retention - timedelta(days=1)) == 0
+    assert await runtime.contacts.sweep(TODAY + retention + timedelta(days=1)) == 1
+    assert not await runtime.redis.exists(key)
 
 
 async def test_inbox_drops_entries_older_than_the_age_cap(runtime: Runtime) -> None:

@@ -96,7 +96,7 @@ async def import_contacts(contacts: RedisContactStore, rows: Iterable[Mapping[st
                            ProfileField.CONSENT_SOURCE: row.get("sumber") or source})
         elif existing is not None and existing.consent is Consent.OPT_OUT:
             result.kept_opt_out += 1
-        await contacts.enrol(CHANNEL, user_id, values)
+        await contacts.enrol(CHANNEL, user_id, values, now)
         if existing:
             result.updated += 1
         else:

@@ -183,26 +183,28 @@ class Conversations(Protocol):
 
 
 # One call per inbound message (the hot path): first/last seen, display name, clear the
-# unreachable mark, restart the profile's TTL; returns the profile and, when a second key is
-# given, that key's string value (the state, under the same hash tag, so in the same slot).
+# unreachable mark; returns the profile and, when a second key is given, that key's string
+# value (the state, under the same hash tag, so in the same slot).
 # With a third key (the conversation's turn) it first takes the turn with `SET NX PX`; when
 # another message of the contact holds it, it returns false and changes nothing.
 # KEYS[1]: the profile, KEYS[2], KEYS[3] (optional): the state, the turn;
-# ARGV: seen, ttl, turn token, turn ms, anonymous ttl, then field, value pairs. A profile with
-# none of DATA_FIELDS (the worker gave nothing) gets the anonymous ttl: it goes with the
-# conversation. Field names and times are the hash's (stored_name, stored_fields).
+# ARGV: seen, anonymous ttl, turn token, turn ms, then field, value pairs. A profile with
+# none of DATA_FIELDS (the worker gave nothing) gets the anonymous ttl, renewed: it goes with
+# the conversation. One with data has none (an older release's TTL is removed): the last seen
+# written here keeps it from the contacts sweep (bot/contacts.py). Field names and times are
+# the hash's (stored_name, stored_fields).
 _TOUCH = """
 if #KEYS > 2 and not redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then
   return false
 end
 redis.call('HSETNX', KEYS[1], 'FIRST_SEEN', ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('HDEL', KEYS[1], 'UNREACHABLE', 'UNREACHABLE_AT')
-local ttl = ARGV[5]
+local gave = false
 for _, name in ipairs({DATA_FIELDS}) do
-  if redis.call('HEXISTS', KEYS[1], name) == 1 then ttl = ARGV[2] break end
+  if redis.call('HEXISTS', KEYS[1], name) == 1 then gave = true break end
 end
-redis.call('EXPIRE', KEYS[1], ttl)
+if gave then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 local extra = false
 if #KEYS > 1 then extra = redis.call('GET', KEYS[2]) end
 return {redis.call('HGETALL', KEYS[1]), extra}
@@ -232,12 +234,11 @@ class RedisConversations:
     WAIT_SECONDS = (0.005, 0.01, 0.02, 0.05)  # between tries while another message holds it
 
     def __init__(self, redis: Redis, keys: Keys, *, state_ttl_seconds: int,
-                 profile_ttl_seconds: int, anonymous_ttl_seconds: int | None = None) -> None:
+                 anonymous_ttl_seconds: int) -> None:
         self._redis = redis
         self._keys = keys
         self._state_ttl = state_ttl_seconds
-        self._profile_ttl = profile_ttl_seconds
-        self._anonymous_ttl = anonymous_ttl_seconds or profile_ttl_seconds
+        self._anonymous_ttl = anonymous_ttl_seconds
         self._touch = redis.register_script(_TOUCH)
         self._close = redis.register_script(_CLOSE)
 
@@ -296,9 +297,8 @@ class RedisConversations:
             written[ProfileField.DISPLAY_NAME] = message.display_name
         stored = stored_fields(written)
         # The channel and the user id are in the profile's key: not stored again in the hash.
-        args = [stored[stored_name(ProfileField.LAST_SEEN)], str(self._profile_ttl), token,
-                str(self.TURN_MS), str(self._anonymous_ttl),
-                *(x for pair in stored.items() for x in pair)]
+        args = [stored[stored_name(ProfileField.LAST_SEEN)], str(self._anonymous_ttl), token,
+                str(self.TURN_MS), *(x for pair in stored.items() for x in pair)]
         # The contacts index is not touched: a sender enters it when they give data
         # (bot/contacts.py), so an anonymous one leaves nothing behind their profile.
         touched = await self._touch(keys=keys, args=args)

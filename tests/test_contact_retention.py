@@ -1,0 +1,129 @@
+"""A contact who gave data is kept `profile_ttl_days` after their last message or import, by the
+daily sweep rather than a TTL on each profile; an anonymous sender keeps the short TTL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.broadcast.imports import import_contacts
+from bot.contacts import RedisContactStore
+from bot.dialogue.state import RedisConversations
+from bot.keys import CONTACT_SWEEP_EVERY, Keys
+from bot.messages import IncomingMessage
+from tests.conftest import TODAY
+
+pytestmark = pytest.mark.redis_cluster  # SCAN over every master: on a cluster too
+
+RETENTION_DAYS = 365
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)
+
+
+class Contacts:
+    """The contact store and the conversations that touch it, on this test's keys."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+        self.store = RedisContactStore(redis, self.keys, RETENTION_DAYS * 86400)
+        self.conversations = RedisConversations(redis, self.keys, state_ttl_seconds=3600,
+                                                anonymous_ttl_seconds=3600)
+
+    async def say(self, channel: str, user_id: str, day: int) -> None:
+        await self.conversations.touch(IncomingMessage(channel, user_id, "halo",
+                                                       TODAY + days(day)))
+
+    async def ttl(self, channel: str, user_id: str) -> int:
+        return int(await self.redis.ttl(self.keys.profile(channel, user_id)))
+
+    async def indexed(self, user_id: str) -> bool:
+        shard = self.keys.contacts_shard("whatsapp", user_id)
+        assert shard is not None
+        return bool(await self.redis.sismember(shard, user_id))  # type: ignore[misc]
+
+
+@pytest.fixture
+def contacts(redis: Redis, prefix: str) -> Contacts:
+    return Contacts(redis, prefix)
+
+
+async def test_an_imported_contact_goes_a_retention_after_the_import_or_their_last_message(
+        contacts: Contacts) -> None:
+    rows = [{"telepon": "081230000001", "persetujuan": "ya", "nama": "Ani"},
+            {"telepon": "081230000002", "persetujuan": "ya"}]
+    await import_contacts(contacts.store, rows, TODAY, "kader RW 05")
+    assert await contacts.ttl("whatsapp", "6281230000001") == -1
+    await contacts.say("whatsapp", "6281230000002", 200)
+
+    assert await contacts.store.sweep(TODAY + days(RETENTION_DAYS - 1)) == 0
+    assert await contacts.store.sweep(TODAY + days(RETENTION_DAYS + 1)) == 1
+    assert await contacts.store.get("whatsapp", "6281230000001") is None
+    assert not await contacts.indexed("6281230000001")
+    kept = await contacts.store.get("whatsapp", "6281230000002")
+    assert kept is not None
+    assert kept.consent is not None
+    assert await contacts.indexed("6281230000002")
+
+    assert await contacts.store.sweep(TODAY + days(200 + RETENTION_DAYS + 1)) == 1
+    assert not await contacts.indexed("6281230000002")
+
+
+async def test_an_import_again_restarts_the_retention(contacts: Contacts) -> None:
+    row = {"telepon": "081230000003", "persetujuan": "ya"}
+    await import_contacts(contacts.store, [row], TODAY, "kader")
+    await import_contacts(contacts.store, [row], TODAY + days(100), "kader")
+    assert await contacts.store.sweep(TODAY + days(RETENTION_DAYS + 1)) == 0
+    assert await contacts.store.sweep(TODAY + days(100 + RETENTION_DAYS + 1)) == 1
+
+
+async def test_a_worker_who_gave_data_in_the_chat_is_swept_on_any_channel(
+        contacts: Contacts) -> None:
+    for channel, user in (("rest", "pemberi"), ("telegram", "5001")):
+        await contacts.say(channel, user, 0)
+        await contacts.store.update(channel, user, {"consent": "opt_in"})
+        assert await contacts.ttl(channel, user) == -1
+    assert await contacts.store.sweep(TODAY + days(RETENTION_DAYS + 1)) == 2
+    assert await contacts.store.get("rest", "pemberi") is None
+    assert await contacts.store.draw(10) == (0, [])
+
+
+async def test_an_anonymous_sender_keeps_the_short_ttl_and_the_sweep_leaves_them(
+        contacts: Contacts) -> None:
+    await contacts.say("whatsapp", "628555", 0)
+    assert 0 < await contacts.ttl("whatsapp", "628555") <= 3600
+    assert await contacts.store.sweep(TODAY + days(10 * RETENTION_DAYS)) == 0
+    assert await contacts.store.get("whatsapp", "628555") is not None
+
+
+async def test_a_profile_an_older_release_gave_a_ttl_keeps_it_until_the_worker_writes(
+        contacts: Contacts) -> None:
+    key = contacts.keys.profile("whatsapp", "628666")
+    await contacts.store.update("whatsapp", "628666", {"nama": "Budi"})
+    await contacts.redis.expire(key, 1000)  # as an older release left it
+    assert await contacts.store.sweep(TODAY + days(10 * RETENTION_DAYS)) == 0
+    assert 0 < await contacts.ttl("whatsapp", "628666") <= 1000
+    await contacts.say("whatsapp", "628666", 0)  # the next message: the sweep keeps it now
+    assert await contacts.ttl("whatsapp", "628666") == -1
+
+
+async def test_a_profile_with_data_and_no_time_gets_the_retention_as_a_ttl(
+        contacts: Contacts) -> None:
+    await contacts.store.update("whatsapp", "628777", {"pekerjaan": "ojol"})
+    assert await contacts.store.sweep(TODAY) == 0
+    assert RETENTION_DAYS * 86400 - 60 < await contacts.ttl("whatsapp", "628777") \
+        <= RETENTION_DAYS * 86400
+
+
+async def test_one_process_takes_the_daily_sweep(contacts: Contacts, redis: Redis) -> None:
+    await import_contacts(contacts.store, [{"telepon": "081230000009", "persetujuan": "ya"}],
+                          TODAY, "kader")
+    later = TODAY + days(RETENTION_DAYS + 1)
+    other = RedisContactStore(redis, contacts.keys, RETENTION_DAYS * 86400)
+    assert await contacts.store.sweep_when_due(later) == 1
+    assert await other.sweep_when_due(later) is None
+    assert 0 < await redis.ttl(contacts.keys.contacts_sweep()) <= CONTACT_SWEEP_EVERY
