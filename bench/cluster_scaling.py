@@ -179,7 +179,7 @@ async def broadcast(name: str, settings: Settings, nodes: list[str],
         for i in range(recipients):
             user = str(7_000_000 + i)
             await rt.contacts.enrol("telegram", user, {"consent": "opt_in",
-                                                       "consent_at": now.isoformat()})
+                                                       "consent_at": now.isoformat()}, now)
         # One conversation, for the bytes of a state.
         await rt.engine.handle(IncomingMessage("rest", "ukur", "brp iuran ojol", now))
         state = await rt.redis.memory_usage(rt.keys.state("rest", "ukur"), samples=0) or 0

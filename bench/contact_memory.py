@@ -5,7 +5,8 @@ ports (so INFO memory measures only this), imports N consenting rows into each w
 `import_contacts` (what `python -m bot contacts import` runs), and reports the Redis memory each
 contact costs: INFO used_memory before/after, less the replication backlog and client buffers
 (on the cluster, summed over the masters; each replica holds as much again), MEMORY USAGE of one
-profile and of the contacts index shards.
+profile and of the contacts index shards, and how long the daily contacts sweep takes over them
+(none idle, then all).
 Prints a markdown table.
 
     .venv/bin/python bench/contact_memory.py [--contacts 100000] [--only standalone|cluster]
@@ -18,8 +19,9 @@ import asyncio
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -71,14 +73,23 @@ async def measure(url: str, nodes: list[str], cluster: bool, count: int) -> list
     keys = Keys("sp")
     contacts = RedisContactStore(redis, keys, 365 * 86400)
     before = await used(nodes)
-    result = await import_contacts(contacts, rows(count), datetime.now(JAKARTA), "bench")
+    now = datetime.now(JAKARTA)
+    result = await import_contacts(contacts, rows(count), now, "bench")
     after = await used(nodes)
     one = await redis.memory_usage(keys.profile("whatsapp", "6281230000001"), samples=0)
     index = 0
     for _, shard in keys.contacts_shards():
         index += await redis.memory_usage(shard, samples=0) or 0
+    # The daily sweep: once with no profile idle (what most days cost), once with all of them.
+    started = time.perf_counter()
+    kept = await contacts.sweep(now)
+    reading = time.perf_counter() - started
+    started = time.perf_counter()
+    gone = await contacts.sweep(now + timedelta(days=366))
+    deleting = time.perf_counter() - started
+    assert (kept, gone) == (0, result.added)
     await redis.aclose()
-    return [result.added, (after - before) / count, one or 0, index / count]
+    return [result.added, (after - before) / count, one or 0, index / count, reading, deleting]
 
 
 async def main(count: int, only: str | None) -> None:
@@ -102,7 +113,8 @@ async def main(count: int, only: str | None) -> None:
             cluster.stop()
             shutil.rmtree(home, ignore_errors=True)
     names = ("contacts imported", "Redis used_memory delta per contact (B)",
-             "MEMORY USAGE of one profile (B)", "MEMORY USAGE of the index shards per contact (B)")
+             "MEMORY USAGE of one profile (B)", "MEMORY USAGE of the index shards per contact (B)",
+             "contacts sweep, none idle (s)", "contacts sweep, every one idle: deleted (s)")
     print("| | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
     for n, name in enumerate(names):
         print(f"| {name} | " + " | ".join(f"{column[n]:,.1f}" if n else f"{column[n]:,.0f}"
