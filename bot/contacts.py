@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -352,11 +353,19 @@ class RedisContactStore:
             await pipe.execute()
 
     async def sweep_when_due(self, now: datetime) -> int | None:
-        """`sweep`, unless a process took the turn within CONTACT_SWEEP_EVERY; None then."""
-        if not await self._redis.set(self._keys.contacts_sweep(), now.isoformat(), nx=True,
-                                     ex=CONTACT_SWEEP_EVERY):
+        """`sweep`, unless a process took the turn within CONTACT_SWEEP_EVERY; None then.
+
+        A sweep that fails (a failover under it) gives the turn back, so the next try sweeps.
+        """
+        turn = self._keys.contacts_sweep()
+        if not await self._redis.set(turn, now.isoformat(), nx=True, ex=CONTACT_SWEEP_EVERY):
             return None
-        return await self.sweep(now)
+        try:
+            return await self.sweep(now)
+        except Exception:
+            with suppress(Exception):  # Redis may still be away: the turn then lapses
+                await self._redis.delete(turn)
+            raise
 
     async def sweep(self, now: datetime, batch: int = 1000) -> int:
         """Delete the profiles idle for the retention (no message, no import); how many.

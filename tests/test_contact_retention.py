@@ -3,7 +3,7 @@ daily sweep rather than a TTL on each profile; an anonymous sender keeps the sho
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
@@ -127,3 +127,17 @@ async def test_one_process_takes_the_daily_sweep(contacts: Contacts, redis: Redi
     assert await contacts.store.sweep_when_due(later) == 1
     assert await other.sweep_when_due(later) is None
     assert 0 < await redis.ttl(contacts.keys.contacts_sweep()) <= CONTACT_SWEEP_EVERY
+
+
+class FailingSweep(RedisContactStore):
+    """A process whose sweep breaks off (a failover under it)."""
+
+    async def sweep(self, now: datetime, batch: int = 1000) -> int:
+        raise ConnectionError("the master went away")
+
+
+async def test_a_sweep_that_fails_gives_the_turn_back(contacts: Contacts, redis: Redis) -> None:
+    failing = FailingSweep(redis, contacts.keys, RETENTION_DAYS * 86400)
+    with pytest.raises(ConnectionError):
+        await failing.sweep_when_due(TODAY)
+    assert await contacts.store.sweep_when_due(TODAY) == 0
