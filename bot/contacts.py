@@ -389,13 +389,13 @@ class RedisContactStore:
     async def follow_retention(self, clock: Callable[[], datetime], check_seconds: float) -> None:
         """Try `sweep_when_due` every `check_seconds`, for as long as the process runs."""
         while True:
+            await asyncio.sleep(check_seconds)
             try:
                 removed = await self.sweep_when_due(clock())
                 if removed:
                     log.info("contacts sweep: %d idle profiles deleted", removed)
             except Exception:  # a Redis hiccup: the next try, or another process, sweeps
                 log.exception("contacts sweep failed")
-            await asyncio.sleep(check_seconds)
 
     async def _sweep_page(self, keys: list[str], cutoff: float) -> int:
         names = [stored_name(name) for name in ACTIVITY_FIELDS]
