@@ -10,7 +10,6 @@ which owns a message's turn.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
@@ -24,6 +23,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from bot.keys import CONTACT_SWEEP_EVERY, Keys
+from bot.tasks import pause
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +389,7 @@ class RedisContactStore:
     async def follow_retention(self, clock: Callable[[], datetime], check_seconds: float) -> None:
         """Try `sweep_when_due` every `check_seconds`, for as long as the process runs."""
         while True:
-            await asyncio.sleep(check_seconds)
+            await pause(check_seconds)
             try:
                 removed = await self.sweep_when_due(clock())
                 if removed:

@@ -45,6 +45,7 @@ from bot.knowledge.base import BranchModel, KnowledgeBase
 from bot.messages import IncomingMessage, Reply
 from bot.nlu.entities import mask_nik
 from bot.settings import HandoffConfig, OfficeHours
+from bot.tasks import pause
 
 log = logging.getLogger(__name__)
 
@@ -456,7 +457,7 @@ class Handoffs:
     async def follow(self, interval: float) -> None:
         """Sweep every `interval` seconds, for as long as the process runs."""
         while True:
-            await asyncio.sleep(interval)
+            await pause(interval)
             try:
                 await self.sweep()
             except Exception:  # a Redis hiccup: try again next round

@@ -72,8 +72,9 @@ async def run_until_settled(sender: Runtime, campaign_id: str, *, config: Broadc
     """Run one in-process worker until nothing can be sent now; the campaign as it then stands
     (done, or still running when quiet hours or a later start hold it)."""
     ctx = replace(sender.sending, config=config, clock=clock)
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(30) as deadline:
         await Worker(ctx, "test-worker").run(asyncio.Event(), drain=True)
+    assert not deadline.expired()  # a worker that swallowed the timeout's cancellation
     return await CampaignStore(sender.redis, sender.keys).require(campaign_id)
 
 

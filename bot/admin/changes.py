@@ -37,6 +37,7 @@ from bot.knowledge.base import KnowledgeBase, KnowledgeDocument, missing_core_an
 from bot.knowledge.guard import document_problems
 from bot.knowledge.store import KnowledgeStore
 from bot.nlu.model import NLU
+from bot.tasks import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class Retrainer:
     async def run(self) -> None:
         """The background loop (cancelled when the process stops)."""
         while True:
+            stop_if_cancelled()
             await self._wanted.wait()
             self._wanted.clear()
             try:

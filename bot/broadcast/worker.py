@@ -59,6 +59,7 @@ from bot.contacts import Consent, Contact, ProfileField, RedisContactStore
 from bot.errors import REDIS_AWAY, ConfigError, RecipientError, TransientError
 from bot.keys import WORKER_SEEN_SECONDS, Keys
 from bot.settings import BroadcastConfig
+from bot.tasks import pause
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +160,9 @@ class Worker:
                         await _wait(stop, self._ctx.config.refresh_seconds)
         finally:
             heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            # Waited for, not awaited: a cancellation of this task itself must not be taken
+            # for the heartbeat's and swallowed with it.
+            await asyncio.wait([heartbeat])
 
     async def _round(self, tasks: asyncio.TaskGroup, stop: asyncio.Event, drain: bool) -> None:
         config = self._ctx.config
@@ -252,8 +254,7 @@ class Worker:
                 if not heard:
                     heard = True
                     ready()
-            await asyncio.sleep(min(self._ctx.config.claim_idle_seconds / 3,
-                                    WORKER_SEEN_SECONDS / 4))
+            await pause(min(self._ctx.config.claim_idle_seconds / 3, WORKER_SEEN_SECONDS / 4))
             for campaign_id, ids in list(self._held.items()):
                 if not ids:
                     continue

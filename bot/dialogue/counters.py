@@ -10,7 +10,6 @@ process stops, so a crash loses at most a second of counts. The day is the bot's
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from redis.asyncio import Redis
 
 from bot.errors import REDIS_AWAY
 from bot.keys import DAILY_COUNTS_TTL, Keys
+from bot.tasks import pause
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class DailyCounters:
         """Flush every `interval` seconds until cancelled, then flush what is left."""
         try:
             while True:
-                await asyncio.sleep(interval)
+                await pause(interval)
                 await self.flush()
         finally:
             await self.flush()

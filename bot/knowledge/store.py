@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from bot.keys import Keys
 from bot.knowledge.base import KnowledgeBase, KnowledgeDocument, parse_document
 from bot.nlu.model import NLU, ModelFormatError
+from bot.tasks import pause
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -139,7 +140,7 @@ class Live(Generic[T]):
     ) -> None:
         """Poll `read_version` every `interval` seconds and load the new value when it changes."""
         while True:
-            await asyncio.sleep(interval)
+            await pause(interval)
             try:
                 version = await read_version()
                 if version != self.version:
