@@ -3,17 +3,20 @@ daily sweep rather than a TTL on each profile; an anonymous sender keeps the sho
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
 
+from bot.app import Runtime
 from bot.broadcast.imports import import_contacts
 from bot.contacts import RedisContactStore
 from bot.dialogue.state import RedisConversations
 from bot.keys import CONTACT_SWEEP_EVERY, Keys
 from bot.messages import IncomingMessage
-from tests.conftest import TODAY
+from bot.settings import Settings
+from tests.conftest import TODAY, now, spawn_bot
 
 pytestmark = pytest.mark.redis_cluster  # SCAN over every master: on a cluster too
 
@@ -141,3 +144,18 @@ async def test_a_sweep_that_fails_gives_the_turn_back(contacts: Contacts, redis:
     with pytest.raises(ConnectionError):
         await failing.sweep_when_due(TODAY)
     assert await contacts.store.sweep_when_due(TODAY) == 0
+
+
+async def test_contacts_sweep_deletes_the_idle_now(runtime: Runtime, settings: Settings) -> None:
+    today, retention = now(), runtime.config.dialogue.profile_ttl_days  # the CLI's: real ones
+    await import_contacts(runtime.contacts, [{"telepon": "081230000010", "persetujuan": "ya"}],
+                          today - days(retention + 30), "kader")
+    await import_contacts(runtime.contacts, [{"telepon": "081230000011", "persetujuan": "ya"}],
+                          today - days(retention - 1), "kader")
+    process = await spawn_bot(settings, "contacts", "sweep",
+                              stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().startswith("1 contacts deleted")
+    assert await runtime.contacts.get("whatsapp", "6281230000010") is None
+    assert await runtime.contacts.get("whatsapp", "6281230000011") is not None

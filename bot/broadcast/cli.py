@@ -209,6 +209,18 @@ def cmd_contacts_import(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+def cmd_contacts_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete now the contacts idle for `profile_ttl_days`: the daily sweep, at once."""
+
+    async def work(rt: Runtime) -> int:
+        removed = await rt.contacts.sweep(rt.clock())
+        print(f"{removed:,} contacts deleted: no message and no import for "
+              f"{rt.config.dialogue.profile_ttl_days} days (dialogue.profile_ttl_days)")
+        return 0
+
+    return _run(settings, work)
+
+
 WORKER_READY = "broadcast worker"  # the start of the line a worker prints once it is heard
 
 
@@ -253,6 +265,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     imp.add_argument("file")
     imp.add_argument("--source", help="who collected the list (default: the file name)")
     imp.set_defaults(run=cmd_contacts_import)
+    contacts.add_parser("sweep", help="delete now the contacts idle for profile_ttl_days (the "
+                        "daily sweep, at once)").set_defaults(run=cmd_contacts_sweep)
     bc = sub.add_parser("broadcast", help="broadcast campaigns").add_subparsers(
         dest="broadcast_command", required=True)
     create = bc.add_parser("create", help="create a draft campaign and preview its audience")
