@@ -1010,6 +1010,7 @@ def test_a_lead_is_followed_to_registration_and_the_funnel_counts_it(
     assert "status,status_by,status_at,petugas" in csv_text.splitlines()[0]
     assert ",terdaftar,budi," in csv_text
     page = client.get("/admin/leads").text
+    assert ">0812-3456-7890<" in page  # as the worker was told it, not 6281234567890
     assert 'href="tel:+6281234567890"' in page
     assert 'href="https://wa.me/6281234567890"' in page
     login(client)

@@ -22,6 +22,7 @@ from bot.dialogue.state import Conversations
 from bot.erasure import Eraser
 from bot.errors import Invalid, NotFound
 from bot.leads import CONTACTED, Lead, LeadStatus, RedisLeadStore
+from bot.nlu.phone import check_phone
 from bot.nlu.places import PlaceGazetteer
 
 _KEL = r"\b(?:kelurahan|kel|desa|ds)\b"
@@ -170,14 +171,15 @@ def by_area(leads: Iterable[Lead], gazetteer: PlaceGazetteer) -> list[AreaRow]:
     return rows
 
 
-def phone_links(telepon: str) -> tuple[str, str]:
-    """A lead's number as tap-to-call (tel:) and WhatsApp (wa.me) links; ("", "") if unusable."""
-    digits = re.sub(r"\D", "", telepon)
-    if digits.startswith("0"):
-        digits = "62" + digits[1:]
-    if not digits.startswith("62") or not 9 <= len(digits) <= 15:
-        return "", ""
-    return f"tel:+{digits}", f"https://wa.me/{digits}"
+def phone_view(telepon: str) -> tuple[str, str, str]:
+    """A lead's number as staff read it, and as tap-to-call and WhatsApp links.
+
+    Read as the worker was told it (`0812-3456-7890`); no links when it is no mobile number.
+    """
+    phone = check_phone(telepon)
+    if phone.international is None:
+        return telepon, "", ""
+    return phone.local, f"tel:+{phone.international}", f"https://wa.me/{phone.international}"
 
 
 def contact_ref(channel: str, user_id: str) -> str:

@@ -45,7 +45,7 @@ from bot.admin.http import (
     status_of,
 )
 from bot.admin.inbox import STREAM_ID
-from bot.admin.leads import LeadFilter, phone_links
+from bot.admin.leads import LeadFilter, phone_view
 from bot.admin.names import intent_name
 from bot.broadcast import campaigns as broadcast
 from bot.broadcast.segments import BROADCAST_CHANNELS, Preview
@@ -194,9 +194,9 @@ async def leads(c: Ctx) -> Response:
         where = LeadFilter.from_query(c.request.query_params)
     except Invalid as exc:
         return c.render("leads.html", leads=[], where=LeadFilter(), errors=exc.fields, status=422,
-                        statuses=tuple(LeadStatus), links=phone_links)
+                        statuses=tuple(LeadStatus), links=phone_view)
     return c.render("leads.html", leads=await c.console.leads.newest(where), where=where, errors={},
-                    statuses=tuple(LeadStatus), links=phone_links)
+                    statuses=tuple(LeadStatus), links=phone_view)
 
 
 def csv_download(name: str, write: Callable[[TextIO], Awaitable[Any]]) -> Response:
