@@ -179,3 +179,30 @@ async def test_claims_per_program_and_the_balance(bot: MemoryBot, seed_kb: Knowl
                                                   message: str, answer_id: str) -> None:
     body = await say(bot, f"klaim_{answer_id}", message)
     assert first_text(body) == seed_kb.answer(answer_id).text
+
+
+# A worker often first says who and where they are, then asks (nlu_data/cerita.yml). None of
+# these is a training sentence; the first is the message that got "belum paham".
+@pytest.mark.parametrize(("message", "answer_id"), [
+    ("aku nelayan nang Puger, wingi nyoba daftar nang jmo gak iso", "jmo_tidak_bisa_login"),
+    ("aku sopir truk nang Gresik, bulan wingi kecelakaan pas nyetir, klaime piye", "klaim_jkk"),
+    ("sy tukang cukur di Lumajang, klaim sy udah sebulan blm cair jg", "lama_klaim"),
+    ("aku sopir angkot nang Malang wis 2 taun melok, kartune ilang, nomere lali",
+     "jht_lupa_kartu"),
+    ("saya penjual es keliling di Sumenep, mau tanya saldo jht saya sekarang berapa",
+     "cek_saldo"),
+    ("aku penjahit nang Tulungagung, wis rong wulan telat bayar iuran, kenek denda ta",
+     "telat_bayar"),
+    ("sy petani jagung di Kepanjen, mau tanya cara bayar iuran bpjs tk lewat mana ya", "bayar"),
+    ("aku nelayan nang Puger, harga ikan tongkol saiki piro", "out_of_scope"),
+])
+async def test_the_question_after_who_and_where_is_answered(
+        bot: MemoryBot, seed_kb: KnowledgeBase, message: str, answer_id: str) -> None:
+    body = await say(bot, f"cerita_{answer_id}", message)
+    assert first_text(body) == seed_kb.answer(answer_id).text
+
+
+def test_who_and_where_alone_is_still_an_occupation_and_a_place(trained_model: NLU) -> None:
+    parse = trained_model.parse("saya nelayan di Puger")
+    assert parse.intent.name == "inform"
+    assert {e.entity for e in parse.entities} >= {"pekerjaan", "wilayah"}
