@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from bot.keys import CONTACT_SWEEP_EVERY, Keys
-from bot.tasks import pause
+from bot.tasks import pause, stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,11 @@ def _stored_micros(stored: str) -> int:
     return number * 1_000_000 if number < 10**12 else number
 
 
+def _is_stored_time(value: str) -> bool:
+    """Whether a stored value is a time's integer form (ASCII digits only)."""
+    return value.isascii() and value.isdigit()
+
+
 def _profile_time(stored: str) -> str:
     """An ISO time in Jakarta from its stored integer."""
     return (_EPOCH + _stored_micros(stored) * _MICROSECOND).astimezone(_ZONE).isoformat()
@@ -180,13 +185,25 @@ def stored_value(name: ProfileField, value: str) -> str:
 def _read_value(name: ProfileField, value: str) -> str:
     """A profile field's value as the code reads it, from the hash's."""
     if name in _TIME_FIELDS:
-        return _profile_time(value) if value.isdigit() else value
+        return _profile_time(value) if _is_stored_time(value) else value
     return _CODE_WORDS.get(name, {}).get(value, value)
 
 
 def stored_fields(values: Mapping[ProfileField, str]) -> dict[str, str]:
     """Profile fields as the hash stores them."""
     return {stored_name(name): stored_value(name, value) for name, value in values.items()}
+
+
+def stored_profile(fields: Mapping[str, str]) -> dict[str, str]:
+    """A profile an older release wrote under long names, as the hash stores it now.
+
+    A name this release does not know (`enrolled`, `channel` ...) is kept as it is, as
+    `profile_fields` reads it.
+    """
+    known = {name.value for name in ProfileField}
+    return {**{name: value for name, value in fields.items() if name not in known},
+            **stored_fields({ProfileField(name): value for name, value in fields.items()
+                             if name in known})}
 
 
 def profile_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -223,12 +240,15 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(AR
 # What keeps a profile that gave data: a message (last seen) or an import.
 ACTIVITY_FIELDS = (_F.LAST_SEEN, _F.IMPORTED_AT)
 
-# Deletes a profile that gave data (no TTL) and saw no activity since the cutoff; checked here,
-# atomically, so a message that arrived after the sweep read the profile keeps it. A profile
-# with no activity time (none is written without one) gets the retention as a TTL instead.
+# Deletes a profile that saw no activity since the cutoff; checked here, atomically, so a
+# message that arrived after the sweep read the profile keeps it. One with a TTL (an older
+# release's, longer than a retention lowered since) goes too once idle for the retention. A
+# profile with no activity time and no TTL (none is written without one) gets the retention as
+# a TTL instead; one with a TTL and no time (an erased contact's grace) is left to its TTL.
 # KEYS[1]: the profile; ARGV: cutoff (epoch seconds), retention seconds, ACTIVITY_FIELDS...
 _FORGET_IDLE = """
-if redis.call('TTL', KEYS[1]) ~= -1 then return 0 end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl == -2 then return 0 end
 local latest = nil
 for _, value in ipairs(redis.call('HMGET', KEYS[1], unpack(ARGV, 3))) do
   local seen = value and tonumber(value)
@@ -238,7 +258,7 @@ for _, value in ipairs(redis.call('HMGET', KEYS[1], unpack(ARGV, 3))) do
   end
 end
 if not latest then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  if ttl == -1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
   return 0
 end
 if latest < tonumber(ARGV[1]) then
@@ -355,14 +375,15 @@ class RedisContactStore:
     async def sweep_when_due(self, now: datetime) -> int | None:
         """`sweep`, unless a process took the turn within CONTACT_SWEEP_EVERY; None then.
 
-        A sweep that fails (a failover under it) gives the turn back, so the next try sweeps.
+        A sweep that fails (a failover under it) or is stopped gives the turn back, so the
+        next try sweeps.
         """
         turn = self._keys.contacts_sweep()
         if not await self._redis.set(turn, now.isoformat(), nx=True, ex=CONTACT_SWEEP_EVERY):
             return None
         try:
             return await self.sweep(now)
-        except Exception:
+        except BaseException:  # a failover, or a stop: the next check (here or elsewhere) sweeps
             with suppress(Exception):  # Redis may still be away: the turn then lapses
                 await self._redis.delete(turn)
             raise
@@ -384,6 +405,7 @@ class RedisContactStore:
             if len(page) == batch:
                 removed += await self._sweep_page(page, cutoff)
                 page = []
+                stop_if_cancelled()  # a long sweep stops with its process
         return removed + await self._sweep_page(page, cutoff)
 
     async def follow_retention(self, clock: Callable[[], datetime], check_seconds: float) -> None:
@@ -405,16 +427,15 @@ class RedisContactStore:
             seen = await pipe.execute()
         gone = []
         for key, times in zip(keys, seen, strict=True):
-            latest = max((_stored_micros(t) / 1e6 for t in times if t and t.isdigit()),
+            latest = max((_stored_micros(t) / 1e6 for t in times if t and _is_stored_time(t)),
                          default=None)
             if (latest is None or latest < cutoff) and await self._forget_idle(
                     keys=[key], args=[cutoff, self._retention, *names]):
                 gone.append(key)
-        if gone:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for key in gone:
-                    self._unindex(pipe, *self._keys.profile_owner(key))
-                await pipe.execute()
+        # As for any profile found gone: a contact enrolled again since its deletion (an
+        # import meanwhile) is indexed again, not lost to the index.
+        await self.forget_stale([":".join(self._keys.profile_owner(key)) for key in gone],
+                                [None] * len(gone))
         return len(gone)
 
     def _index(self, pipe: Any, channel: str, user_id: str) -> None:

@@ -48,6 +48,7 @@ reader trusts (each says why where it happens).
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 
@@ -91,8 +92,12 @@ class Keys:
         return f"{self._contact(channel, user_id)}:p"
 
     def profiles(self) -> str:
-        """A SCAN pattern that matches every contact profile (and no other key)."""
-        return f"{self.prefix}:{{c:*}}:p"
+        """A SCAN pattern that matches every contact profile (and no other key).
+
+        The prefix's own glob characters are escaped: `sp[x]` must match itself, not `spx`.
+        """
+        prefix = re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix)
+        return f"{prefix}:{{c:*}}:p"
 
     def profile_owner(self, key: str) -> tuple[str, str]:
         """The channel and user id of a contact profile's key."""

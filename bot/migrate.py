@@ -21,7 +21,7 @@ import zlib
 
 from redis.asyncio import Redis
 
-from bot.contacts import stored_fields
+from bot.contacts import stored_profile
 from bot.keys import Keys
 
 _OLD_INDEX_SHARDS = 64
@@ -86,7 +86,7 @@ async def _move_contacts(redis: Redis, keys: Keys, old_shards: list[str]) -> int
                     old = f"{channel}:{user_id}"
                     pipe.evalsha(move_profile, 2, _old_contact(keys, old, "profile"),
                                  keys.profile(channel, user_id), ttl,
-                                 *(x for pair in stored_fields(profile).items() for x in pair))
+                                 *(x for pair in stored_profile(profile).items() for x in pair))
                     for suffix, new in builders.items():
                         pipe.evalsha(move, 2, _old_contact(keys, old, suffix),
                                      new(channel, user_id))

@@ -733,7 +733,7 @@ async def test_contacts_of_the_previous_layout_move_to_short_keys_and_fields(
     old = f"{prefix}:{{c:whatsapp:628123}}"
     fields = {"consent": "opt_in", "consent_at": "2026-11-01T00:00:00+07:00",
               "last_inbound": "2026-11-02T08:00:00.250000+07:00", "pekerjaan": "ojol",
-              "consent_channel": "import"}
+              "consent_channel": "import", "enrolled": "1"}  # a name this release dropped
     await redis.hset(f"{old}:profile", mapping=fields)  # type: ignore[misc]
     await redis.expire(f"{old}:profile", 1000)
     await redis.hset(f"{old}:lead", mapping={"nama": "Ani"})  # type: ignore[misc]

@@ -72,7 +72,7 @@ async def test_an_imported_contact_goes_a_retention_after_the_import_or_their_la
     assert kept.consent is not None
     assert await contacts.indexed("6281230000002")
 
-    assert await contacts.store.sweep(TODAY + days(200 + RETENTION_DAYS + 1)) == 1
+    assert await contacts.store.sweep(TODAY + days(200 + RETENTION_DAYS + 1), batch=1) == 1
     assert not await contacts.indexed("6281230000002")
 
 
@@ -99,8 +99,9 @@ async def test_an_anonymous_sender_keeps_the_short_ttl_and_the_sweep_leaves_them
         contacts: Contacts) -> None:
     await contacts.say("whatsapp", "628555", 0)
     assert 0 < await contacts.ttl("whatsapp", "628555") <= 3600
-    assert await contacts.store.sweep(TODAY + days(10 * RETENTION_DAYS)) == 0
+    assert await contacts.store.sweep(TODAY + days(1)) == 0
     assert await contacts.store.get("whatsapp", "628555") is not None
+    assert 0 < await contacts.ttl("whatsapp", "628555") <= 3600  # its own TTL, not a retention
 
 
 async def test_a_profile_an_older_release_gave_a_ttl_keeps_it_until_the_worker_writes(
@@ -112,6 +113,27 @@ async def test_a_profile_an_older_release_gave_a_ttl_keeps_it_until_the_worker_w
     assert 0 < await contacts.ttl("whatsapp", "628666") <= 1000
     await contacts.say("whatsapp", "628666", 0)  # the next message: the sweep keeps it now
     assert await contacts.ttl("whatsapp", "628666") == -1
+
+
+async def test_an_older_release_s_longer_ttl_does_not_outlive_a_shorter_retention(
+        contacts: Contacts) -> None:
+    await contacts.say("whatsapp", "628668", 0)
+    await contacts.store.update("whatsapp", "628668", {"nama": "Sri"})
+    await contacts.redis.expire(contacts.keys.profile("whatsapp", "628668"), 400 * 86400)
+    assert await contacts.store.sweep(TODAY + days(RETENTION_DAYS - 1)) == 0
+    assert await contacts.store.sweep(TODAY + days(RETENTION_DAYS + 1)) == 1
+    assert not await contacts.indexed("628668")
+
+
+async def test_a_prefix_with_glob_characters_sweeps_its_own_profiles_only(
+        redis: Redis, prefix: str) -> None:
+    mine, look_alike = Contacts(redis, f"{prefix}[x]"), Contacts(redis, f"{prefix}x")
+    for contacts in (mine, look_alike):
+        await contacts.say("whatsapp", "628669", 0)
+        await contacts.store.update("whatsapp", "628669", {"nama": "Tono"})
+    assert await mine.store.sweep(TODAY + days(RETENTION_DAYS + 1)) == 1
+    assert await mine.store.get("whatsapp", "628669") is None
+    assert await look_alike.store.get("whatsapp", "628669") is not None
 
 
 async def test_a_profile_with_data_and_no_time_gets_the_retention_as_a_ttl(

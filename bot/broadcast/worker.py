@@ -163,6 +163,8 @@ class Worker:
             # Waited for, not awaited: a cancellation of this task itself must not be taken
             # for the heartbeat's and swallowed with it.
             await asyncio.wait([heartbeat])
+            if not heartbeat.cancelled() and heartbeat.exception() is not None:
+                log.error("heartbeat stopped", exc_info=heartbeat.exception())
 
     async def _round(self, tasks: asyncio.TaskGroup, stop: asyncio.Event, drain: bool) -> None:
         config = self._ctx.config
