@@ -59,6 +59,7 @@ from bot.migrate import migrate_untagged_keys
 from bot.nlu.data import load_nlu_data
 from bot.nlu.model import NLU, fingerprint, train
 from bot.settings import BotConfig, Settings, load_config
+from bot.tasks import every
 
 log = logging.getLogger(__name__)
 
@@ -170,9 +171,11 @@ class Runtime:
             self.tasks += [
                 asyncio.create_task(self.nlu.follow(
                     self.model_store.version, self.model_store.load, interval)),
-                asyncio.create_task(self.handoffs.follow(HANDOFF_SWEEP_SECONDS)),
-                asyncio.create_task(self.contacts.follow_retention(
-                    self.clock, CONTACT_SWEEP_CHECK_SECONDS)),
+                asyncio.create_task(every(HANDOFF_SWEEP_SECONDS, self.handoffs.sweep,
+                                          "handoff sweep")),
+                asyncio.create_task(every(
+                    CONTACT_SWEEP_CHECK_SECONDS,
+                    lambda: self.contacts.sweep_when_due(self.clock()), "contacts sweep")),
             ]
 
     async def close(self) -> None:

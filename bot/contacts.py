@@ -11,7 +11,7 @@ which owns a message's turn.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from bot.keys import CONTACT_SWEEP_EVERY, Keys
-from bot.tasks import pause, stop_if_cancelled
+from bot.tasks import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -382,11 +382,14 @@ class RedisContactStore:
         if not await self._redis.set(turn, now.isoformat(), nx=True, ex=CONTACT_SWEEP_EVERY):
             return None
         try:
-            return await self.sweep(now)
+            removed = await self.sweep(now)
         except BaseException:  # a failover, or a stop: the next check (here or elsewhere) sweeps
             with suppress(Exception):  # Redis may still be away: the turn then lapses
                 await self._redis.delete(turn)
             raise
+        if removed:
+            log.info("contacts sweep: %d idle profiles deleted", removed)
+        return removed
 
     async def sweep(self, now: datetime, batch: int = 1000) -> int:
         """Delete the profiles idle for the retention (no message, no import); how many.
@@ -407,17 +410,6 @@ class RedisContactStore:
                 page = []
                 stop_if_cancelled()  # a long sweep stops with its process
         return removed + await self._sweep_page(page, cutoff)
-
-    async def follow_retention(self, clock: Callable[[], datetime], check_seconds: float) -> None:
-        """Try `sweep_when_due` every `check_seconds`, for as long as the process runs."""
-        while True:
-            await pause(check_seconds)
-            try:
-                removed = await self.sweep_when_due(clock())
-                if removed:
-                    log.info("contacts sweep: %d idle profiles deleted", removed)
-            except Exception:  # a Redis hiccup: the next try, or another process, sweeps
-                log.exception("contacts sweep failed")
 
     async def _sweep_page(self, keys: list[str], cutoff: float) -> int:
         names = [stored_name(name) for name in ACTIVITY_FIELDS]

@@ -45,7 +45,6 @@ from bot.knowledge.base import BranchModel, KnowledgeBase
 from bot.messages import IncomingMessage, Reply
 from bot.nlu.entities import mask_nik
 from bot.settings import HandoffConfig, OfficeHours
-from bot.tasks import pause
 
 log = logging.getLogger(__name__)
 
@@ -453,15 +452,6 @@ class Handoffs:
                         handoff.id, SYSTEM, "petugas_kembali"):
                     returned += 1
         return returned
-
-    async def follow(self, interval: float) -> None:
-        """Sweep every `interval` seconds, for as long as the process runs."""
-        while True:
-            await pause(interval)
-            try:
-                await self.sweep()
-            except Exception:  # a Redis hiccup: try again next round
-                log.exception("handoff sweep failed")
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -9,6 +9,10 @@ counts the request, and a loop would go on forever. Each background loop waits t
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 
 def stop_if_cancelled() -> None:
@@ -22,3 +26,16 @@ async def pause(seconds: float) -> None:
     """Sleep `seconds` between two rounds of a background loop (see the module's docstring)."""
     stop_if_cancelled()
     await asyncio.sleep(seconds)
+
+
+async def every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run `work` every `seconds`, for as long as the task runs.
+
+    A round that fails (a Redis hiccup) is logged as "`what` failed"; the next round tries again.
+    """
+    while True:
+        await pause(seconds)
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed", what)

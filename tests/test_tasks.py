@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from bot.tasks import pause
+import pytest
+
+from bot.tasks import every, pause
 
 
 async def test_a_loop_stops_when_a_call_in_it_swallowed_its_cancellation() -> None:
@@ -32,3 +34,23 @@ async def test_a_loop_stops_when_a_call_in_it_swallowed_its_cancellation() -> No
     assert task in done
     assert task.cancelled()
     assert rounds == 1
+
+
+async def test_a_failed_round_is_logged_and_the_next_round_runs(
+        caplog: pytest.LogCaptureFixture) -> None:
+    rounds = 0
+    second = asyncio.Event()
+
+    async def work() -> None:
+        nonlocal rounds
+        rounds += 1
+        if rounds == 1:
+            raise ConnectionError("Redis went away")
+        second.set()
+
+    task = asyncio.create_task(every(0, work, "the test's round"))
+    await second.wait()
+    task.cancel()
+    await asyncio.wait([task])
+    assert task.cancelled()
+    assert "the test's round failed" in caplog.text
